@@ -1,0 +1,36 @@
+import AMQControlPlane
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The agent's admin listener: liveness, readiness, Prometheus metrics and the agent's view of
+/// the topology. Open (no secret): it shows no secret and changes nothing.
+enum AdminRouter {
+    static func build(state: AgentState, metrics: AgentMetrics) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("healthz") { _, _ in
+            "ok\n"
+        }
+        router.get("readyz") { _, _ in
+            let ready = await state.isReady
+            return Response(
+                status: ready ? .ok : .serviceUnavailable,
+                headers: [.contentType: "text/plain"],
+                body: .init(byteBuffer: ByteBuffer(string: ready ? "ready\n" : "not ready: no topology yet\n"))
+            )
+        }
+        router.get("metrics") { _, _ in
+            let text = metrics.render(uptimeSeconds: await state.uptimeSeconds)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: text))
+            )
+        }
+        router.get("v1/state") { _, _ in
+            let data = try ControlAPI.encoder().encode(await state.view())
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        return router
+    }
+}

@@ -1,0 +1,47 @@
+import AMQControlPlane
+
+/// Settings of one `amq agent run`.
+package struct AgentConfiguration: Sendable {
+    package var controllerURL: String
+    package var secret: ClusterSecret
+    package var zone: String
+    /// The node id, or nil to be given one by ``nodeName``.
+    package var nodeID: Int?
+    package var nodeName: String?
+    /// Address the listeners bind to.
+    package var bindHost: String = "127.0.0.1"
+    /// Address clients and peers are told to use; the bind host when nil.
+    package var advertisedHost: String?
+    /// Ports; 0 picks a free one. The bound ports are reported to the controller.
+    package var kafkaPort: Int = 0
+    package var adminPort: Int = 0
+    /// How long to keep trying to reach the controller at start-up before giving up.
+    package var registerTimeout: Duration = .seconds(60)
+    /// Longest topology long-poll.
+    package var topologyWait: Duration = .seconds(30)
+
+    package init(controllerURL: String, secret: ClusterSecret, zone: String, nodeID: Int?, nodeName: String?) {
+        self.controllerURL = controllerURL
+        self.secret = secret
+        self.zone = zone
+        self.nodeID = nodeID
+        self.nodeName = nodeName
+    }
+
+    var advertised: String { advertisedHost ?? bindHost }
+}
+
+/// The agent's one error type.
+package struct AgentError: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package var underlying: (any Error)?
+    package var location: String
+
+    package init(_ message: String, underlying: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
+        self.message = message
+        self.underlying = underlying
+        self.location = "\(file):\(line)"
+    }
+
+    package var description: String { message }
+}

@@ -1,0 +1,73 @@
+import AMQControlPlane
+import Foundation
+
+/// What the agent currently knows: who it is and the newest topology it holds.
+package actor AgentState {
+    package private(set) var node: NodeInfo?
+    package private(set) var topology: TopologySnapshot?
+    package let startedAt = ContinuousClock.now
+
+    package init() {}
+
+    func registered(as node: NodeInfo, topology: TopologySnapshot) {
+        self.node = node
+        self.topology = topology
+    }
+
+    /// Keeps the newer of the held and the given snapshot; returns the replaced one when it changed.
+    func update(_ snapshot: TopologySnapshot) -> TopologySnapshot?? {
+        guard snapshot.version > (topology?.version ?? -1) else { return .none }
+        let old = topology
+        topology = snapshot
+        if let node, let updated = snapshot.nodes.first(where: { $0.id == node.id }) {
+            self.node = updated
+        }
+        return .some(old)
+    }
+
+    /// Ready once registered and holding a topology.
+    package var isReady: Bool { node != nil && topology != nil }
+
+    package var uptimeSeconds: Double {
+        let elapsed = ContinuousClock.now - startedAt
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    /// The agent's view for its admin endpoint: its identity and, per topic, the routing switch and
+    /// what this node leads or replicates.
+    package func view() -> AgentView {
+        let nodeID = node?.id
+        let topics = (topology?.topics ?? []).map { topic in
+            let partitions = (topology?.partitions ?? []).filter { $0.topic == topic.name }
+            return AgentView.Topic(
+                name: topic.name,
+                routeEnabled: topic.config.routeEnabled,
+                partitions: topic.partitions,
+                leaderOf: partitions.filter { $0.leader == nodeID }.map(\.index),
+                replicaOf: partitions.filter { $0.replicas.values.contains { $0 == nodeID } }.map(\.index)
+            )
+        }
+        return AgentView(
+            nodeID: nodeID, zone: node?.zone, ready: isReady, topologyVersion: topology?.version,
+            uptimeSeconds: uptimeSeconds, topics: topics
+        )
+    }
+}
+
+/// The agent's state as `/v1/state` shows it.
+package struct AgentView: Codable, Sendable, Equatable {
+    package struct Topic: Codable, Sendable, Equatable {
+        package var name: String
+        package var routeEnabled: Bool
+        package var partitions: Int
+        package var leaderOf: [Int]
+        package var replicaOf: [Int]
+    }
+
+    package var nodeID: Int?
+    package var zone: String?
+    package var ready: Bool
+    package var topologyVersion: Int?
+    package var uptimeSeconds: Double
+    package var topics: [Topic]
+}

@@ -1,0 +1,105 @@
+import AMQControlPlane
+import Foundation
+import Logging
+
+/// The agent's side of the control API: registers, heartbeats, follows the topology by long-poll,
+/// and says goodbye on graceful shutdown.
+struct ControllerSession: Sendable {
+    let client: ControlClient
+    let configuration: AgentConfiguration
+    let state: AgentState
+    let metrics: AgentMetrics
+    let logger: Logger
+
+    /// Registers, retrying with backoff until `registerTimeout`; then the controller is unreachable.
+    func register(_ registration: TopologyStore.Registration) async throws -> NodeInfo {
+        let deadline = ContinuousClock.now + configuration.registerTimeout
+        var delay = Duration.milliseconds(100)
+        while true {
+            do {
+                let response = try await client.register(registration)
+                await state.registered(as: response.node, topology: response.topology)
+                metrics.topologyApplied(
+                    version: response.topology.version, routedTopics: response.topology.topics.filter(\.config.routeEnabled).count
+                )
+                logger.notice(
+                    "Registered with the controller",
+                    metadata: [
+                        "amq.node.id": "\(response.node.id)", "amq.zone": "\(response.node.zone)",
+                        "amq.topology.version": "\(response.topology.version)",
+                    ]
+                )
+                return response.node
+            } catch let error as ControlPlaneError where error.code == .controllerUnreachable || error.code == .databaseLocked {
+                guard ContinuousClock.now + delay < deadline else { throw error }
+                logger.info("Controller not reachable yet; retrying", metadata: ["amq.error": "\(error.message)"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
+    }
+
+    /// Heartbeats every `heartbeatIntervalMs` until cancelled.
+    func heartbeatLoop(nodeID: Int) async {
+        while !Task.isCancelled {
+            let interval = (await state.topology?.settings.heartbeatIntervalMs) ?? 1000
+            try? await Task.sleep(for: .milliseconds(interval))
+            if Task.isCancelled { return }
+            let start = ContinuousClock.now
+            do {
+                let acked = await state.topology?.version
+                _ = try await client.heartbeat(.init(nodeID: nodeID, ackedVersion: acked, pid: Int(ProcessInfo.processInfo.processIdentifier)))
+                metrics.heartbeatSucceeded(after: ContinuousClock.now - start)
+            } catch {
+                metrics.heartbeatFailed()
+                logger.warning("Heartbeat failed", metadata: ["amq.error": "\(error)"])
+            }
+        }
+    }
+
+    /// Follows the topology by long-poll until cancelled, logging each change.
+    func watchLoop() async {
+        while !Task.isCancelled {
+            let version = (await state.topology?.version) ?? -1
+            do {
+                guard let snapshot = try await client.topology(after: version, wait: configuration.topologyWait) else { continue }
+                if case .some(let old) = await state.update(snapshot) {
+                    apply(snapshot, replacing: old)
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("Topology watch failed; retrying", metadata: ["amq.error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func apply(_ snapshot: TopologySnapshot, replacing old: TopologySnapshot?) {
+        metrics.topologyApplied(version: snapshot.version, routedTopics: snapshot.topics.filter(\.config.routeEnabled).count)
+        logger.info("Topology updated", metadata: ["amq.topology.version": "\(snapshot.version)"])
+        let before = Dictionary((old?.topics ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for topic in snapshot.topics {
+            guard let previous = before[topic.name] else {
+                logger.info("Topic added", metadata: ["kafka.topic": "\(topic.name)", "amq.partitions": "\(topic.partitions)"])
+                continue
+            }
+            if previous.config.routeEnabled != topic.config.routeEnabled {
+                logger.notice(
+                    "Topic routing switched",
+                    metadata: ["kafka.topic": "\(topic.name)", "amq.route.enabled": "\(topic.config.routeEnabled)"]
+                )
+            }
+        }
+        for name in before.keys where !snapshot.topics.contains(where: { $0.name == name }) {
+            logger.info("Topic removed", metadata: ["kafka.topic": "\(name)"])
+        }
+    }
+
+    func leave(nodeID: Int) async {
+        do {
+            try await client.leave(nodeID: nodeID)
+        } catch {
+            logger.warning("Could not tell the controller this agent is leaving", metadata: ["amq.error": "\(error)"])
+        }
+    }
+}

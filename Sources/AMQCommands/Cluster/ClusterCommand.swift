@@ -1,0 +1,271 @@
+import AMQControlPlane
+import ArgumentParser
+import Foundation
+
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Create, inspect, start, stop and delete clusters.",
+        discussion: """
+            A cluster is a set of zones, nodes (agents) and topics kept in the topology database. \
+            With --local, amq runs its controller and agents on this machine as background processes.
+
+            Example:
+              amq cluster create demo --local --zones a,b,c --agents-per-zone 2
+            """,
+        subcommands: [
+            ClusterCreate.self, ClusterList.self, ClusterStatus.self, ClusterDescribe.self, ClusterStart.self,
+            ClusterStop.self, ClusterDelete.self, ClusterRebalance.self, ClusterSet.self,
+        ]
+    )
+}
+
+struct ClusterCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create a cluster's topology, and with --local start it on this machine.",
+        discussion: """
+            Writes the zones and nodes to the topology database, generates the cluster secret (a \
+            mode-0600 file in the cluster's directory) and checks the object store. With --local it \
+            then starts the controller and one agent per node as background processes and returns \
+            once all are ready.
+
+            Example:
+              amq cluster create demo --local --zones a,b,c --agents-per-zone 2
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Cluster name (letters, digits, '.', '_', '-').")
+    var name: String
+
+    @Option(name: .long, help: ArgumentHelp("Comma-separated availability zones.", valueName: "zones"))
+    var zones: String = "a,b,c"
+
+    @Option(name: .long, help: "Agents (nodes) per zone.")
+    var agentsPerZone: Int = 1
+
+    @Option(name: .long, help: ArgumentHelp("Object store URL (default: file://CLUSTER_DIR/objects).", valueName: "url"))
+    var objectStore: String?
+
+    @Option(name: .long, help: ArgumentHelp("Cluster setting key=value (repeatable).", valueName: "key=value"))
+    var setting: [String] = []
+
+    @Flag(name: .long, help: "Start the controller and agents on this machine.")
+    var local = false
+
+    func validate() throws {
+        guard (0...64).contains(agentsPerZone) else {
+            throw ValidationError("--agents-per-zone must be between 0 and 64")
+        }
+        if zoneList.isEmpty { throw ValidationError("--zones needs at least one zone, like --zones a,b,c") }
+    }
+
+    var zoneList: [String] {
+        zones.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    func run() async throws {
+        let directory = FleetLayout.clusterDirectory(dataDir: global.resolvedDataDir, cluster: name)
+        try Validation.name(name, what: "cluster name")
+        let layout = FleetLayout(directory: directory)
+        let location = try ObjectStoreLocation(objectStore ?? "file://\(layout.objectsDirectory)")
+        var settings = ClusterSettings()
+        for text in setting {
+            let (key, value) = try TopicConfig.parseAssignment(text)
+            try settings.set(key, value)
+        }
+        let store = try global.openStore()
+        // Refuse a taken name before touching the directory, so an existing cluster's secret survives.
+        if try await store.listClusters().contains(where: { $0.name == name }) {
+            throw ControlPlaneError(
+                .clusterExists,
+                "cluster \"\(name)\" already exists; pick another name or delete it with 'amq cluster delete \(name)'"
+            )
+        }
+        try location.checkWritable()
+        let info = try await store.createCluster(
+            .init(
+                name: name, zones: zoneList, agentsPerZone: agentsPerZone, objectStoreURL: location.url,
+                dataDir: directory, local: local, settings: settings
+            )
+        )
+        do {
+            try ClusterSecret.generate().write(to: layout.secretFile)
+        } catch {
+            try? await store.deleteCluster(name)
+            throw error
+        }
+        Output.progress("Created cluster \(name): zones \(zoneList.joined(separator: ",")), \(agentsPerZone * zoneList.count) nodes, objects in \(location.url)")
+        guard local else {
+            printFleetInstructions(info, layout: layout)
+            return
+        }
+        Output.progress("Starting the local fleet…")
+        let fleet = LocalFleet(store: store, cluster: info)
+        do {
+            try await fleet.start(databasePath: global.resolvedDBPath)
+        } catch {
+            _ = try? await fleet.stop(timeout: .seconds(5))
+            throw FleetError("\(error); the topology is kept: fix the cause, then run 'amq cluster start \(name)'")
+        }
+        Output.line("Cluster \(name) is up. Next: amq topic create orders --partitions 12; amq cluster status")
+    }
+
+    private func printFleetInstructions(_ info: ClusterInfo, layout: FleetLayout) {
+        Output.line(
+            """
+            Cluster \(info.name) created (topology only). Run its processes where they belong:
+              amq controller run --db \(global.resolvedDBPath) --cluster \(info.name) --listen 0.0.0.0:7070 --secret-file \(layout.secretFile)
+              amq agent run --controller http://CONTROLLER:7070 --zone ZONE --node-id N --secret-file \(layout.secretFile)
+            manifests/ holds systemd units and Kubernetes manifests that do the same.
+            """
+        )
+    }
+}
+
+struct ClusterList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the clusters in the topology database.",
+        discussion: "Example:\n  amq cluster list --format json"
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let clusters = try await global.openStore().listClusters()
+        if output.format == .json { return try Output.json(clusters) }
+        Output.table(
+            ["name", "zones", "nodes", "topics", "version", "mode", "controller"],
+            clusters.map {
+                [
+                    $0.name, $0.zones.joined(separator: ","), String($0.nodes), String($0.topics), String($0.topologyVersion),
+                    $0.local ? "local" : "fleet", $0.controllerURL ?? "-",
+                ]
+            }
+        )
+    }
+}
+
+struct ClusterDescribe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "describe",
+        abstract: "Show a cluster's settings, zones, object store and counts.",
+        discussion: "The cluster secret is never shown, only the file that holds it.\n\nExample:\n  amq cluster describe demo"
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "Cluster name (default: --cluster, $AMQ_CLUSTER, else the only cluster).")
+    var name: String?
+
+    struct Description: Codable {
+        var cluster: ClusterInfo
+        var secretFile: String
+        var nodes: Int
+        var topics: Int
+        var partitions: Int
+        var routedTopics: Int
+    }
+
+    func run() async throws {
+        let store = try global.openStore()
+        let clusterName = try await store.resolveCluster(name ?? global.cluster ?? global.environment["AMQ_CLUSTER"])
+        let snapshot = try await store.snapshot(clusterName)
+        let info = try await store.cluster(clusterName)
+        let description = Description(
+            cluster: info, secretFile: FleetLayout(directory: info.dataDir).secretFile, nodes: snapshot.nodes.count,
+            topics: snapshot.topics.count, partitions: snapshot.partitions.count,
+            routedTopics: snapshot.topics.filter(\.config.routeEnabled).count
+        )
+        if output.format == .json { return try Output.json(description) }
+        let settings = info.settings
+        Output.table(
+            ["field", "value"],
+            [
+                ["name", info.name], ["mode", info.local ? "local" : "fleet"], ["object store", info.objectStoreURL],
+                ["data dir", info.dataDir], ["secret file", description.secretFile],
+                ["zones", info.zones.map(\.name).joined(separator: ",")], ["nodes", String(description.nodes)],
+                ["topics", "\(description.topics) (\(description.routedTopics) routed)"],
+                ["partitions", String(description.partitions)], ["topology version", String(info.topologyVersion)],
+                ["controller", info.controllerURL ?? "not running"],
+                ["heartbeat.interval.ms", String(settings.heartbeatIntervalMs)],
+                ["missed.heartbeats.before.down", String(settings.missedHeartbeatsBeforeDown)],
+                ["auto.create.topics.enable", String(settings.autoCreateTopics)],
+                ["default.partitions", String(settings.defaultPartitions)],
+                ["created", ISO8601DateFormatter().string(from: info.createdAt)],
+            ]
+        )
+    }
+}
+
+struct ClusterSet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set",
+        abstract: "Change cluster settings.",
+        discussion: """
+            Settings: heartbeat.interval.ms, missed.heartbeats.before.down, auto.create.topics.enable, \
+            default.partitions. Agents pick changes up with the next topology version.
+
+            Example:
+              amq cluster set missed.heartbeats.before.down=5
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: ArgumentHelp("Settings to change.", valueName: "key=value"))
+    var settings: [String]
+
+    func validate() throws {
+        if settings.isEmpty { throw ValidationError("name at least one key=value setting") }
+    }
+
+    func run() async throws {
+        let (store, cluster) = try await global.openCluster()
+        let assignments = try settings.map { text throws(ControlPlaneError) in try TopicConfig.parseAssignment(text) }
+        try await store.updateSettings(cluster, assignments)
+        Output.line("Updated \(assignments.count) setting(s) of cluster \(cluster)")
+    }
+}
+
+struct ClusterRebalance: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rebalance",
+        abstract: "Re-place partitions evenly over the active nodes, moving as few as possible.",
+        discussion: """
+            Leaders are spread so that leaders per node differ by at most one within each topic; every \
+            partition gets a read-only replica in each other zone. Each leader move bumps that \
+            partition's leader epoch. --dry-run shows the moves without making them.
+
+            Example:
+              amq cluster rebalance --dry-run
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: OutputOptions
+    @Flag(name: .long, help: "Show the moves without making them.")
+    var dryRun = false
+
+    func run() async throws {
+        let (store, cluster) = try await global.openCluster()
+        let result = try await store.rebalance(cluster, dryRun: dryRun)
+        if output.format == .json { return try Output.json(result) }
+        let verb = dryRun ? "would move" : "moved"
+        Output.line("Rebalance \(verb) \(result.leaderMoves) leader(s) and changed replicas of \(result.replicaMoves) more partition(s)")
+        if !result.moves.isEmpty {
+            Output.table(
+                ["topic", "partition", "leader", "epoch", "replicas"],
+                result.moves.map {
+                    [
+                        $0.topic, String($0.index), "\(Output.optional($0.fromLeader)) -> \($0.toLeader)", String($0.leaderEpoch),
+                        "\(Output.replicas($0.fromReplicas)) -> \(Output.replicas($0.toReplicas))",
+                    ]
+                }
+            )
+        }
+    }
+}

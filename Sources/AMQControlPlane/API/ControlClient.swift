@@ -1,0 +1,115 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The control API's client, used by agents and by CLI commands that talk to a running controller.
+package struct ControlClient: Sendable {
+    package let baseURL: String
+    let secret: ClusterSecret
+    let httpClient: HTTPClient
+
+    package init(baseURL: String, secret: ClusterSecret, httpClient: HTTPClient = .shared) throws(ControlPlaneError) {
+        guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw ControlPlaneError(
+                .invalidArgument,
+                "controller URL \"\(baseURL)\" is malformed; write it like http://127.0.0.1:7070"
+            )
+        }
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.secret = secret
+        self.httpClient = httpClient
+    }
+
+    package func health(timeout: Duration = .seconds(5)) async throws -> ControlAPI.HealthResponse {
+        try await call(.GET, ControlAPI.Path.health, body: Optional<Int>.none, timeout: timeout)
+    }
+
+    package func register(_ registration: TopologyStore.Registration) async throws -> ControlAPI.RegisterResponse {
+        try await call(.POST, ControlAPI.Path.register, body: registration)
+    }
+
+    package func heartbeat(_ heartbeat: ControlAPI.HeartbeatRequest) async throws -> ControlAPI.HeartbeatResponse {
+        try await call(.POST, ControlAPI.Path.heartbeat, body: heartbeat)
+    }
+
+    package func leave(nodeID: Int) async throws {
+        let _: Empty? = try await callOptional(.POST, ControlAPI.Path.leave, body: ControlAPI.LeaveRequest(nodeID: nodeID))
+    }
+
+    /// Long-polls for a topology newer than `version`; nil when none came within `wait`.
+    package func topology(after version: Int, wait: Duration) async throws -> TopologySnapshot? {
+        let waitMs = wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000
+        return try await callOptional(
+            .GET, "\(ControlAPI.Path.topology)?after=\(version)&waitMs=\(waitMs)", body: Optional<Int>.none,
+            timeout: wait + .seconds(10)
+        )
+    }
+
+    /// The HTTP status of a plain GET of `url` (an agent's `/readyz`, say); nil when nothing answered.
+    package static func probe(_ url: String, timeout: Duration = .seconds(2), httpClient: HTTPClient = .shared) async -> Int? {
+        guard let response = try? await httpClient.execute(HTTPClientRequest(url: url), timeout: .init(timeout)) else { return nil }
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        return Int(response.status.code)
+    }
+
+    private struct Empty: Decodable {}
+
+    private func call<Body: Encodable, Reply: Decodable>(
+        _ method: HTTPMethod, _ path: String, body: Body?, timeout: Duration = .seconds(10)
+    ) async throws -> Reply {
+        guard let reply: Reply = try await callOptional(method, path, body: body, timeout: timeout) else {
+            throw ControlPlaneError(.protocolFailure, "controller at \(baseURL) sent no body for \(path)")
+        }
+        return reply
+    }
+
+    /// Sends one request; nil for 204 and 304.
+    private func callOptional<Body: Encodable, Reply: Decodable>(
+        _ method: HTTPMethod, _ path: String, body: Body?, timeout: Duration = .seconds(10)
+    ) async throws -> Reply? {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: ControlAPI.secretHeader, value: "Bearer \(secret.value)")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try ControlAPI.encoder().encode(body)))
+        }
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await httpClient.execute(request, timeout: .init(timeout))
+            bytes = try await response.body.collect(upTo: 64 << 20)
+        } catch {
+            throw ControlPlaneError(
+                .controllerUnreachable,
+                "controller unreachable at \(baseURL) (\(Self.describe(error))); check that it runs with 'amq cluster status', or start it with 'amq cluster start'",
+                underlying: error
+            )
+        }
+        let data = Data(bytes.readableBytesView)
+        switch response.status.code {
+        case 200..<300 where response.status != .noContent:
+            do {
+                return try ControlAPI.decoder().decode(Reply.self, from: data)
+            } catch {
+                throw ControlPlaneError(.protocolFailure, "controller at \(baseURL) sent a malformed reply to \(path): \(error)", underlying: error)
+            }
+        case 204, 304:
+            return nil
+        default:
+            if let body = try? ControlAPI.decoder().decode(ControlAPI.ErrorBody.self, from: data) {
+                throw ControlPlaneError(body.code, body.message)
+            }
+            throw ControlPlaneError(
+                .protocolFailure,
+                "controller at \(baseURL) answered \(response.status.code) to \(path): \(String(decoding: data.prefix(200), as: UTF8.self))"
+            )
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError { return "\(error)" }
+        return String(describing: error)
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// Settings of one `amq controller run`.
+package struct ControllerConfiguration: Sendable {
+    package var cluster: String
+    package var host: String
+    /// 0 picks a free port.
+    package var port: Int
+    package var secret: ClusterSecret
+    /// How often the controller looks for topology versions committed by other processes.
+    package var versionPollInterval: Duration = .milliseconds(100)
+
+    package init(cluster: String, host: String, port: Int, secret: ClusterSecret) {
+        self.cluster = cluster
+        self.host = host
+        self.port = port
+        self.secret = secret
+    }
+}
+
+/// The control-plane daemon: serves the control API, notices every committed topology version
+/// (from itself or any CLI process) and pushes it to agents' long-polls, and marks nodes down when
+/// they miss heartbeats.
+package struct ControllerService: Sendable {
+    package let configuration: ControllerConfiguration
+    package let store: TopologyStore
+    package let logger: Logger
+    let broadcaster = TopologyBroadcaster()
+
+    package init(configuration: ControllerConfiguration, database: ControlPlaneDatabase, logger: Logger) {
+        self.configuration = configuration
+        self.store = TopologyStore(database: database, actor: "controller")
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT. `onListening` gets the URL actually bound.
+    package func run(onListening: @escaping @Sendable (String) async -> Void = { _ in }) async throws {
+        let initial = try await store.snapshot(configuration.cluster)
+        await broadcaster.publish(initial)
+        let router = ControlRouter(store: store, broadcaster: broadcaster, secret: configuration.secret, cluster: configuration.cluster, logger: logger)
+        let cluster = configuration.cluster
+        let store = self.store
+        let logger = self.logger
+        var app = Application(
+            router: router.build(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "amq-controller"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                let url = "http://\(Self.urlHost(channel.localAddress?.ipAddress ?? "127.0.0.1")):\(port)"
+                do {
+                    try await store.setController(cluster, url: url, pid: Int(ProcessInfo.processInfo.processIdentifier))
+                } catch {
+                    logger.error("Cannot record the controller address", metadata: ["amq.error": "\(error)"])
+                }
+                logger.info("Controller listening", metadata: ["amq.url": "\(url)", "amq.cluster": "\(cluster)"])
+                await onListening(url)
+            },
+            logger: logger
+        )
+        app.addServices(
+            VersionWatcher(store: store, cluster: cluster, broadcaster: broadcaster, interval: configuration.versionPollInterval, logger: logger),
+            LivenessMonitor(store: store, cluster: cluster, broadcaster: broadcaster, logger: logger)
+        )
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        try? await store.setController(cluster, url: nil, pid: nil)
+        logger.info("Controller stopped", metadata: ["amq.cluster": "\(cluster)"])
+    }
+
+    static func urlHost(_ address: String) -> String {
+        address.contains(":") ? "[\(address)]" : address
+    }
+}
+
+/// Polls the database's topology version: the CLI commits changes straight to SQLite, so this is
+/// how the controller learns of them. A version read is one indexed row; at 100 ms it costs nothing.
+struct VersionWatcher: Service {
+    let store: TopologyStore
+    let cluster: String
+    let broadcaster: TopologyBroadcaster
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        var failures = 0
+        while !Task.isCancelledOrShuttingDown {
+            try? await Task.sleep(for: interval)
+            do {
+                let version = try await store.topologyVersion(cluster)
+                guard version != (await broadcaster.current())?.version else { continue }
+                let snapshot = try await store.snapshot(cluster)
+                await broadcaster.publish(snapshot)
+                logger.info("Topology changed", metadata: ["amq.topology.version": "\(snapshot.version)"])
+                failures = 0
+            } catch {
+                failures += 1
+                // Log the first failure and then every 50th, so a locked database does not flood the log.
+                if failures == 1 || failures % 50 == 0 {
+                    logger.warning("Cannot read the topology version", metadata: ["amq.error": "\(error)", "amq.failures": "\(failures)"])
+                }
+            }
+        }
+    }
+}
+
+/// Marks nodes down after they miss `missedHeartbeatsBeforeDown` heartbeats.
+struct LivenessMonitor: Service {
+    let store: TopologyStore
+    let cluster: String
+    let broadcaster: TopologyBroadcaster
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelledOrShuttingDown {
+            let settings = (await broadcaster.current())?.settings ?? ClusterSettings()
+            let interval = Duration.milliseconds(settings.heartbeatIntervalMs)
+            try? await Task.sleep(for: interval / 2)
+            let grace = Double(settings.heartbeatIntervalMs * settings.missedHeartbeatsBeforeDown) / 1000
+            do {
+                let downed = try await store.markDown(cluster, heartbeatBefore: Date().addingTimeInterval(-grace))
+                for node in downed {
+                    logger.notice("Node marked down after missed heartbeats", metadata: ["amq.node.id": "\(node)"])
+                }
+            } catch {
+                logger.warning("Liveness check failed", metadata: ["amq.error": "\(error)"])
+            }
+        }
+    }
+}
+
+extension Task where Success == Never, Failure == Never {
+    static var isCancelledOrShuttingDown: Bool {
+        Task.isCancelled || Task.isShuttingDownGracefully
+    }
+}

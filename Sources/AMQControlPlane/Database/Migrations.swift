@@ -1,0 +1,104 @@
+import GRDB
+
+/// Versioned schema migrations. Never edit a registered migration: add a new one.
+enum Migrations {
+    /// `PRAGMA application_id` of an amq database ("AMQ1"), so a stray SQLite file is refused.
+    static let applicationID: Int32 = 0x414D_5131
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-topology", migrate: createTopology)
+        return migrator
+    }
+
+    private static func createTopology(_ db: Database) throws {
+        try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+        try db.execute(
+            sql: """
+                CREATE TABLE cluster (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    name TEXT NOT NULL UNIQUE,
+                    object_store_url TEXT NOT NULL,
+                    data_dir TEXT NOT NULL,
+                    local INTEGER NOT NULL,
+                    settings TEXT NOT NULL,
+                    topology_version INTEGER NOT NULL,
+                    controller_url TEXT,
+                    controller_pid INTEGER,
+                    created_at REAL NOT NULL
+                );
+                CREATE TABLE zone (
+                    cluster_id INTEGER NOT NULL REFERENCES cluster(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    cidrs TEXT NOT NULL DEFAULT '[]',
+                    PRIMARY KEY (cluster_id, name)
+                );
+                CREATE TABLE node (
+                    cluster_id INTEGER NOT NULL REFERENCES cluster(id) ON DELETE CASCADE,
+                    node_id INTEGER NOT NULL,
+                    name TEXT,
+                    zone TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    kafka_port INTEGER,
+                    rpc_port INTEGER,
+                    admin_port INTEGER,
+                    admin_state TEXT NOT NULL,
+                    liveness TEXT NOT NULL,
+                    pid INTEGER,
+                    last_heartbeat REAL,
+                    acked_version INTEGER,
+                    registered_at REAL,
+                    PRIMARY KEY (cluster_id, node_id),
+                    FOREIGN KEY (cluster_id, zone) REFERENCES zone(cluster_id, name)
+                );
+                CREATE UNIQUE INDEX node_name ON node(cluster_id, name) WHERE name IS NOT NULL;
+                CREATE TABLE topic (
+                    id TEXT PRIMARY KEY,
+                    cluster_id INTEGER NOT NULL REFERENCES cluster(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    partitions INTEGER NOT NULL,
+                    route_enabled INTEGER NOT NULL,
+                    retention_ms INTEGER NOT NULL,
+                    retention_bytes INTEGER NOT NULL,
+                    linger_ms INTEGER NOT NULL,
+                    configs TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    UNIQUE (cluster_id, name)
+                );
+                CREATE TABLE partition (
+                    topic_id TEXT NOT NULL REFERENCES topic(id) ON DELETE CASCADE,
+                    cluster_id INTEGER NOT NULL,
+                    partition_index INTEGER NOT NULL,
+                    leader_node_id INTEGER NOT NULL,
+                    leader_epoch INTEGER NOT NULL,
+                    PRIMARY KEY (topic_id, partition_index),
+                    FOREIGN KEY (cluster_id, leader_node_id) REFERENCES node(cluster_id, node_id)
+                );
+                CREATE TABLE partition_replica (
+                    topic_id TEXT NOT NULL,
+                    partition_index INTEGER NOT NULL,
+                    cluster_id INTEGER NOT NULL,
+                    zone TEXT NOT NULL,
+                    node_id INTEGER NOT NULL,
+                    PRIMARY KEY (topic_id, partition_index, zone),
+                    FOREIGN KEY (topic_id, partition_index)
+                        REFERENCES partition(topic_id, partition_index) ON DELETE CASCADE,
+                    FOREIGN KEY (cluster_id, node_id) REFERENCES node(cluster_id, node_id)
+                );
+                CREATE TABLE audit_log (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    cluster_id INTEGER,
+                    cluster_name TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    before TEXT,
+                    after TEXT,
+                    topology_version INTEGER NOT NULL
+                );
+                CREATE INDEX audit_log_cluster ON audit_log(cluster_name, id);
+                """
+        )
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+
+/// Cluster-wide settings, stored as JSON in the cluster row and handed to every agent.
+package struct ClusterSettings: Codable, Sendable, Equatable {
+    /// How often agents heartbeat.
+    package var heartbeatIntervalMs: Int = 1000
+    /// Heartbeats a node may miss before the controller marks it down.
+    package var missedHeartbeatsBeforeDown: Int = 3
+    /// Kafka's `auto.create.topics.enable`; off by default, as the issue asks.
+    package var autoCreateTopics: Bool = false
+    /// Partitions of an auto-created topic.
+    package var defaultPartitions: Int = 3
+
+    package init() {}
+
+    package static let keys: [String] = [
+        "heartbeat.interval.ms", "missed.heartbeats.before.down", "auto.create.topics.enable", "default.partitions",
+    ]
+
+    /// Applies one `key=value` setting, validating it.
+    package mutating func set(_ key: String, _ value: String) throws(ControlPlaneError) {
+        switch key {
+        case "heartbeat.interval.ms":
+            heartbeatIntervalMs = try TopicConfig.integer(key, value, in: 50...60_000)
+        case "missed.heartbeats.before.down":
+            missedHeartbeatsBeforeDown = try TopicConfig.integer(key, value, in: 1...100)
+        case "auto.create.topics.enable":
+            autoCreateTopics = try TopicConfig.boolean(key, value)
+        case "default.partitions":
+            defaultPartitions = try TopicConfig.integer(key, value, in: 1...100_000)
+        default:
+            throw ControlPlaneError(
+                .invalidArgument,
+                "unknown cluster setting \"\(key)\"; known settings: \(Self.keys.joined(separator: ", "))"
+            )
+        }
+    }
+}
+
+package struct ZoneInfo: Codable, Sendable, Equatable {
+    package var name: String
+    /// CIDR blocks whose clients belong to this zone (used by the zone-aware data path).
+    package var cidrs: [String]
+}
+
+/// Whether an operator wants the node to hold partitions.
+package enum NodeAdminState: String, Codable, Sendable {
+    case active
+    /// Drained: holds no leaders or replicas and gets none until made active again.
+    case drained
+}
+
+/// What the controller last saw of the node.
+package enum NodeLiveness: String, Codable, Sendable {
+    /// Never registered since it was added.
+    case unknown
+    case alive
+    /// Missed too many heartbeats.
+    case down
+    /// Left cleanly (graceful shutdown).
+    case stopped
+}
+
+package struct NodeInfo: Codable, Sendable, Equatable {
+    package var id: Int
+    package var name: String?
+    package var zone: String
+    package var host: String
+    package var kafkaPort: Int?
+    package var rpcPort: Int?
+    package var adminPort: Int?
+    package var adminState: NodeAdminState
+    package var liveness: NodeLiveness
+    package var pid: Int?
+    package var lastHeartbeat: Date?
+    /// The newest topology version the agent said it holds.
+    package var ackedVersion: Int?
+    package var registeredAt: Date?
+
+    /// Placement may give this node partitions.
+    package var isEligible: Bool { adminState == .active && liveness != .down }
+}
+
+package struct TopicInfo: Codable, Sendable, Equatable {
+    package var id: String
+    package var name: String
+    package var partitions: Int
+    package var config: TopicConfig
+    package var createdAt: Date
+}
+
+package struct PartitionInfo: Codable, Sendable, Equatable {
+    package var topic: String
+    package var index: Int
+    package var leader: Int
+    package var leaderEpoch: Int
+    /// Read-only replicas: zone -> node id.
+    package var replicas: [String: Int]
+}
+
+package struct ClusterInfo: Codable, Sendable, Equatable {
+    package var name: String
+    package var objectStoreURL: String
+    package var dataDir: String
+    package var local: Bool
+    package var settings: ClusterSettings
+    package var topologyVersion: Int
+    package var controllerURL: String?
+    package var controllerPID: Int?
+    package var createdAt: Date
+    package var zones: [ZoneInfo]
+}
+
+/// Everything an agent needs to know about the cluster at one topology version.
+package struct TopologySnapshot: Codable, Sendable, Equatable {
+    package var cluster: String
+    package var version: Int
+    package var settings: ClusterSettings
+    package var objectStoreURL: String
+    package var zones: [ZoneInfo]
+    package var nodes: [NodeInfo]
+    package var topics: [TopicInfo]
+    package var partitions: [PartitionInfo]
+
+    package init(
+        cluster: String, version: Int, settings: ClusterSettings, objectStoreURL: String, zones: [ZoneInfo],
+        nodes: [NodeInfo], topics: [TopicInfo], partitions: [PartitionInfo]
+    ) {
+        self.cluster = cluster
+        self.version = version
+        self.settings = settings
+        self.objectStoreURL = objectStoreURL
+        self.zones = zones
+        self.nodes = nodes
+        self.topics = topics
+        self.partitions = partitions
+    }
+}
+
+/// One row of the audit log: who changed what, and how it looked before and after.
+package struct AuditEntry: Codable, Sendable, Equatable {
+    package var id: Int
+    package var cluster: String
+    package var at: Date
+    package var actor: String
+    package var action: String
+    package var subject: String
+    package var before: String?
+    package var after: String?
+    package var topologyVersion: Int
+}
+
+/// One partition whose leader or replicas moved, as placement decided.
+package struct PartitionMove: Codable, Sendable, Equatable {
+    package var topic: String
+    package var index: Int
+    package var fromLeader: Int?
+    package var toLeader: Int
+    package var leaderEpoch: Int
+    package var fromReplicas: [String: Int]
+    package var toReplicas: [String: Int]
+}

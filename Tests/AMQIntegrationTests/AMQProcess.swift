@@ -1,0 +1,142 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the real `amq` binary, built beside this test bundle, in a temp data directory.
+struct AMQProcess {
+    let dataDir: String
+
+    struct Result {
+        var code: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// The `amq` executable next to the test runner (`swift build` puts both in the same folder).
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["AMQ_BINARY"] { return path }
+        let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: runner).deletingLastPathComponent()
+        // The runner may sit inside an .xctest bundle directory.
+        while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("amq").path), directory.path != "/" {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("amq").path
+    }
+
+    init() throws {
+        dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("amq-it-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+    }
+
+    var dbPath: String { dataDir + "/amq.db" }
+
+    /// Runs `amq ARGS` with AMQ_DATA_DIR set to this fixture's directory.
+    @discardableResult
+    func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["AMQ_DATA_DIR"] = dataDir
+        environment.removeValue(forKey: "AMQ_DB")
+        environment.removeValue(forKey: "AMQ_CLUSTER")
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        let outPath = dataDir + "/.out-\(UUID().uuidString)"
+        let errPath = dataDir + "/.err-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        let code: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+        try out.close()
+        try err.close()
+        defer {
+            try? FileManager.default.removeItem(atPath: outPath)
+            try? FileManager.default.removeItem(atPath: errPath)
+        }
+        return Result(
+            code: code,
+            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        )
+    }
+
+    /// Runs and requires exit 0.
+    @discardableResult
+    func ok(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> Result {
+        let result = try await run(arguments)
+        try #require(
+            result.code == 0, "amq \(arguments.joined(separator: " ")) exited \(result.code): \(result.stderr)",
+            sourceLocation: sourceLocation
+        )
+        return result
+    }
+
+    func json<T: Decodable>(_ type: T.Type, _ arguments: [String]) async throws -> T {
+        let result = try await ok(arguments + ["--format", "json"])
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(type, from: Data(result.stdout.utf8))
+    }
+
+    /// Runs `body` with a fresh fixture, then stops `cluster` (if it still runs) and removes the
+    /// directory, whether `body` passed or threw.
+    static func with(cluster: String?, _ body: (AMQProcess) async throws -> Void) async throws {
+        let amq = try AMQProcess()
+        do {
+            try await body(amq)
+        } catch {
+            await amq.cleanup(cluster: cluster)
+            throw error
+        }
+        await amq.cleanup(cluster: cluster)
+    }
+
+    /// Stops whatever the fixture's clusters still run and removes the directory.
+    func cleanup(cluster: String?) async {
+        if let cluster { _ = try? await run(["cluster", "stop", cluster, "--timeout", "5"]) }
+        try? FileManager.default.removeItem(atPath: dataDir)
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+func eventually(timeout: Duration = .seconds(15), every interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: interval)
+    }
+    return try await condition()
+}
+
+/// GET with a short timeout; status 0 when nothing answered.
+func httpGet(_ url: String) async -> (status: Int, body: String) {
+    do {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: body))
+    } catch {
+        return (0, "\(error)")
+    }
+}
+
+func isAlive(_ pid: Int) -> Bool {
+    guard kill(pid_t(pid), 0) == 0 else { return false }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+    return state != "Z" && state != "X"
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// Every bad input gets one clear line on stderr, a non-zero exit (64 for usage errors), and
+/// leaves the database as it was.
+@Suite struct CLIErrorTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var arguments: [String]
+        var code: Int32
+        var message: String
+        var testDescription: String { arguments.joined(separator: " ") }
+    }
+
+    static let cases: [Case] = [
+        Case(arguments: ["topic", "create", "x", "--partitions", "0"], code: 64, message: "--partitions must be at least 1"),
+        Case(arguments: ["topic", "create", "x", "--partitions", "-3"], code: 64, message: "--partitions must be at least 1"),
+        Case(arguments: ["topic", "create", "orders", "--partitions", "3"], code: 1, message: "topic \"orders\" already exists"),
+        Case(arguments: ["topic", "describe", "nope"], code: 1, message: "topic \"nope\" not found; list topics with 'amq topic list'"),
+        Case(arguments: ["topic", "delete", "nope"], code: 1, message: "topic \"nope\" not found"),
+        Case(arguments: ["topic", "alter", "orders", "--config", "linger.ms=900"], code: 64, message: "linger.ms must be an integer between 0 and 250"),
+        Case(arguments: ["topic", "alter", "orders", "--config", "novalue"], code: 64, message: "is not key=value"),
+        Case(arguments: ["topic", "list", "--cluster", "ghost"], code: 1, message: "cluster \"ghost\" not found; list clusters with 'amq cluster list'"),
+        Case(arguments: ["cluster", "describe", "ghost"], code: 1, message: "cluster \"ghost\" not found"),
+        Case(arguments: ["cluster", "create", "demo"], code: 1, message: "cluster \"demo\" already exists"),
+        Case(arguments: ["cluster", "create", "other", "--object-store", "ftp://x/y"], code: 64, message: "unsupported scheme \"ftp\""),
+        Case(arguments: ["cluster", "create", "other", "--object-store", "s3://"], code: 64, message: "names no bucket"),
+        Case(arguments: ["cluster", "create", "bad name!"], code: 64, message: "cluster name \"bad name!\" is invalid"),
+        Case(arguments: ["node", "add", "--zone", "z9"], code: 1, message: "zone \"z9\" is not a zone of cluster \"demo\""),
+        Case(arguments: ["node", "drain", "99"], code: 1, message: "node 99 not found"),
+        Case(arguments: ["node", "remove", "1"], code: 1, message: "run 'amq node drain 1' first"),
+        Case(arguments: ["topic", "frobnicate"], code: 64, message: "Unexpected argument 'frobnicate'"),
+        Case(arguments: ["agent", "run", "--controller", "http://127.0.0.1:1", "--zone", "a", "--node-id", "1", "--register-timeout", "1",
+                               "--kafka-port", "0", "--admin-port", "0"],
+             code: 69, message: "controller unreachable at http://127.0.0.1:1"),
+        Case(arguments: ["agent", "run", "--controller", "not a url", "--zone", "a", "--node-id", "1"], code: 64, message: "controller URL \"not a url\" is malformed"),
+    ]
+
+    @Test(arguments: cases) func badInputIsRefusedAndChangesNothing(_ testCase: Case) async throws {
+        try await AMQProcess.with(cluster: nil) { amq in
+            try await amq.ok(["cluster", "create", "demo", "--zones", "a,b"])
+            try await amq.ok(["topic", "create", "orders", "--partitions", "4"])
+            let secretFile = amq.dataDir + "/clusters/demo/secret"
+            let before = try await amq.ok(["audit", "--format", "json"]).stdout
+            let result = try await amq.run(testCase.arguments, environment: ["AMQ_CLUSTER_SECRET": "0123456789abcdef0123456789abcdef"])
+            #expect(result.code == testCase.code, "stderr: \(result.stderr)")
+            #expect(result.stderr.contains(testCase.message), "stderr: \(result.stderr)")
+            #expect(result.stdout.isEmpty)
+            let after = try await amq.ok(["audit", "--format", "json"]).stdout
+            #expect(before == after, "the database changed")
+            #expect(FileManager.default.fileExists(atPath: secretFile))
+        }
+    }
+
+    @Test func aFileThatIsNotAnAMQDatabaseIsRefusedUntouched() async throws {
+        try await AMQProcess.with(cluster: nil) { amq in
+            let path = amq.dataDir + "/notes.db"
+            try "just some text\n".write(toFile: path, atomically: true, encoding: .utf8)
+            let result = try await amq.run(["cluster", "list", "--db", path])
+            #expect(result.code == 1)
+            #expect(result.stderr == "error: \(path) is not an amq database; point --db (or AMQ_DB) at the file 'amq cluster create' made\n")
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == "just some text\n")
+        }
+    }
+
+    @Test func noClusterYetSaysHowToCreateOne() async throws {
+        try await AMQProcess.with(cluster: nil) { amq in
+            let result = try await amq.run(["topic", "list"])
+            #expect(result.code == 1)
+            #expect(result.stderr.contains("create one with 'amq cluster create NAME --local'"))
+        }
+    }
+
+    /// Several `amq` processes change one database at once: no update is lost, no version repeats.
+    @Test(.timeLimit(.minutes(3))) func parallelProcessesLoseNoUpdate() async throws {
+        try await AMQProcess.with(cluster: nil) { amq in
+            try await amq.ok(["cluster", "create", "demo", "--zones", "a,b,c", "--agents-per-zone", "2"])
+            let processes = 6
+            let perProcess = 5
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for process in 0..<processes {
+                    group.addTask {
+                        for index in 0..<perProcess {
+                            try await amq.ok(["topic", "create", "t\(process)-\(index)", "--partitions", "3"])
+                            try await amq.ok(["topic", "alter", "t\(process)-\(index)", "--config", "retention.ms=\(1000 + index)"])
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            struct Topic: Decodable { var name: String }
+            struct Audit: Decodable { var topologyVersion: Int; var action: String }
+            let topics = try await amq.json([Topic].self, ["topic", "list"])
+            #expect(topics.count == processes * perProcess)
+            let audit = try await amq.json([Audit].self, ["audit", "--limit", "1000"])
+            let changes = audit.filter { $0.action.hasPrefix("topic.") }
+            #expect(changes.count == 2 * processes * perProcess)
+            #expect(Set(audit.map(\.topologyVersion)).count == audit.count)
+            #expect(audit.map(\.topologyVersion).max() == audit.count)
+        }
+    }
+}

