@@ -36,4 +36,5 @@ export AMQ_TEST_VENV="$root/.venv"
 log "building"
 swift build --build-tests
 log "testing"
-swift test --skip-build --parallel --num-workers 2 "$@"
+# A hung test must fail the run well inside CI's 90 minutes rather than eat all of it.
+timeout --kill-after=30 "${AMQ_TEST_TIMEOUT:-2400}" swift test --skip-build --parallel --num-workers 2 "$@"

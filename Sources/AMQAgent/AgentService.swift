@@ -90,7 +90,7 @@ struct SessionService: Service {
         )
         // One line on stdout for whoever started us (scripts, tests): where everything listens.
         let line = #"{"event":"ready","nodeId":\#(node.id),"zone":"\#(node.zone)","kafkaPort":\#(kafkaPort),"adminPort":\#(admin)}"#
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await session.heartbeatLoop(nodeID: node.id) }

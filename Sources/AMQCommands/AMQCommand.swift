@@ -77,7 +77,7 @@ public struct AMQCommand: AsyncParsableCommand {
                 if code == 0 {
                     Output.line(message)
                 } else {
-                    FileHandle.standardError.write(Data((message + "\n").utf8))
+                    Output.write(message + "\n", to: .standardError)
                 }
             }
             return code
@@ -85,7 +85,7 @@ public struct AMQCommand: AsyncParsableCommand {
     }
 
     private static func printError(_ message: String) {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        Output.write("error: \(message)\n", to: .standardError)
     }
 }
 

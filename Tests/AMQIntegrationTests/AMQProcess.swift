@@ -39,7 +39,9 @@ struct AMQProcess {
 
     /// Runs `amq ARGS` with AMQ_DATA_DIR set to this fixture's directory.
     @discardableResult
-    func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> Result {
+    /// A command still running after `deadline` is killed, so a hang fails its test (exit 137)
+    /// instead of stalling the whole suite.
+    func run(_ arguments: [String], environment extra: [String: String] = [:], deadline: Duration = .seconds(90)) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
@@ -58,10 +60,17 @@ struct AMQProcess {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
-        let code: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
+        let (exits, exit) = AsyncStream.makeStream(of: Int32.self, bufferingPolicy: .bufferingNewest(1))
+        process.terminationHandler = { exit.yield($0.terminationStatus); exit.finish() }
+        try process.run()
+        let pid = process.processIdentifier
+        let watchdog = Task {
+            try await Task.sleep(for: deadline)
+            kill(pid, SIGKILL)
         }
+        var code: Int32 = -1
+        for await status in exits { code = status }
+        watchdog.cancel()
         try out.close()
         try err.close()
         defer {

@@ -3,7 +3,7 @@ import Testing
 
 /// Every bad input gets one clear line on stderr, a non-zero exit (64 for usage errors), and
 /// leaves the database as it was.
-@Suite struct CLIErrorTests {
+@Suite(.timeLimit(.minutes(5))) struct CLIErrorTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var arguments: [String]
         var code: Int32
@@ -15,7 +15,7 @@ import Testing
         Case(arguments: ["topic", "create", "x", "--partitions", "0"], code: 64, message: "--partitions must be at least 1"),
         Case(arguments: ["topic", "create", "x", "--partitions", "-3"], code: 64, message: "--partitions must be at least 1"),
         Case(arguments: ["topic", "create", "orders", "--partitions", "3"], code: 1, message: "topic \"orders\" already exists"),
-        Case(arguments: ["topic", "describe", "nope"], code: 1, message: "topic \"nope\" not found; list topics with 'amq topic list'"),
+        Case(arguments: ["topic", "describe", "nope"], code: 1, message: "topic \"nope\" not found in cluster \"demo\"; list topics with 'amq topic list'"),
         Case(arguments: ["topic", "delete", "nope"], code: 1, message: "topic \"nope\" not found"),
         Case(arguments: ["topic", "alter", "orders", "--config", "linger.ms=900"], code: 64, message: "linger.ms must be an integer between 0 and 250"),
         Case(arguments: ["topic", "alter", "orders", "--config", "novalue"], code: 64, message: "is not key=value"),

@@ -48,7 +48,7 @@ struct AgentStateJSON: Decodable {
 
 /// Drives the real binary through a local cluster's life: create, status, topic placement, the
 /// routing switch reaching every agent, a SIGKILLed agent marked down, stop, start, delete.
-@Suite(.serialized) struct LocalClusterLifecycleTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct LocalClusterLifecycleTests {
     @Test(.timeLimit(.minutes(5))) func lifecycle() async throws {
         try await AMQProcess.with(cluster: "demo") { amq in try await lifecycle(amq) }
     }

@@ -17,7 +17,10 @@ struct ControllerSession: Sendable {
         var delay = Duration.milliseconds(100)
         while true {
             do {
-                let response = try await client.register(registration)
+                // Bound each attempt by what is left: the HTTP client retries a refused connection
+                // until its own timeout, which would otherwise overrun a short --register-timeout.
+                let remaining = max(deadline - ContinuousClock.now, .milliseconds(100))
+                let response = try await client.register(registration, timeout: min(remaining, .seconds(10)))
                 await state.registered(as: response.node, topology: response.topology)
                 metrics.topologyApplied(
                     version: response.topology.version, routedTopics: response.topology.topics.filter(\.config.routeEnabled).count

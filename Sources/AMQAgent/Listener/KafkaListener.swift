@@ -24,9 +24,11 @@ struct KafkaListener: Service {
 
     func run() async throws {
         logger.info("Kafka listener bound", metadata: ["amq.port": "\(port)"])
-        try await withGracefulShutdownHandler {
+        // Cancellation too: when a sibling service fails, the group cancels rather than asking
+        // for a graceful shutdown, and a bare closeFuture wait would never return.
+        try await withTaskCancellationOrGracefulShutdownHandler {
             try await channel.closeFuture.get()
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             channel.close(promise: nil)
         }
     }

@@ -31,6 +31,10 @@ enum ProcessControl {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logFile, O_WRONLY | O_APPEND | O_CREAT, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of ours may leak into a daemon that outlives us: not the database's file
+        // descriptors, and not the socket a parent (a shell, a test runner) uses to learn when we
+        // and everything holding our descriptors have exited, which a daemon would hold forever.
+        closeFrom(3, in: &actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -47,6 +51,19 @@ enum ProcessControl {
             throw SpawnError(description: "cannot start \(arguments[0]): \(String(cString: strerror(result)))")
         }
         return pid
+    }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module does
+    /// not import; found at run time, with a close per open descriptor as the fallback.
+    private static func closeFrom(_ lowest: Int32, in actions: inout posix_spawn_file_actions_t) {
+        typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {  // nil is RTLD_DEFAULT
+            if unsafeBitCast(symbol, to: AddCloseFrom.self)(&actions, lowest) == 0 { return }
+        }
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for fd in open.compactMap(Int32.init) where fd >= lowest {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
     }
 
     /// True while `pid` runs and is not a zombie. Reaps it if it is our exited child.

@@ -4,11 +4,16 @@ import Foundation
 /// What commands print. User output goes to stdout; diagnostics and progress to stderr.
 enum Output {
     static func line(_ text: String = "") {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        write(text + "\n", to: .standardOutput)
     }
 
     static func progress(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        write(text + "\n", to: .standardError)
+    }
+
+    /// Writes, ignoring a closed pipe (`amq topic list | head` must not crash).
+    static func write(_ text: String, to handle: FileHandle) {
+        try? handle.write(contentsOf: Data(text.utf8))
     }
 
     static func json(_ value: some Encodable) throws {

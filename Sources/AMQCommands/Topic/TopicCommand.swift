@@ -43,7 +43,8 @@ struct TopicCreate: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
     @Argument(help: "Topic name.")
     var name: String
-    @Option(name: .long, help: "Number of partitions.")
+    // Unconditional, so "--partitions -3" reaches validation instead of reading as a flag.
+    @Option(name: .long, parsing: .unconditional, help: "Number of partitions.")
     var partitions: Int
     @Option(name: .long, help: ArgumentHelp("Topic config key=value (repeatable).", valueName: "key=value"))
     var config: [String] = []
@@ -130,7 +131,7 @@ struct TopicAlter: AsyncParsableCommand {
     var config: [String] = []
     @Option(name: .long, help: ArgumentHelp("Config to reset to its default (repeatable).", valueName: "key"))
     var deleteConfig: [String] = []
-    @Option(name: .long, help: "New, larger partition count.")
+    @Option(name: .long, parsing: .unconditional, help: "New, larger partition count.")
     var partitions: Int?
 
     func validate() throws {

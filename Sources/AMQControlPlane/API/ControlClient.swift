@@ -25,8 +25,8 @@ package struct ControlClient: Sendable {
         try await call(.GET, ControlAPI.Path.health, body: Optional<Int>.none, timeout: timeout)
     }
 
-    package func register(_ registration: TopologyStore.Registration) async throws -> ControlAPI.RegisterResponse {
-        try await call(.POST, ControlAPI.Path.register, body: registration)
+    package func register(_ registration: TopologyStore.Registration, timeout: Duration = .seconds(10)) async throws -> ControlAPI.RegisterResponse {
+        try await call(.POST, ControlAPI.Path.register, body: registration, timeout: timeout)
     }
 
     package func heartbeat(_ heartbeat: ControlAPI.HeartbeatRequest) async throws -> ControlAPI.HeartbeatResponse {
