@@ -80,7 +80,13 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQAgentTests",
-            dependencies: ["AMQAgent", "AMQControlPlane"],
+            dependencies: [
+                "AMQAgent", "AMQControlPlane",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictSwiftSettings
         ),
         .testTarget(

@@ -15,7 +15,7 @@ package actor AgentState {
     }
 
     /// Keeps the newer of the held and the given snapshot; returns the replaced one when it changed.
-    func update(_ snapshot: TopologySnapshot) -> TopologySnapshot?? {
+    package func update(_ snapshot: TopologySnapshot) -> TopologySnapshot?? {
         guard snapshot.version > (topology?.version ?? -1) else { return .none }
         let old = topology
         topology = snapshot

@@ -98,9 +98,14 @@ struct ControllerSession: Sendable {
         }
     }
 
+    /// Says goodbye even when the agent stops by cancellation (a failed sibling service, a test),
+    /// not only by SIGTERM: the call runs in a task of its own that is awaited, so it finishes
+    /// within its short timeout instead of being torn down half-sent.
     func leave(nodeID: Int) async {
+        let client = self.client
+        let call = Task { try await client.leave(nodeID: nodeID, timeout: .seconds(3)) }
         do {
-            try await client.leave(nodeID: nodeID)
+            try await call.value
         } catch {
             logger.warning("Could not tell the controller this agent is leaving", metadata: ["amq.error": "\(error)"])
         }

@@ -33,8 +33,8 @@ package struct ControlClient: Sendable {
         try await call(.POST, ControlAPI.Path.heartbeat, body: heartbeat)
     }
 
-    package func leave(nodeID: Int) async throws {
-        let _: Empty? = try await callOptional(.POST, ControlAPI.Path.leave, body: ControlAPI.LeaveRequest(nodeID: nodeID))
+    package func leave(nodeID: Int, timeout: Duration = .seconds(10)) async throws {
+        let _: Empty? = try await callOptional(.POST, ControlAPI.Path.leave, body: ControlAPI.LeaveRequest(nodeID: nodeID), timeout: timeout)
     }
 
     /// Long-polls for a topology newer than `version`; nil when none came within `wait`.

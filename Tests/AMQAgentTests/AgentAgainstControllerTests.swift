@@ -1,0 +1,179 @@
+import AMQAgent
+import AMQControlPlane
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import Testing
+
+/// A real controller and a real agent in this process, talking HTTP over 127.0.0.1 on ports
+/// picked by the kernel, with the topology in a temporary SQLite file.
+@Suite(.timeLimit(.minutes(2))) struct AgentAgainstControllerTests {
+    @Test func agentRegistersBecomesReadyAndFollowsTheTopology() async throws {
+        try await withController { fixture in
+            var configuration = AgentConfiguration(controllerURL: fixture.url, secret: fixture.secret, zone: "a", nodeID: 1, nodeName: nil)
+            configuration.topologyWait = .seconds(2)
+            let agent = AgentService(configuration: configuration, logger: Logger(label: "test.agent"))
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await agent.run() }
+                defer { group.cancelAll() }
+
+                // Registration records the ports actually bound.
+                let node = try #require(await eventually { try await fixture.node(1).flatMap { $0.adminPort == nil ? nil : $0 } })
+                #expect(node.liveness == .alive)
+                let admin = try #require(node.adminPort)
+                #expect(try #require(node.kafkaPort) > 0)
+                #expect(await get("http://127.0.0.1:\(admin)/readyz").status == 200)
+                let metrics = await get("http://127.0.0.1:\(admin)/metrics")
+                #expect(metrics.body.contains("amq_topology_version"))
+                #expect(metrics.body.contains("amq_heartbeat_duration_seconds"))
+
+                // A topic created by another writer, then its routing switch, reach the agent.
+                _ = try await fixture.store.createTopic("demo", name: "orders", partitions: 4, config: TopicConfig())
+                #expect(await eventually { await agent.state.view().topics.first { $0.name == "orders" } } != nil)
+                _ = try await fixture.store.setRoute("demo", topic: "orders", enabled: true)
+                let routed = await eventually { await agent.state.view().topics.first { $0.name == "orders" && $0.routeEnabled } }
+                #expect(routed != nil)
+                let view = await agent.state.view()
+                #expect(view.nodeID == 1 && view.zone == "a" && view.ready)
+                // Node 1 in zone a leads or replicates every partition of a two-zone cluster's topic.
+                let orders = try #require(view.topics.first { $0.name == "orders" })
+                #expect(Set(orders.leaderOf).union(orders.replicaOf).count == 4)
+                let version = try await fixture.store.snapshot("demo").version
+                #expect(await eventually { await get("http://127.0.0.1:\(admin)/metrics").body.contains("amq_topology_version \(version)") ? true : nil } == true)
+            }
+            // Stopped, the agent said goodbye rather than leaving the controller to time it out.
+            #expect(try await fixture.node(1)?.liveness == .stopped)
+        }
+    }
+
+    @Test func anAgentWithTheWrongSecretIsRefusedAtOnce() async throws {
+        try await withController { fixture in
+            let wrong = try ClusterSecret(String(repeating: "ab", count: 16))
+            let configuration = AgentConfiguration(controllerURL: fixture.url, secret: wrong, zone: "a", nodeID: 1, nodeName: nil)
+            let agent = AgentService(configuration: configuration, logger: Logger(label: "test.agent"))
+            let started = ContinuousClock.now
+            let error = await #expect(throws: ControlPlaneError.self) { try await agent.run() }
+            #expect(error?.code == .unauthorized)
+            // Not retried until the 60 s register timeout: a wrong secret will not fix itself.
+            #expect(ContinuousClock.now - started < .seconds(30))
+            #expect(try await fixture.node(1)?.liveness != .alive)
+        }
+    }
+
+    @Test func controlCallsWithoutTheSecretAreRefusedAndLogged() async throws {
+        try await withController { fixture in
+            for header in [nil, "Bearer nope", "Bearer \(String(repeating: "ab", count: 16))"] {
+                var request = HTTPClientRequest(url: fixture.url + "/v1/topology?after=-1&waitMs=0")
+                if let header { request.headers.add(name: "Authorization", value: header) }
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+                let body = String(buffer: try await response.body.collect(upTo: 1 << 16))
+                #expect(response.status.code == 401)
+                #expect(!body.contains(fixture.secret.value))
+            }
+            // Health needs no secret; it is how operators probe the controller.
+            #expect(await get(fixture.url + "/healthz").status == 200)
+            let refusals = fixture.logs.messages.filter { $0.contains("Control API call refused") }
+            #expect(refusals.count == 3)
+            #expect(!fixture.logs.messages.joined().contains(fixture.secret.value))
+        }
+    }
+
+    @Test func stateKeepsTheNewestTopologyOnly() async throws {
+        try await withController { fixture in
+            let state = AgentState()
+            let first = try await fixture.store.snapshot("demo")
+            _ = try await fixture.store.createTopic("demo", name: "t", partitions: 1, config: TopicConfig())
+            let second = try await fixture.store.snapshot("demo")
+            #expect(await state.isReady == false)
+            #expect(await state.update(second) != nil)
+            #expect(await state.update(first) == nil, "an older snapshot replaced a newer one")
+            #expect(await state.topology?.version == second.version)
+        }
+    }
+}
+
+// MARK: - Fixture
+
+struct ControllerFixture: Sendable {
+    let url: String
+    let secret: ClusterSecret
+    let store: TopologyStore
+    let logs: LogCapture
+
+    func node(_ id: Int) async throws -> NodeInfo? {
+        try await store.snapshot("demo").nodes.first { $0.id == id }
+    }
+}
+
+/// Runs a controller for cluster `demo` (zones a and b, one node each) on a free port.
+func withController(_ body: @Sendable (ControllerFixture) async throws -> Void) async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("amq-agent-test-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let database = try ControlPlaneDatabase(path: directory + "/amq.db")
+    let store = TopologyStore(database: database, actor: "test")
+    try await store.createCluster(
+        .init(name: "demo", zones: ["a", "b"], agentsPerZone: 1, objectStoreURL: "file://\(directory)/objects", dataDir: directory, local: true)
+    )
+    let secret = ClusterSecret.generate()
+    let logs = LogCapture()
+    var logger = Logger(label: "test.controller") { _ in logs }
+    logger.logLevel = .info
+    let controller = ControllerService(
+        configuration: .init(cluster: "demo", host: "127.0.0.1", port: 0, secret: secret), database: database, logger: logger
+    )
+    let (urls, continuation) = AsyncStream.makeStream(of: String.self)
+    try await withThrowingDiscardingTaskGroup { group in
+        group.addTask { try await controller.run { continuation.yield($0) } }
+        defer { group.cancelAll() }
+        var iterator = urls.makeAsyncIterator()
+        let url = try #require(await iterator.next())
+        try await body(ControllerFixture(url: url, secret: secret, store: store, logs: logs))
+    }
+}
+
+/// Polls until `probe` yields a value, for at most `timeout`.
+func eventually<T>(timeout: Duration = .seconds(15), _ probe: () async throws -> T?) async rethrows -> T? {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if let value = try await probe() { return value }
+        try? await Task.sleep(for: .milliseconds(25))
+    }
+    return try await probe()
+}
+
+func get(_ url: String) async -> (status: Int, body: String) {
+    do {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+    } catch {
+        return (0, "\(error)")
+    }
+}
+
+/// Keeps every rendered log line, metadata included, so tests can check what was (not) logged.
+final class LogCapture: LogHandler, Sendable {
+    private let lines = Mutex<[String]>([])
+    var messages: [String] { lines.withLock { $0 } }
+
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}
+    }
+    var logLevel: Logger.Level {
+        get { .trace }
+        set {}
+    }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+
+    func log(event: LogEvent) {
+        let rendered = "\(event.level) \(event.message) \(event.metadata ?? [:])"
+        lines.withLock { $0.append(rendered) }
+    }
+}
