@@ -181,10 +181,7 @@ struct TopicRouteEnable: AsyncParsableCommand {
     var name: String
 
     func run() async throws {
-        let (store, cluster) = try await global.openCluster()
-        _ = try await store.setRoute(cluster, topic: name, enabled: true)
-        let version = try await store.topologyVersion(cluster)
-        Output.line("Routing enabled for topic \(name) (topology version \(version))")
+        try await switchRoute(global, topic: name, enabled: true)
     }
 }
 
@@ -200,9 +197,14 @@ struct TopicRouteDisable: AsyncParsableCommand {
     var name: String
 
     func run() async throws {
-        let (store, cluster) = try await global.openCluster()
-        _ = try await store.setRoute(cluster, topic: name, enabled: false)
-        let version = try await store.topologyVersion(cluster)
-        Output.line("Routing disabled for topic \(name) (topology version \(version))")
+        try await switchRoute(global, topic: name, enabled: false)
     }
+}
+
+/// Stores a topic's routing switch; agents get it with the new topology version.
+private func switchRoute(_ global: GlobalOptions, topic: String, enabled: Bool) async throws {
+    let (store, cluster) = try await global.openCluster()
+    _ = try await store.setRoute(cluster, topic: topic, enabled: enabled)
+    let version = try await store.topologyVersion(cluster)
+    Output.line("Routing \(enabled ? "enabled" : "disabled") for topic \(topic) (topology version \(version))")
 }
