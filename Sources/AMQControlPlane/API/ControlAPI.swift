@@ -15,6 +15,8 @@ package enum ControlAPI {
         package static let heartbeat = "/v1/heartbeat"
         package static let leave = "/v1/leave"
         package static let topology = "/v1/topology"
+        package static let commit = "/v1/commit"
+        package static let partitionLog = "/v1/partition-log"
     }
 
     package struct RegisterResponse: Codable, Sendable {

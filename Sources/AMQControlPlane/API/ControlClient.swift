@@ -29,6 +29,16 @@ package struct ControlClient: Sendable {
         try await call(.POST, ControlAPI.Path.register, body: registration, timeout: timeout)
     }
 
+    /// Commits an uploaded object's ranges; see ``TopologyStore/commit(_:_:)``.
+    package func commit(_ request: CommitRequest) async throws -> CommitResponse {
+        try await call(.POST, ControlAPI.Path.commit, body: request)
+    }
+
+    package func partitionLog(_ partition: PartitionKey, from: Int64 = 0, limit: Int = 10_000) async throws -> PartitionLogState {
+        let path = "\(ControlAPI.Path.partitionLog)?topic=\(partition.topicID)&partition=\(partition.partition)&from=\(from)&limit=\(limit)"
+        return try await call(.GET, path, body: Optional<Int>.none)
+    }
+
     package func heartbeat(_ heartbeat: ControlAPI.HeartbeatRequest) async throws -> ControlAPI.HeartbeatResponse {
         try await call(.POST, ControlAPI.Path.heartbeat, body: heartbeat)
     }

@@ -65,6 +65,19 @@ struct ControlRouter: Sendable {
             }
             return try Self.json(snapshot)
         }
+        api.post("commit") { request, context in
+            let commit = try await Self.decode(CommitRequest.self, request, context)
+            return try Self.json(try await store.commit(cluster, commit))
+        }
+        api.get("partition-log") { request, _ in
+            let parameters = request.uri.queryParameters
+            guard let topicID = parameters.get("topic"), let index = parameters.get("partition", as: Int.self) else {
+                throw HTTPError(.badRequest, message: "partition-log needs topic and partition")
+            }
+            let from = parameters.get("from", as: Int64.self) ?? 0
+            let limit = min(max(parameters.get("limit", as: Int.self) ?? 10_000, 1), 100_000)
+            return try Self.json(try await store.partitionLog(cluster, PartitionKey(topicID: topicID, partition: index), from: from, limit: limit))
+        }
         return router
     }
 

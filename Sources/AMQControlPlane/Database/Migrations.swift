@@ -8,7 +8,45 @@ enum Migrations {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-topology", migrate: createTopology)
+        migrator.registerMigration("v2-stream-index", migrate: createStreamIndex)
         return migrator
+    }
+
+    /// The partition index: which object and byte range holds each committed offset range.
+    /// Commits are data-plane traffic (several a second per agent), so they neither bump the
+    /// topology version nor write audit rows.
+    private static func createStreamIndex(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE partition ADD COLUMN next_offset INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE partition ADD COLUMN log_start_offset INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE stream_object (
+                    cluster_id INTEGER NOT NULL REFERENCES cluster(id) ON DELETE CASCADE,
+                    object_key TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    node_id INTEGER NOT NULL,
+                    committed_at REAL NOT NULL,
+                    -- When set, no segment refers to the object and it may be deleted after this time.
+                    delete_after REAL,
+                    PRIMARY KEY (cluster_id, object_key)
+                );
+                CREATE TABLE segment (
+                    topic_id TEXT NOT NULL,
+                    partition_index INTEGER NOT NULL,
+                    base_offset INTEGER NOT NULL,
+                    end_offset INTEGER NOT NULL,
+                    cluster_id INTEGER NOT NULL,
+                    object_key TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    length INTEGER NOT NULL,
+                    max_timestamp INTEGER NOT NULL,
+                    PRIMARY KEY (topic_id, partition_index, base_offset),
+                    FOREIGN KEY (topic_id, partition_index) REFERENCES partition(topic_id, partition_index) ON DELETE CASCADE,
+                    FOREIGN KEY (cluster_id, object_key) REFERENCES stream_object(cluster_id, object_key)
+                ) WITHOUT ROWID;
+                CREATE INDEX segment_object ON segment(cluster_id, object_key);
+                """
+        )
     }
 
     private static func createTopology(_ db: Database) throws {

@@ -1,0 +1,107 @@
+import Foundation
+
+/// One partition of one topic, by topic id (stable: a topic deleted and created again under the
+/// same name is another topic, and its data must never mix with the old one's).
+package struct PartitionKey: Codable, Sendable, Hashable, Comparable, CustomStringConvertible {
+    package var topicID: String
+    package var partition: Int
+
+    package init(topicID: String, partition: Int) {
+        self.topicID = topicID
+        self.partition = partition
+    }
+
+    package var description: String { "\(topicID)-\(partition)" }
+
+    package static func < (lhs: PartitionKey, rhs: PartitionKey) -> Bool {
+        (lhs.topicID, lhs.partition) < (rhs.topicID, rhs.partition)
+    }
+}
+
+/// Where a committed offset range lives: `length` bytes at `position` of object `objectKey`,
+/// holding whole record batches with offsets `baseOffset..<endOffset`.
+package struct Segment: Codable, Sendable, Hashable {
+    package var baseOffset: Int64
+    package var endOffset: Int64
+    package var objectKey: String
+    package var position: Int
+    package var length: Int
+    package var maxTimestamp: Int64
+
+    package init(baseOffset: Int64, endOffset: Int64, objectKey: String, position: Int, length: Int, maxTimestamp: Int64) {
+        self.baseOffset = baseOffset
+        self.endOffset = endOffset
+        self.objectKey = objectKey
+        self.position = position
+        self.length = length
+        self.maxTimestamp = maxTimestamp
+    }
+}
+
+/// An agent's request to make the ranges of one uploaded object part of their partitions' logs.
+package struct CommitRequest: Codable, Sendable, Hashable {
+    package struct Range: Codable, Sendable, Hashable {
+        package var partition: PartitionKey
+        /// The epoch under which the agent leads the partition; a stale one is fenced.
+        package var leaderEpoch: Int
+        package var segment: Segment
+
+        package init(partition: PartitionKey, leaderEpoch: Int, segment: Segment) {
+            self.partition = partition
+            self.leaderEpoch = leaderEpoch
+            self.segment = segment
+        }
+    }
+
+    package var nodeID: Int
+    package var objectKey: String
+    package var objectSize: Int
+    package var ranges: [Range]
+
+    package init(nodeID: Int, objectKey: String, objectSize: Int, ranges: [Range]) {
+        self.nodeID = nodeID
+        self.objectKey = objectKey
+        self.objectSize = objectSize
+        self.ranges = ranges
+    }
+}
+
+/// What became of each range of a commit, in request order.
+package struct CommitResponse: Codable, Sendable, Hashable {
+    package enum Outcome: Codable, Sendable, Hashable {
+        /// Now part of the log; the partition's next offset is the range's end.
+        case accepted
+        /// The node no longer leads the partition under that epoch.
+        case fenced(leader: Int, leaderEpoch: Int)
+        /// The range does not start at the partition's next offset (a gap or an overlap).
+        case outOfOrder(nextOffset: Int64)
+        /// The topic or partition is gone.
+        case unknownPartition
+    }
+
+    package var outcomes: [Outcome]
+
+    package init(outcomes: [Outcome]) {
+        self.outcomes = outcomes
+    }
+}
+
+/// A partition's log as the index holds it: its bounds, its current leadership, and the segments
+/// covering `from` onwards.
+package struct PartitionLogState: Codable, Sendable, Hashable {
+    package var partition: PartitionKey
+    package var leader: Int
+    package var leaderEpoch: Int
+    package var logStartOffset: Int64
+    package var nextOffset: Int64
+    package var segments: [Segment]
+
+    package init(partition: PartitionKey, leader: Int, leaderEpoch: Int, logStartOffset: Int64, nextOffset: Int64, segments: [Segment]) {
+        self.partition = partition
+        self.leader = leader
+        self.leaderEpoch = leaderEpoch
+        self.logStartOffset = logStartOffset
+        self.nextOffset = nextOffset
+        self.segments = segments
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+
+extension TopologyStore {
+    /// Commits the ranges of one uploaded object, each independently and all in one transaction:
+    /// a range is accepted only from the partition's current leader under its current epoch, and
+    /// only when it starts exactly at the partition's next offset. So the committed log of a
+    /// partition never has a gap, an overlap or a duplicate, whatever two would-be leaders do.
+    package func commit(_ cluster: String, _ request: CommitRequest) async throws -> CommitResponse {
+        for range in request.ranges {
+            let segment = range.segment
+            guard segment.endOffset > segment.baseOffset, segment.baseOffset >= 0, segment.position >= 0, segment.length > 0,
+                segment.position + segment.length <= request.objectSize
+            else {
+                throw ControlPlaneError(.invalidArgument, "commit of \(request.objectKey): range \(range.partition) \(segment) is malformed")
+            }
+        }
+        return try await database.write { db in
+            let clusterRow = try db.clusterRow(named: cluster)
+            var outcomes: [CommitResponse.Outcome] = []
+            var accepted: [CommitRequest.Range] = []
+            for range in request.ranges {
+                guard
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT leader_node_id, leader_epoch, next_offset FROM partition
+                            WHERE cluster_id = ? AND topic_id = ? AND partition_index = ?
+                            """,
+                        arguments: [clusterRow.id, range.partition.topicID, range.partition.partition]
+                    )
+                else {
+                    outcomes.append(.unknownPartition)
+                    continue
+                }
+                let leader: Int = row["leader_node_id"]
+                let epoch: Int = row["leader_epoch"]
+                let next: Int64 = row["next_offset"]
+                if leader != request.nodeID || epoch != range.leaderEpoch {
+                    outcomes.append(.fenced(leader: leader, leaderEpoch: epoch))
+                } else if next != range.segment.baseOffset {
+                    outcomes.append(.outOfOrder(nextOffset: next))
+                } else {
+                    try db.execute(
+                        sql: "UPDATE partition SET next_offset = ? WHERE topic_id = ? AND partition_index = ?",
+                        arguments: [range.segment.endOffset, range.partition.topicID, range.partition.partition]
+                    )
+                    outcomes.append(.accepted)
+                    accepted.append(range)
+                }
+            }
+            guard !accepted.isEmpty else { return CommitResponse(outcomes: outcomes) }
+            try db.execute(
+                sql: """
+                    INSERT INTO stream_object (cluster_id, object_key, size, node_id, committed_at, delete_after)
+                    VALUES (?, ?, ?, ?, ?, NULL)
+                    """,
+                arguments: [clusterRow.id, request.objectKey, request.objectSize, request.nodeID, Date().timeIntervalSince1970]
+            )
+            for range in accepted {
+                let segment = range.segment
+                try db.execute(
+                    sql: """
+                        INSERT INTO segment (topic_id, partition_index, base_offset, end_offset, cluster_id, object_key, position, length, max_timestamp)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        range.partition.topicID, range.partition.partition, segment.baseOffset, segment.endOffset, clusterRow.id,
+                        request.objectKey, segment.position, segment.length, segment.maxTimestamp,
+                    ]
+                )
+            }
+            return CommitResponse(outcomes: outcomes)
+        }
+    }
+
+    /// The partition's bounds and leadership, and up to `limit` segments holding offsets at or
+    /// after `from` (the one containing `from` first).
+    package func partitionLog(_ cluster: String, _ partition: PartitionKey, from: Int64 = 0, limit: Int = 10_000) async throws -> PartitionLogState {
+        try await database.read { db in
+            let clusterRow = try db.clusterRow(named: cluster)
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT leader_node_id, leader_epoch, next_offset, log_start_offset FROM partition
+                        WHERE cluster_id = ? AND topic_id = ? AND partition_index = ?
+                        """,
+                    arguments: [clusterRow.id, partition.topicID, partition.partition]
+                )
+            else {
+                throw ControlPlaneError(.topicNotFound, "partition \(partition) not found in cluster \"\(cluster)\"")
+            }
+            let segments = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT base_offset, end_offset, object_key, position, length, max_timestamp FROM segment
+                    WHERE topic_id = ? AND partition_index = ? AND end_offset > ?
+                    ORDER BY base_offset LIMIT ?
+                    """,
+                arguments: [partition.topicID, partition.partition, from, limit]
+            ).map {
+                Segment(
+                    baseOffset: $0["base_offset"], endOffset: $0["end_offset"], objectKey: $0["object_key"], position: $0["position"],
+                    length: $0["length"], maxTimestamp: $0["max_timestamp"]
+                )
+            }
+            return PartitionLogState(
+                partition: partition, leader: row["leader_node_id"], leaderEpoch: row["leader_epoch"],
+                logStartOffset: row["log_start_offset"], nextOffset: row["next_offset"], segments: segments
+            )
+        }
+    }
+
+    /// Every object key the index refers to, so garbage collection can tell uploaded-but-never-
+    /// committed objects from live ones.
+    package func committedObjectKeys(_ cluster: String) async throws -> Set<String> {
+        try await database.read { db in
+            let clusterRow = try db.clusterRow(named: cluster)
+            return Set(try String.fetchAll(db, sql: "SELECT object_key FROM stream_object WHERE cluster_id = ?", arguments: [clusterRow.id]))
+        }
+    }
+}
