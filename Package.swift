@@ -24,9 +24,28 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
+        .target(
+            name: "AMQKafkaProtocol",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio")
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .target(
+            name: "AMQStorage",
+            dependencies: [
+                "AMQKafkaProtocol", "AMQObjectStore", "AMQControlPlane",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
         .target(
             name: "AMQObjectStore",
             dependencies: [
@@ -84,6 +103,19 @@ let package = Package(
                 "AMQCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .testTarget(
+            name: "AMQKafkaProtocolTests",
+            dependencies: ["AMQKafkaProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSwiftSettings
+        ),
+        .testTarget(
+            name: "AMQStorageTests",
+            dependencies: [
+                "AMQStorage", "AMQObjectStore", "AMQControlPlane", "AMQKafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSwiftSettings
         ),

@@ -79,8 +79,7 @@ package struct SigV4: Sendable {
         ].joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let stringToSign = [Self.algorithm, amzDate, scope, Self.hexSHA256(Array(canonicalRequest.utf8))].joined(separator: "\n")
-        let key = signingKey(day: day)
-        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        let signature = signature(for: stringToSign, day: day)
         let authorization =
             "\(Self.algorithm) Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
         headers.replaceOrAdd(name: "Authorization", value: authorization)
@@ -88,6 +87,11 @@ package struct SigV4: Sendable {
             headers: headers, canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature,
             authorization: authorization
         )
+    }
+
+    /// Lower-case hex `HMAC(signingKey(day), stringToSign)`.
+    func signature(for stringToSign: String, day: String) -> String {
+        Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey(day: day)))
     }
 
     /// `HMAC("AWS4" + secret, day)`, then region, service and `aws4_request` in turn.
