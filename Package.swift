@@ -115,6 +115,7 @@ let package = Package(
             name: "AMQStorageTests",
             dependencies: [
                 "AMQStorage", "AMQObjectStore", "AMQControlPlane", "AMQKafkaProtocol",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSwiftSettings

@@ -45,7 +45,7 @@ extension S3ObjectStore {
         create.query = [("uploads", "")]
         create.headers.add(name: "Content-Type", value: "application/octet-stream")
         let created = try await send(create)
-        guard created.isSuccess else { throw failure(created, create) }
+        guard created.isSuccess else { throw await writeFailure(created, create) }
         guard let uploadID = try parseXML(created, create, expecting: "InitiateMultipartUploadResult")["UploadId"], !uploadID.isEmpty else {
             throw ObjectStoreError(.protocolFailure, "\(self): CreateMultipartUpload of \"\(key)\" answered no UploadId", key: key)
         }

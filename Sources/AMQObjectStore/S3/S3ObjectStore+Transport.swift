@@ -121,10 +121,7 @@ extension S3ObjectStore {
         let bucket = configuration.bucket
         switch (response.status.code, response.errorCode) {
         case (_, "NoSuchBucket"):
-            return ObjectStoreError(
-                .noSuchBucket, "\(self): bucket \"\(bucket)\" does not exist at \(configuration.endpoint); create bucket \(bucket) or fix the URL",
-                key: request.key
-            )
+            return noSuchBucket(request.key)
         case (403, _):
             let advice =
                 configuration.credentials == nil
@@ -144,6 +141,27 @@ extension S3ObjectStore {
         default:
             return ObjectStoreError(.protocolFailure, "\(self): \(what) failed with \(detail)", key: request.key)
         }
+    }
+
+    /// ``failure(_:_:)`` for writes. Some servers (SeaweedFS without admin credentials) answer a
+    /// write into a missing bucket with 403 AccessDenied rather than 404 NoSuchBucket; a HEAD on
+    /// the bucket tells the two apart, so the message points at the real fix.
+    func writeFailure(_ response: S3Response, _ request: S3Request) async -> ObjectStoreError {
+        guard response.status == .forbidden, response.errorCode == "AccessDenied" || response.errorCode == nil else {
+            return failure(response, request)
+        }
+        var probe = S3Request(.HEAD, operation: "HeadBucket", key: nil)
+        probe.responseLimit = 0
+        if let answer = try? await send(probe), answer.status == .notFound { return noSuchBucket(request.key) }
+        return failure(response, request)
+    }
+
+    func noSuchBucket(_ key: String?) -> ObjectStoreError {
+        let bucket = configuration.bucket
+        return ObjectStoreError(
+            .noSuchBucket, "\(self): bucket \"\(bucket)\" does not exist at \(configuration.endpoint); create bucket \(bucket) or fix the URL",
+            key: key
+        )
     }
 
     func notFound(_ key: String) -> ObjectStoreError {

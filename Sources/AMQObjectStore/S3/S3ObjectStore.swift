@@ -58,7 +58,7 @@ package struct S3ObjectStore: ObjectStore {
         let response = try await send(request)
         guard response.isSuccess else {
             if ifAbsent, response.status == .preconditionFailed { throw alreadyExists(key) }
-            throw failure(response, request)
+            throw await writeFailure(response, request)
         }
         return ObjectInfo(key: key, size: body.readableBytes, etag: response.headers.first(name: "ETag").map(Self.unquoted))
     }

@@ -1,0 +1,656 @@
+import AMQControlPlane
+import AMQKafkaProtocol
+import AMQObjectStore
+import DequeModule
+import Foundation
+import Logging
+import NIOCore
+
+/// Settings of one agent's storage engine.
+package struct StorageConfiguration: Sendable {
+    package var nodeID: Int
+    /// A WAL buffer is sealed at this size…
+    package var maxBufferBytes = 8 << 20
+    /// …or this long after its first append (a topic's `linger.ms` may lower it).
+    package var linger: Duration = .milliseconds(250)
+    /// Appended but not yet uploaded bytes; appends wait beyond it.
+    package var maxUnuploadedBytes = 256 << 20
+    /// How long an append waits for room before it fails.
+    package var appendTimeout: Duration = .seconds(30)
+    package var maxConcurrentUploads = 4
+    /// Recently committed batches kept in memory for tail reads.
+    package var logCacheBytes = 64 << 20
+    /// Object ranges read from the store.
+    package var blockCacheBytes = 256 << 20
+    /// Backoff between retries of a failed upload or commit.
+    package var retryBase: Duration = .milliseconds(100)
+    package var retryCap: Duration = .seconds(5)
+
+    package init(nodeID: Int) {
+        self.nodeID = nodeID
+    }
+}
+
+/// What an append got: the offsets given to its batches, and the log's end after it.
+package struct AppendResult: Sendable, Hashable {
+    package var baseOffset: Int64
+    package var lastOffset: Int64
+}
+
+/// What a read got: whole record batches starting at or before the asked offset, and the bounds.
+package struct ReadResult: Sendable {
+    package var batches: ByteBuffer
+    package var highWatermark: Int64
+    package var logStartOffset: Int64
+}
+
+/// One agent's storage: a WAL buffer shared by every partition it leads, sealed and uploaded as
+/// one object, then committed to the partition index; reads from a log cache, else by range GETs
+/// through a block cache. See docs/storage-format.md and DESIGN §3.
+///
+/// `run()` must be running (it uploads, commits and keeps time); the rest are its API.
+package actor StorageEngine {
+    package let configuration: StorageConfiguration
+    let store: any ObjectStore
+    let index: any PartitionIndex
+    let logger: Logger
+    package let blockCache: BlockCache
+
+    // Partitions.
+    private var partitions: [PartitionKey: PartitionState] = [:]
+
+    // The write path.
+    private var open: OpenBuffer?
+    private var sequence = 0
+    private var inFlightUploads = 0
+    private var unuploadedBytes = 0
+    private let sealed: AsyncStream<SealedBuffer>
+    private let sealedSink: AsyncStream<SealedBuffer>.Continuation
+    private var commitTurn = 1
+    private var commitWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+
+    // Time: each deadline (a buffer's linger, a wait for data or room) gets a sleeping task in
+    // `run()`'s group that calls `tick()` when it passes.
+    private let deadlines: AsyncStream<ContinuousClock.Instant>
+    private let deadlineSink: AsyncStream<ContinuousClock.Instant>.Continuation
+    private var lingerScheduled: (opened: ContinuousClock.Instant, at: ContinuousClock.Instant)?
+    private var dataWaiters: [Int: DataWaiter] = [:]
+    private var roomWaiters: [Int: RoomWaiter] = [:]
+    private var nextWaiterID = 0
+    private var stopped = false
+
+    // The log cache: committed batches, newest last.
+    private var logCache: Deque<CachedRange> = []
+    private var logCacheBytes = 0
+
+    package init(configuration: StorageConfiguration, store: any ObjectStore, index: any PartitionIndex, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.index = index
+        self.logger = logger
+        self.blockCache = BlockCache(capacity: configuration.blockCacheBytes)
+        (sealed, sealedSink) = AsyncStream.makeStream(of: SealedBuffer.self)
+        (deadlines, deadlineSink) = AsyncStream.makeStream(of: ContinuousClock.Instant.self)
+    }
+
+    // MARK: Running
+
+    /// Uploads and commits sealed buffers and keeps time, until cancelled. On the way out the
+    /// open buffer is flushed (best effort) and everyone still waiting is told.
+    package func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                await withDiscardingTaskGroup { timers in
+                    for await deadline in self.deadlines {
+                        timers.addTask {
+                            try? await Task.sleep(until: deadline)
+                            await self.tick()
+                        }
+                    }
+                }
+            }
+            for await buffer in sealed {
+                group.addTask { await self.uploadAndCommit(buffer) }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Stops taking appends; `run()` returns once what is in flight is done.
+    package func shutdown() {
+        stopped = true
+        if let buffer = open, !buffer.entries.isEmpty { seal() }
+        sealedSink.finish()
+        deadlineSink.finish()
+        for (_, waiter) in roomWaiters { waiter.continuation.resume(throwing: StorageError(.shuttingDown, "the agent is shutting down")) }
+        roomWaiters.removeAll()
+        for (_, waiter) in dataWaiters { waiter.continuation.resume() }
+        dataWaiters.removeAll()
+    }
+
+    // MARK: Leadership
+
+    /// Starts leading `partition` under `epoch`, continuing from its committed end. Linger may be
+    /// lowered per topic (`linger.ms`).
+    package func becomeLeader(_ partition: PartitionKey, epoch: Int, linger: Duration? = nil) async throws {
+        if case .leader(let current) = partitions[partition]?.role, current == epoch {
+            partitions[partition]?.linger = linger
+            return
+        }
+        let log = try await loadLog(partition, from: -1)
+        var state = PartitionState(log: log)
+        state.role = .leader(epoch: epoch)
+        state.linger = linger
+        // A newer view may have arrived while we loaded; keep whichever knows more.
+        if let existing = partitions[partition], existing.committedEnd > state.committedEnd {
+            state.committedEnd = existing.committedEnd
+            state.segments = existing.segments
+        }
+        state.nextOffset = state.committedEnd
+        partitions[partition] = state
+        logger.info("Leading partition", metadata: ["amq.partition": "\(partition)", "amq.epoch": "\(epoch)", "amq.offset": "\(state.nextOffset)"])
+    }
+
+    /// Stops leading `partition`: appends not yet committed fail with not-leader.
+    package func resign(_ partition: PartitionKey, leader: Int? = nil) {
+        guard var state = partitions[partition], case .leader = state.role else { return }
+        state.role = .follower
+        partitions[partition] = state
+        if let entry = open?.entries.removeValue(forKey: partition) {
+            open?.bytes -= entry.bytes.readableBytes
+            unuploadedBytes -= entry.bytes.readableBytes
+            for waiter in entry.waiters {
+                waiter.continuation.resume(throwing: StorageError(.notLeader, "no longer the leader of \(partition)", leader: leader))
+            }
+            resumeRoomWaiters()
+        }
+    }
+
+    package func isLeader(_ partition: PartitionKey) -> Bool {
+        if case .leader = partitions[partition]?.role { return true }
+        return false
+    }
+
+    // MARK: Appends
+
+    /// Appends whole record batches (magic 2, validated here) to `partition`, which this agent
+    /// must lead; returns once they are durable in the object store and committed to the index.
+    package func append(_ partition: PartitionKey, batches: ByteBuffer) async throws -> AppendResult {
+        let headers: [RecordBatchHeader]
+        do {
+            headers = try RecordBatchHeader.validateBatches(batches)
+        } catch {
+            throw StorageError(.corrupt, "\(error) (partition \(partition))", underlying: error)
+        }
+        guard !headers.isEmpty else { throw StorageError(.corrupt, "empty produce to \(partition)") }
+        try requireLeader(partition)
+        if unuploadedBytes + batches.readableBytes > configuration.maxUnuploadedBytes, unuploadedBytes > 0 {
+            try await waitForRoom(batches.readableBytes)
+        }
+        guard !stopped else { throw StorageError(.shuttingDown, "the agent is shutting down") }
+        // Leadership may have moved while we waited.
+        guard var state = partitions[partition], case .leader(let epoch) = state.role else { throw notLeader(partition) }
+
+        var bytes = batches
+        var index = bytes.readerIndex
+        let base = state.nextOffset
+        var maxTimestamp = Int64.min
+        for header in headers {
+            RecordBatchHeader.setBaseOffset(state.nextOffset, in: &bytes, at: index)
+            RecordBatchHeader.setPartitionLeaderEpoch(Int32(truncatingIfNeeded: epoch), in: &bytes, at: index)
+            state.nextOffset += Int64(header.lastOffsetDelta) + 1
+            maxTimestamp = max(maxTimestamp, header.maxTimestamp)
+            index += header.totalSize
+        }
+        let result = AppendResult(baseOffset: base, lastOffset: state.nextOffset - 1)
+        partitions[partition] = state
+
+        if open == nil { open = OpenBuffer(opened: .now) }
+        open!.add(partition, epoch: epoch, base: base, end: state.nextOffset, maxTimestamp: maxTimestamp, bytes: &bytes)
+        let linger = state.linger ?? configuration.linger
+        open!.linger = min(open!.linger ?? linger, linger)
+        unuploadedBytes += batches.readableBytes
+
+        return try await withCheckedThrowingContinuation { continuation in
+            open!.entries[partition]!.waiters.append(AppendWaiter(result: result, continuation: continuation))
+            sealIfDue()
+        }
+    }
+
+    private func requireLeader(_ partition: PartitionKey) throws(StorageError) {
+        guard !stopped else { throw StorageError(.shuttingDown, "the agent is shutting down") }
+        guard case .leader = partitions[partition]?.role else { throw notLeader(partition) }
+    }
+
+    private func notLeader(_ partition: PartitionKey) -> StorageError {
+        StorageError(.notLeader, "this agent (node \(configuration.nodeID)) does not lead \(partition)", leader: partitions[partition]?.leaderHint)
+    }
+
+    /// Seals the open buffer when it is full, when its linger has passed, or — with zero linger —
+    /// as soon as no upload is in flight (group commit).
+    private func sealIfDue() {
+        guard let buffer = open, !buffer.entries.isEmpty else { return }
+        let full = buffer.bytes >= configuration.maxBufferBytes
+        let linger = buffer.linger ?? configuration.linger
+        let lingered = linger > .zero && ContinuousClock.now >= buffer.opened + linger
+        let idle = linger == .zero && inFlightUploads == 0
+        if (full || lingered || idle) && inFlightUploads < configuration.maxConcurrentUploads {
+            seal()
+        } else if linger > .zero {
+            let due = buffer.opened + linger
+            if lingerScheduled?.opened != buffer.opened || lingerScheduled!.at > due {
+                lingerScheduled = (buffer.opened, due)
+                deadlineSink.yield(due)
+            }
+        }
+    }
+
+    /// Hands the open buffer to `run()`. Sequence numbers are given here, not at opening, so a
+    /// buffer emptied by a resignation never leaves a hole in the commit order.
+    private func seal() {
+        guard var buffer = open else { return }
+        open = nil
+        sequence += 1
+        buffer.sequence = sequence
+        inFlightUploads += 1
+        sealedSink.yield(SealedBuffer(buffer: buffer))
+    }
+
+    // MARK: Upload and commit
+
+    private func uploadAndCommit(_ sealed: SealedBuffer) async {
+        let buffer = sealed.buffer
+        let inputs = buffer.order.compactMap { key in
+            buffer.entries[key].map {
+                StreamObject.Input(partition: key, baseOffset: $0.base, endOffset: $0.end, maxTimestamp: $0.maxTimestamp, batches: $0.bytes)
+            }
+        }
+        let (object, entries) = StreamObject.encode(nodeID: configuration.nodeID, inputs)
+        let key = StreamObject.walKey(nodeID: configuration.nodeID, sequence: buffer.sequence)
+        await retrying("upload \(key)") {
+            do {
+                try await self.store.put(key, body: object, ifAbsent: true)
+            } catch let error as ObjectStoreError where error.code == .alreadyExists {
+                // Our key is unique to this buffer: an earlier try landed and only its answer was lost.
+            }
+        }
+        uploaded(buffer)
+
+        await awaitCommitTurn(buffer.sequence)
+        defer { finishCommitTurn(buffer.sequence) }
+        let ranges = entries.map { entry in
+            CommitRequest.Range(
+                partition: entry.partition, leaderEpoch: buffer.entries[entry.partition]!.epoch,
+                segment: Segment(
+                    baseOffset: entry.baseOffset, endOffset: entry.endOffset, objectKey: key, position: entry.position,
+                    length: entry.length, maxTimestamp: entry.maxTimestamp
+                )
+            )
+        }
+        let request = CommitRequest(nodeID: configuration.nodeID, objectKey: key, objectSize: object.readableBytes, ranges: ranges)
+        var outcomes = await retrying("commit \(key)") { try await self.index.commit(request).outcomes }
+        // A retried commit whose first try landed sees its own ranges as out of order: check.
+        for (position, outcome) in outcomes.enumerated() {
+            guard case .outOfOrder(let next) = outcome, next >= ranges[position].segment.endOffset else { continue }
+            let log = try? await index.partitionLog(ranges[position].partition, from: ranges[position].segment.baseOffset, limit: 1)
+            if log?.segments.first?.objectKey == key, log?.segments.first?.baseOffset == ranges[position].segment.baseOffset {
+                outcomes[position] = .accepted
+            }
+        }
+        for (range, outcome) in zip(ranges, outcomes) {
+            let entry = buffer.entries[range.partition]!
+            switch outcome {
+            case .accepted:
+                committed(range.partition, segment: range.segment, data: entry.bytes)
+                for waiter in entry.waiters { waiter.continuation.resume(returning: waiter.result) }
+            case .fenced(let leader, let epoch):
+                logger.notice(
+                    "Commit fenced: leadership moved",
+                    metadata: ["amq.partition": "\(range.partition)", "amq.leader": "\(leader)", "amq.epoch": "\(epoch)"]
+                )
+                resign(range.partition, leader: leader)
+                partitions[range.partition]?.leaderHint = leader
+                fail(entry, StorageError(.notLeader, "leadership of \(range.partition) moved to node \(leader) (epoch \(epoch))", leader: leader))
+            case .outOfOrder(let next):
+                logger.error("Commit out of order", metadata: ["amq.partition": "\(range.partition)", "amq.offset": "\(next)"])
+                resign(range.partition)
+                fail(entry, StorageError(.notLeader, "the log of \(range.partition) moved on to offset \(next) without us"))
+            case .unknownPartition:
+                resign(range.partition)
+                fail(entry, StorageError(.unknownPartition, "partition \(range.partition) no longer exists"))
+            }
+        }
+    }
+
+    private func fail(_ entry: PendingRange, _ error: StorageError) {
+        for waiter in entry.waiters { waiter.continuation.resume(throwing: error) }
+    }
+
+    private func uploaded(_ buffer: OpenBuffer) {
+        inFlightUploads -= 1
+        unuploadedBytes -= buffer.bytes
+        resumeRoomWaiters()
+        sealIfDue()
+    }
+
+    private func awaitCommitTurn(_ sequence: Int) async {
+        guard commitTurn != sequence else { return }
+        await withCheckedContinuation { commitWaiters[sequence] = $0 }
+    }
+
+    private func finishCommitTurn(_ sequence: Int) {
+        commitTurn = sequence + 1
+        commitWaiters.removeValue(forKey: commitTurn)?.resume()
+    }
+
+    /// Retries `body` with jittered exponential backoff until it succeeds: data already handed to
+    /// us is never dropped, and appends simply wait (bounded by `maxUnuploadedBytes`).
+    private func retrying<T: Sendable>(_ what: String, _ body: @Sendable () async throws -> T) async -> T {
+        var delay = configuration.retryBase
+        var attempt = 0
+        while true {
+            do {
+                let value = try await body()
+                if attempt > 0 { logger.notice("Recovered", metadata: ["amq.operation": "\(what)", "amq.attempts": "\(attempt + 1)"]) }
+                return value
+            } catch {
+                attempt += 1
+                logger.warning("Retrying", metadata: ["amq.operation": "\(what)", "amq.attempt": "\(attempt)", "amq.error": "\(error)"])
+                let jittered = delay * Double.random(in: 0.5...1.0)
+                try? await Task.sleep(for: jittered)
+                delay = min(delay * 2, configuration.retryCap)
+            }
+        }
+    }
+
+    private func committed(_ partition: PartitionKey, segment: Segment, data: ByteBuffer) {
+        if var state = partitions[partition] {
+            if segment.baseOffset == state.committedEnd {
+                state.committedEnd = segment.endOffset
+                state.segments.append(segment)
+            }
+            partitions[partition] = state
+        }
+        logCache.append(CachedRange(partition: partition, base: segment.baseOffset, end: segment.endOffset, bytes: data))
+        logCacheBytes += data.readableBytes
+        while logCacheBytes > configuration.logCacheBytes, let oldest = logCache.popFirst() {
+            logCacheBytes -= oldest.bytes.readableBytes
+        }
+        for (id, waiter) in dataWaiters where waiter.partition == partition && segment.endOffset > waiter.offset {
+            dataWaiters.removeValue(forKey: id)
+            waiter.continuation.resume()
+        }
+    }
+
+    // MARK: Reads
+
+    /// The partition's committed bounds, loading them from the index if this agent has not yet.
+    package func bounds(_ partition: PartitionKey) async throws -> (logStart: Int64, highWatermark: Int64) {
+        let state = try await partitionState(partition)
+        return (state.logStart, state.committedEnd)
+    }
+
+    /// Whole batches holding `offset` onwards, up to about `maxBytes` (at least one batch, so a
+    /// batch larger than `maxBytes` still gets through, as Kafka does).
+    package func read(_ partition: PartitionKey, offset: Int64, maxBytes: Int) async throws -> ReadResult {
+        var state = try await partitionState(partition)
+        if offset > state.committedEnd || offset < state.logStart {
+            // Our view may be stale (another agent leads): refresh once before refusing.
+            state = try await refresh(partition)
+        }
+        guard offset >= state.logStart, offset <= state.committedEnd else {
+            throw StorageError(
+                .offsetOutOfRange, "offset \(offset) is outside \(partition)'s log [\(state.logStart), \(state.committedEnd))"
+            )
+        }
+        var result = ReadResult(batches: ByteBuffer(), highWatermark: state.committedEnd, logStartOffset: state.logStart)
+        guard offset < state.committedEnd else { return result }
+
+        // The log cache holds the tail most readers want.
+        if let cached = logCache.last(where: { $0.partition == partition && $0.base <= offset && offset < $0.end }) {
+            result.batches = Self.batches(from: cached.bytes, offset: offset, maxBytes: maxBytes)
+            return result
+        }
+        var segment = state.segment(containing: offset)
+        if segment == nil {
+            state = try await refresh(partition, from: offset)
+            segment = state.segment(containing: offset)
+        }
+        guard let segment else {
+            throw StorageError(.offsetOutOfRange, "no segment of \(partition) holds offset \(offset)")
+        }
+        let cacheKey = BlockCache.Key(object: segment.objectKey, position: segment.position, length: segment.length)
+        let store = self.store
+        let bytes: ByteBuffer
+        do {
+            bytes = try await blockCache.get(cacheKey) {
+                try await store.get(segment.objectKey, range: segment.position..<(segment.position + segment.length))
+            }
+        } catch let error as ObjectStoreError where error.code == .notFound {
+            // Compaction or retention replaced the object under us; the index knows where it went.
+            _ = try await refresh(partition, from: offset)
+            throw StorageError(.unavailable, "object \(segment.objectKey) is gone; retry the read", underlying: error)
+        }
+        result.batches = Self.batches(from: bytes, offset: offset, maxBytes: maxBytes)
+        return result
+    }
+
+    /// Waits until `partition` has data past `offset` or `deadline` passes (Fetch's long-poll).
+    package func waitForData(_ partition: PartitionKey, after offset: Int64, until deadline: ContinuousClock.Instant) async throws {
+        let state = try await partitionState(partition)
+        guard state.committedEnd <= offset, deadline > .now, !stopped else { return }
+        nextWaiterID += 1
+        let id = nextWaiterID
+        await withCheckedContinuation { continuation in
+            dataWaiters[id] = DataWaiter(partition: partition, offset: offset, deadline: deadline, continuation: continuation)
+            deadlineSink.yield(deadline)
+        }
+    }
+
+    private func partitionState(_ partition: PartitionKey) async throws -> PartitionState {
+        if let state = partitions[partition] { return state }
+        return try await refresh(partition)
+    }
+
+    /// Re-reads the partition's bounds (and segments from `from`) from the index.
+    @discardableResult
+    private func refresh(_ partition: PartitionKey, from: Int64 = -1) async throws -> PartitionState {
+        let log = try await loadLog(partition, from: from)
+        var state = partitions[partition] ?? PartitionState(log: log)
+        if log.nextOffset > state.committedEnd { state.committedEnd = log.nextOffset }
+        state.logStart = log.logStartOffset
+        state.leaderHint = log.leader
+        state.merge(log.segments)
+        if case .follower = state.role { state.nextOffset = state.committedEnd }
+        partitions[partition] = state
+        return state
+    }
+
+    private func loadLog(_ partition: PartitionKey, from: Int64) async throws -> PartitionLogState {
+        do {
+            // From -1: only the bounds and the newest segments matter to a new leader or reader.
+            return try await index.partitionLog(partition, from: max(from, 0), limit: 1000)
+        } catch let error as ControlPlaneError where error.code == .topicNotFound {
+            throw StorageError(.unknownPartition, "partition \(partition) is not known to the index", underlying: error)
+        }
+    }
+
+    /// The batches of `bytes` from the one holding `offset`, up to `maxBytes` (at least one).
+    static func batches(from bytes: ByteBuffer, offset: Int64, maxBytes: Int) -> ByteBuffer {
+        var index = bytes.readerIndex
+        var start: Int?
+        var end = index
+        while let header = RecordBatchHeader(bytes, at: index), index + header.totalSize <= bytes.writerIndex {
+            if start == nil {
+                if header.lastOffset >= offset { start = index } else {
+                    index += header.totalSize
+                    end = index
+                    continue
+                }
+            }
+            if let start, index > start, index + header.totalSize - start > maxBytes { break }
+            index += header.totalSize
+            end = index
+        }
+        guard let start else { return ByteBuffer() }
+        return bytes.getSlice(at: start, length: end - start) ?? ByteBuffer()
+    }
+
+    // MARK: Waiting for room
+
+    private func waitForRoom(_ size: Int) async throws {
+        nextWaiterID += 1
+        let id = nextWaiterID
+        let deadline = ContinuousClock.now + configuration.appendTimeout
+        try await withCheckedThrowingContinuation { continuation in
+            roomWaiters[id] = RoomWaiter(size: size, deadline: deadline, continuation: continuation)
+            deadlineSink.yield(deadline)
+        }
+    }
+
+    private func resumeRoomWaiters() {
+        for (id, waiter) in roomWaiters.sorted(by: { $0.key < $1.key })
+        where unuploadedBytes + waiter.size <= configuration.maxUnuploadedBytes || unuploadedBytes == 0 {
+            roomWaiters.removeValue(forKey: id)
+            waiter.continuation.resume()
+        }
+    }
+
+    // MARK: Time
+
+    /// A deadline passed: expire waits that are due and seal a buffer whose linger is over.
+    private func tick() {
+        guard !stopped else { return }
+        expireWaiters()
+        sealIfDue()
+    }
+
+    private func expireWaiters() {
+        let now = ContinuousClock.now
+        for (id, waiter) in dataWaiters where waiter.deadline <= now {
+            dataWaiters.removeValue(forKey: id)
+            waiter.continuation.resume()
+        }
+        for (id, waiter) in roomWaiters where waiter.deadline <= now {
+            roomWaiters.removeValue(forKey: id)
+            waiter.continuation.resume(
+                throwing: StorageError(
+                    .backpressureTimeout,
+                    "\(unuploadedBytes) bytes are waiting for the object store (limit \(configuration.maxUnuploadedBytes)); it is slow or down"
+                )
+            )
+        }
+    }
+
+    // MARK: Introspection (metrics, tests)
+
+    package var pendingUploadBytes: Int { unuploadedBytes }
+    package var cachedLogBytes: Int { logCacheBytes }
+}
+
+// MARK: - State
+
+private struct PartitionState {
+    enum Role { case leader(epoch: Int), follower }
+    var role: Role = .follower
+    var leaderHint: Int?
+    var linger: Duration?
+    /// The next offset to assign (leader only; includes appends not committed yet).
+    var nextOffset: Int64
+    /// The high watermark: everything below is committed.
+    var committedEnd: Int64
+    var logStart: Int64
+    /// Known segments, ascending and contiguous where known.
+    var segments: [Segment]
+
+    init(log: PartitionLogState) {
+        leaderHint = log.leader
+        nextOffset = log.nextOffset
+        committedEnd = log.nextOffset
+        logStart = log.logStartOffset
+        segments = log.segments
+    }
+
+    func segment(containing offset: Int64) -> Segment? {
+        var low = 0
+        var high = segments.count - 1
+        while low <= high {
+            let middle = (low + high) / 2
+            let segment = segments[middle]
+            if offset < segment.baseOffset { high = middle - 1 } else if offset >= segment.endOffset { low = middle + 1 } else { return segment }
+        }
+        return nil
+    }
+
+    mutating func merge(_ fetched: [Segment]) {
+        guard !fetched.isEmpty else { return }
+        var byBase = Dictionary(segments.map { ($0.baseOffset, $0) }, uniquingKeysWith: { _, new in new })
+        for segment in fetched { byBase[segment.baseOffset] = segment }
+        segments = byBase.values.sorted { $0.baseOffset < $1.baseOffset }
+    }
+}
+
+private struct AppendWaiter {
+    var result: AppendResult
+    var continuation: CheckedContinuation<AppendResult, any Error>
+}
+
+private struct PendingRange {
+    var epoch: Int
+    var base: Int64
+    var end: Int64
+    var maxTimestamp: Int64
+    var bytes: ByteBuffer
+    var waiters: [AppendWaiter] = []
+}
+
+private struct OpenBuffer {
+    /// Given when sealed; commits go in this order.
+    var sequence = 0
+    var opened: ContinuousClock.Instant
+    var linger: Duration?
+    var entries: [PartitionKey: PendingRange] = [:]
+    var order: [PartitionKey] = []
+    var bytes = 0
+
+    init(opened: ContinuousClock.Instant) {
+        self.opened = opened
+    }
+
+    mutating func add(_ partition: PartitionKey, epoch: Int, base: Int64, end: Int64, maxTimestamp: Int64, bytes data: inout ByteBuffer) {
+        bytes += data.readableBytes
+        if entries[partition] == nil {
+            order.append(partition)
+            entries[partition] = PendingRange(epoch: epoch, base: base, end: end, maxTimestamp: maxTimestamp, bytes: data)
+        } else {
+            entries[partition]!.end = end
+            entries[partition]!.maxTimestamp = max(entries[partition]!.maxTimestamp, maxTimestamp)
+            entries[partition]!.bytes.writeBuffer(&data)
+        }
+    }
+}
+
+private struct SealedBuffer: Sendable {
+    var buffer: OpenBuffer
+}
+
+
+private struct CachedRange {
+    var partition: PartitionKey
+    var base: Int64
+    var end: Int64
+    var bytes: ByteBuffer
+}
+
+private struct DataWaiter {
+    var partition: PartitionKey
+    var offset: Int64
+    var deadline: ContinuousClock.Instant
+    var continuation: CheckedContinuation<Void, Never>
+}
+
+private struct RoomWaiter {
+    var size: Int
+    var deadline: ContinuousClock.Instant
+    var continuation: CheckedContinuation<Void, any Error>
+}

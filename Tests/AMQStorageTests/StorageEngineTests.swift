@@ -1,0 +1,350 @@
+import AMQControlPlane
+import AMQKafkaProtocol
+import AMQObjectStore
+import AMQStorage
+import Foundation
+import Logging
+import NIOCore
+import Testing
+
+/// The storage engine against a real SQLite partition index and real object stores (local
+/// directory; in-memory where faults are injected).
+@Suite(.timeLimit(.minutes(3))) struct StorageEngineTests {
+    @Test func appendsGetContiguousOffsetsAndReadBackHotAndCold() async throws {
+        try await withCluster(partitions: 3) { cluster in
+            let store = try LocalDirectoryStore(root: cluster.directory + "/objects")
+            var configuration = StorageConfiguration(nodeID: cluster.leader)
+            configuration.linger = .milliseconds(20)
+            var results: [Int: [AppendResult]] = [:]
+            try await withEngine(configuration, store: store, cluster) { engine in
+                for key in cluster.keys { try await engine.becomeLeader(key, epoch: cluster.epoch) }
+                results = try await withThrowingTaskGroup(of: (Int, AppendResult).self) { group in
+                    for partition in 0..<3 {
+                        group.addTask {
+                            var last: AppendResult?
+                            for index in 0..<20 {
+                                last = try await engine.append(cluster.keys[partition], batches: batch(partition: partition, index: index, records: 3))
+                            }
+                            return (partition, last!)
+                        }
+                    }
+                    return try await group.reduce(into: [:]) { $0[$1.0, default: []].append($1.1) }
+                }
+                for partition in 0..<3 {
+                    #expect(results[partition]?.first?.lastOffset == 59)
+                    try await expectRecords(engine, cluster.keys[partition], partition: partition, count: 20)
+                }
+            }
+            // A fresh engine has nothing cached: everything comes from the store through the index.
+            try await withEngine(configuration, store: store, cluster) { engine in
+                for partition in 0..<3 {
+                    #expect(try await engine.bounds(cluster.keys[partition]) == (0, 60))
+                    try await expectRecords(engine, cluster.keys[partition], partition: partition, count: 20)
+                }
+            }
+            // Objects in the bucket are what docs/storage-format.md says, and the index points into them.
+            let objects = try await store.listAll(prefix: "wal/")
+            #expect(!objects.isEmpty && objects.allSatisfy { $0.key.hasPrefix("wal/n\(cluster.leader)/") && $0.key.hasSuffix(".amqs") })
+            let committed = try await cluster.store.committedObjectKeys("demo")
+            #expect(Set(objects.map(\.key)) == committed)
+            for object in objects {
+                let bytes = try await store.get(object.key)
+                let header = try StreamObject.decodeHeader(bytes)
+                #expect(header.nodeID == cluster.leader)
+                for entry in header.entries {
+                    let data = bytes.getSlice(at: entry.position, length: entry.length)!
+                    #expect(data.withUnsafeReadableBytes { CRC32C.checksum($0) } == entry.crc)
+                    #expect(try RecordBatchHeader.validateBatches(data).first?.baseOffset == entry.baseOffset)
+                }
+            }
+        }
+    }
+
+    @Test func zeroLingerCommitsAtOnceAndGroupsConcurrentAppends() async throws {
+        try await withCluster(partitions: 1) { cluster in
+            let store = InMemoryObjectStore()
+            var configuration = StorageConfiguration(nodeID: cluster.leader)
+            configuration.linger = .seconds(3600)  // the topic's linger.ms=0 must win
+            try await withEngine(configuration, store: store, cluster) { engine in
+                try await engine.becomeLeader(cluster.keys[0], epoch: cluster.epoch, linger: .zero)
+                for index in 0..<5 {
+                    let result = try await engine.append(cluster.keys[0], batches: batch(partition: 0, index: index, records: 1))
+                    #expect(result.baseOffset == Int64(index))
+                }
+                #expect(await store.count(.put) == 5)
+                // While one upload is in flight, the others gather into one buffer.
+                await store.setFaults(.init(latency: .milliseconds(50)))
+                try await withThrowingTaskGroup { group in
+                    for index in 0..<40 {
+                        group.addTask { _ = try await engine.append(cluster.keys[0], batches: batch(partition: 0, index: index, records: 1)) }
+                    }
+                    try await group.waitForAll()
+                }
+                #expect(await store.count(.put) < 5 + 40 / 2, "zero linger did not group concurrent appends")
+                #expect(try await engine.bounds(cluster.keys[0]).highWatermark == 45)
+            }
+        }
+    }
+
+    @Test func buffersAreSealedBySize() async throws {
+        try await withCluster(partitions: 1) { cluster in
+            let store = InMemoryObjectStore()
+            var configuration = StorageConfiguration(nodeID: cluster.leader)
+            configuration.linger = .seconds(3600)
+            configuration.maxBufferBytes = 10_000
+            try await withEngine(configuration, store: store, cluster) { engine in
+                try await engine.becomeLeader(cluster.keys[0], epoch: cluster.epoch)
+                try await withThrowingTaskGroup { group in
+                    for index in 0..<50 {
+                        group.addTask { _ = try await engine.append(cluster.keys[0], batches: batch(partition: 0, index: index, records: 1, valueSize: 1000)) }
+                        if index % 10 == 9 { try await group.waitForAll() }
+                    }
+                    try await group.waitForAll()
+                }
+                #expect(await store.count(.put) >= 5)
+            }
+        }
+    }
+
+    @Test func aMovedLeaderIsFencedAndTheNewOneContinues() async throws {
+        try await withCluster(partitions: 1, zones: ["a", "b"]) { cluster in
+            let store = InMemoryObjectStore()
+            let key = cluster.keys[0]
+            var old = StorageConfiguration(nodeID: cluster.leader)
+            old.linger = .milliseconds(10)
+            try await withEngine(old, store: store, cluster) { first in
+                try await first.becomeLeader(key, epoch: cluster.epoch)
+                for index in 0..<3 { _ = try await first.append(key, batches: batch(partition: 0, index: index, records: 2)) }
+                _ = try await cluster.store.drainNode("demo", id: cluster.leader)
+                let moved = try await cluster.store.partitionLog("demo", key)
+                #expect(moved.leader != cluster.leader)
+
+                // The old leader does not know yet: its next append is refused at commit.
+                let error = await #expect(throws: StorageError.self) { _ = try await first.append(key, batches: batch(partition: 0, index: 3, records: 2)) }
+                #expect(error?.code == .notLeader && error?.leader == moved.leader)
+                #expect(await first.isLeader(key) == false)
+                let again = await #expect(throws: StorageError.self) { _ = try await first.append(key, batches: batch(partition: 0, index: 4, records: 2)) }
+                #expect(again?.code == .notLeader)
+
+                var new = StorageConfiguration(nodeID: moved.leader)
+                new.linger = .milliseconds(10)
+                try await withEngine(new, store: store, cluster) { second in
+                    try await second.becomeLeader(key, epoch: moved.leaderEpoch)
+                    let result = try await second.append(key, batches: batch(partition: 0, index: 5, records: 2))
+                    #expect(result.baseOffset == 6)
+                    let read = try await readAll(second, key)
+                    #expect(read.map(\.offset) == Array(0..<8))
+                }
+            }
+        }
+    }
+
+    @Test func anUnavailableStoreSlowsAppendsDownWithoutLosingThem() async throws {
+        try await withCluster(partitions: 2) { cluster in
+            let store = InMemoryObjectStore()
+            var configuration = StorageConfiguration(nodeID: cluster.leader)
+            configuration.linger = .milliseconds(5)
+            configuration.retryBase = .milliseconds(5)
+            configuration.retryCap = .milliseconds(20)
+            configuration.maxUnuploadedBytes = 64 << 10
+            try await withEngine(configuration, store: store, cluster) { engine in
+                for key in cluster.keys { try await engine.becomeLeader(key, epoch: cluster.epoch) }
+                await store.setFaults(.init(failing: [.put]))
+                let appends = Task {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for partition in 0..<2 {
+                            group.addTask {
+                                for index in 0..<40 {
+                                    _ = try await engine.append(cluster.keys[partition], batches: batch(partition: partition, index: index, records: 2, valueSize: 500))
+                                }
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                }
+                // Appends pile up to the bound and wait there: memory stays bounded.
+                let piledUp = await eventually {
+                    let puts = await store.count(.put)
+                    let pending = await engine.pendingUploadBytes
+                    return puts >= 5 && pending > 0
+                }
+                #expect(piledUp)
+                #expect(await engine.pendingUploadBytes <= configuration.maxUnuploadedBytes + 2_000)
+                await store.setFaults(.init())
+                try await appends.value
+                #expect(await engine.pendingUploadBytes == 0)
+                for partition in 0..<2 {
+                    let read = try await readAll(engine, cluster.keys[partition])
+                    #expect(read.count == 80 && read.map(\.offset) == Array(0..<80))
+                }
+            }
+        }
+    }
+
+    @Test func appendsFailClearlyWhenRoomNeverComes() async throws {
+        try await withCluster(partitions: 1) { cluster in
+            let store = InMemoryObjectStore()
+            var configuration = StorageConfiguration(nodeID: cluster.leader)
+            configuration.linger = .milliseconds(5)
+            configuration.retryBase = .milliseconds(5)
+            configuration.maxUnuploadedBytes = 1000
+            configuration.appendTimeout = .milliseconds(300)
+            try await withEngine(configuration, store: store, cluster) { engine in
+                try await engine.becomeLeader(cluster.keys[0], epoch: cluster.epoch)
+                await store.setFaults(.init(failing: [.put]))
+                let first = Task { try await engine.append(cluster.keys[0], batches: batch(partition: 0, index: 0, records: 1, valueSize: 900)) }
+                #expect(await eventually { await engine.pendingUploadBytes > 0 })
+                let error = await #expect(throws: StorageError.self) { _ = try await engine.append(cluster.keys[0], batches: batch(partition: 0, index: 1, records: 1, valueSize: 900)) }
+                #expect(error?.code == .backpressureTimeout)
+                await store.setFaults(.init())
+                #expect(try await first.value.baseOffset == 0)
+            }
+        }
+    }
+
+    @Test func corruptBatchesAndNonLeadersAreRefused() async throws {
+        try await withCluster(partitions: 2) { cluster in
+            try await withEngine(StorageConfiguration(nodeID: cluster.leader), store: InMemoryObjectStore(), cluster) { engine in
+                try await engine.becomeLeader(cluster.keys[0], epoch: cluster.epoch)
+                var bad = batch(partition: 0, index: 0, records: 2)
+                bad.setInteger(UInt8(0xFF), at: bad.writerIndex - 1)
+                let corrupt = await #expect(throws: StorageError.self) { _ = try await engine.append(cluster.keys[0], batches: bad) }
+                #expect(corrupt?.code == .corrupt)
+                let notLeader = await #expect(throws: StorageError.self) { _ = try await engine.append(cluster.keys[1], batches: batch(partition: 1, index: 0, records: 1)) }
+                #expect(notLeader?.code == .notLeader)
+                let outOfRange = await #expect(throws: StorageError.self) { _ = try await engine.read(cluster.keys[0], offset: 5, maxBytes: 1000) }
+                #expect(outOfRange?.code == .offsetOutOfRange)
+            }
+        }
+    }
+
+    @Test func waitForDataWakesOnCommitOrAtItsDeadline() async throws {
+        try await withCluster(partitions: 1) { cluster in
+            var configuration = StorageConfiguration(nodeID: cluster.leader)
+            configuration.linger = .milliseconds(5)
+            try await withEngine(configuration, store: InMemoryObjectStore(), cluster) { engine in
+                let key = cluster.keys[0]
+                try await engine.becomeLeader(key, epoch: cluster.epoch)
+                let start = ContinuousClock.now
+                try await engine.waitForData(key, after: 0, until: .now + .milliseconds(100))
+                #expect(ContinuousClock.now - start >= .milliseconds(100))
+                async let woke: Void = engine.waitForData(key, after: 0, until: .now + .seconds(60))
+                _ = try await engine.append(key, batches: batch(partition: 0, index: 0, records: 1))
+                try await woke
+                #expect(try await engine.bounds(key).highWatermark == 1)
+            }
+        }
+    }
+
+    @Test func concurrentColdReadsOfOneRangeCostOneGet() async throws {
+        try await withCluster(partitions: 1) { cluster in
+            let store = InMemoryObjectStore()
+            var configuration = StorageConfiguration(nodeID: cluster.leader)
+            configuration.linger = .milliseconds(5)
+            try await withEngine(configuration, store: store, cluster) { engine in
+                try await engine.becomeLeader(cluster.keys[0], epoch: cluster.epoch)
+                _ = try await engine.append(cluster.keys[0], batches: batch(partition: 0, index: 0, records: 10))
+            }
+            configuration.logCacheBytes = 0
+            try await withEngine(configuration, store: store, cluster) { engine in
+                await store.setFaults(.init(latency: .milliseconds(50)))
+                try await withThrowingTaskGroup { group in
+                    for _ in 0..<10 { group.addTask { _ = try await engine.read(cluster.keys[0], offset: 3, maxBytes: 1 << 20) } }
+                    try await group.waitForAll()
+                }
+                #expect(await store.count(.get) == 1)
+            }
+        }
+    }
+}
+
+// MARK: - Fixture
+
+struct ClusterFixture: Sendable {
+    let store: TopologyStore
+    let directory: String
+    let keys: [PartitionKey]
+    let leader: Int
+    let epoch: Int
+    var index: LocalPartitionIndex { LocalPartitionIndex(store: store, cluster: "demo") }
+}
+
+/// A SQLite control plane with cluster `demo` of one node per zone and topic `t` whose
+/// partitions all have the same leader.
+func withCluster(partitions: Int, zones: [String] = ["a"], _ body: (ClusterFixture) async throws -> Void) async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("amq-storage-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let store = TopologyStore(database: try ControlPlaneDatabase(path: directory + "/amq.db"), actor: "test")
+    try await store.createCluster(.init(name: "demo", zones: zones, agentsPerZone: 1, objectStoreURL: "file://\(directory)/objects", dataDir: directory, local: true))
+    // Drain every node but the first so one node leads every partition.
+    for node in stride(from: 2, through: zones.count, by: 1) { _ = try await store.drainNode("demo", id: node) }
+    let topic = try await store.createTopic("demo", name: "t", partitions: partitions, config: TopicConfig())
+    for node in stride(from: 2, through: zones.count, by: 1) { _ = try await store.activateNode("demo", id: node) }
+    let keys = (0..<partitions).map { PartitionKey(topicID: topic.topic.id, partition: $0) }
+    try await body(ClusterFixture(store: store, directory: directory, keys: keys, leader: topic.partitions[0].leader, epoch: topic.partitions[0].leaderEpoch))
+}
+
+/// Runs an engine for the body's length, then shuts it down and waits for it.
+func withEngine(_ configuration: StorageConfiguration, store: any ObjectStore, _ cluster: ClusterFixture, _ body: (StorageEngine) async throws -> Void) async throws {
+    var logger = Logger(label: "test.storage")
+    logger.logLevel = .warning
+    let engine = StorageEngine(configuration: configuration, store: store, index: cluster.index, logger: logger)
+    try await withThrowingTaskGroup { group in
+        group.addTask { await engine.run() }
+        do {
+            try await body(engine)
+        } catch {
+            await engine.shutdown()
+            throw error
+        }
+        await engine.shutdown()
+        try await group.waitForAll()
+    }
+}
+
+/// A batch whose records say where they belong: value "p{partition}-{index}-{record}".
+func batch(partition: Int, index: Int, records: Int, valueSize: Int = 0) -> ByteBuffer {
+    RecordBatchBuilder.batch(
+        (0..<records).map { record in
+            let value = "p\(partition)-\(index)-\(record)" + String(repeating: "x", count: valueSize)
+            return Record(key: Array("k\(index)".utf8), value: Array(value.utf8), timestamp: 1_700_000_000_000 + Int64(index))
+        }
+    )
+}
+
+/// Every record from offset 0 to the high watermark, reading as a consumer does.
+func readAll(_ engine: StorageEngine, _ key: PartitionKey, maxBytes: Int = 300) async throws -> [(offset: Int64, record: Record)] {
+    var offset: Int64 = 0
+    var records: [(offset: Int64, record: Record)] = []
+    let end = try await engine.bounds(key).highWatermark
+    while offset < end {
+        let result = try await engine.read(key, offset: offset, maxBytes: maxBytes)
+        var index = result.batches.readerIndex
+        #expect(result.batches.readableBytes > 0, "empty read at \(offset) below the high watermark \(end)")
+        if result.batches.readableBytes == 0 { break }
+        while let header = RecordBatchHeader(result.batches, at: index) {
+            records += try RecordBatchBuilder.records(in: result.batches, at: index).filter { $0.offset >= offset }
+            index += header.totalSize
+        }
+        offset = records.last.map { $0.offset + 1 } ?? end
+    }
+    return records
+}
+
+func expectRecords(_ engine: StorageEngine, _ key: PartitionKey, partition: Int, count: Int) async throws {
+    let records = try await readAll(engine, key)
+    #expect(records.map(\.offset) == Array(0..<Int64(count * 3)))
+    let values = records.map { String(decoding: $0.record.value ?? [], as: UTF8.self) }
+    let expected = (0..<count).flatMap { index in (0..<3).map { "p\(partition)-\(index)-\($0)" } }
+    #expect(values == expected)
+}
+
+func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return try await condition()
+}
