@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "AMQAgent",
             dependencies: [
-                "AMQControlPlane",
+                "AMQControlPlane", "AMQObjectStore", "AMQStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "AMQCommands",
             dependencies: [
-                "AMQControlPlane",
+                "AMQControlPlane", "AMQObjectStore",
                 "AMQAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

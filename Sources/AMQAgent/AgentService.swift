@@ -1,4 +1,6 @@
 import AMQControlPlane
+import AMQStorage
+import AMQObjectStore
 import Foundation
 import Hummingbird
 import Logging
@@ -78,6 +80,11 @@ struct SessionService: Service {
     let adminPort: PortPromise
     let logger: Logger
 
+    private func requireTopology() async throws -> TopologySnapshot {
+        guard let topology = await session.state.topology else { throw AgentError("registered without a topology") }
+        return topology
+    }
+
     func run() async throws {
         let admin = await adminPort.value()
         logger.info("Admin listener bound", metadata: ["amq.port": "\(admin)"])
@@ -88,14 +95,31 @@ struct SessionService: Service {
                 pid: Int(ProcessInfo.processInfo.processIdentifier)
             )
         )
+        // The storage engine for the partitions this node leads, on the cluster's object store.
+        let topology = try await requireTopology()
+        let store: any ObjectStore
+        do {
+            store = try ObjectStoreURL(topology.objectStoreURL).makeStore(logger: logger)
+        } catch {
+            throw AgentError("cannot open the cluster's object store \(topology.objectStoreURL): \(error)", underlying: error)
+        }
+        let engine = StorageEngine(configuration: StorageConfiguration(nodeID: node.id), store: store, index: session.client, logger: logger)
+        await session.state.attach(engine)
+        await LeadershipSync.apply(topology, nodeID: node.id, engine: engine, logger: logger)
+
         // One line on stdout for whoever started us (scripts, tests): where everything listens.
         let line = #"{"event":"ready","nodeId":\#(node.id),"zone":"\#(node.zone)","kafkaPort":\#(kafkaPort),"adminPort":\#(admin)}"#
         try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
-        await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await session.heartbeatLoop(nodeID: node.id) }
-                group.addTask { await session.watchLoop() }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await engine.run() }
+            await cancelWhenGracefulShutdown {
+                await withDiscardingTaskGroup { loops in
+                    loops.addTask { await session.heartbeatLoop(nodeID: node.id, engine: engine) }
+                    loops.addTask { await session.watchLoop(nodeID: node.id, engine: engine) }
+                }
             }
+            // Flush what was appended before saying goodbye; run() returns once it is committed.
+            await engine.shutdown()
         }
         await session.leave(nodeID: node.id)
         logger.info("Agent left the cluster", metadata: ["amq.node.id": "\(node.id)"])

@@ -1,3 +1,4 @@
+import AMQObjectStore
 import AMQControlPlane
 import ArgumentParser
 import Foundation
@@ -63,6 +64,9 @@ public struct AMQCommand: AsyncParsableCommand {
             case .databaseLocked: return Exit.tempFail
             default: return Exit.failure
             }
+        case let error as ObjectStoreError:
+            printError(error.message)
+            return error.code == .invalidConfiguration ? Exit.usage : Exit.failure
         case let error as FleetError:
             printError(error.description)
             return Exit.failure

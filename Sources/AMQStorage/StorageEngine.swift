@@ -68,6 +68,7 @@ package actor StorageEngine {
     private let sealedSink: AsyncStream<SealedBuffer>.Continuation
     private var commitTurn = 1
     private var commitWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var skippedTurns: Set<Int> = []
 
     // Time: each deadline (a buffer's linger, a wait for data or room) gets a sleeping task in
     // `run()`'s group that calls `tick()` when it passes.
@@ -109,8 +110,12 @@ package actor StorageEngine {
                     }
                 }
             }
-            for await buffer in sealed {
-                group.addTask { await self.uploadAndCommit(buffer) }
+            // Uploads finish even after shutdown() (what was appended is flushed); only then do
+            // the timers stop.
+            await withDiscardingTaskGroup { uploads in
+                for await buffer in sealed {
+                    uploads.addTask { await self.uploadAndCommit(buffer) }
+                }
             }
             group.cancelAll()
         }
@@ -163,6 +168,14 @@ package actor StorageEngine {
                 waiter.continuation.resume(throwing: StorageError(.notLeader, "no longer the leader of \(partition)", leader: leader))
             }
             resumeRoomWaiters()
+        }
+    }
+
+    /// The partitions this engine leads now.
+    package var ledPartitions: [PartitionKey] {
+        partitions.compactMap { key, state in
+            if case .leader = state.role { return key }
+            return nil
         }
     }
 
@@ -267,12 +280,18 @@ package actor StorageEngine {
         }
         let (object, entries) = StreamObject.encode(nodeID: configuration.nodeID, inputs)
         let key = StreamObject.walKey(nodeID: configuration.nodeID, sequence: buffer.sequence)
-        await retrying("upload \(key)") {
+        do {
+            try await retrying("upload \(key)") {
             do {
                 try await self.store.put(key, body: object, ifAbsent: true)
             } catch let error as ObjectStoreError where error.code == .alreadyExists {
                 // Our key is unique to this buffer: an earlier try landed and only its answer was lost.
             }
+            }
+        } catch {
+            abandon(buffer, uploaded: false)
+            skipCommitTurn(buffer.sequence)
+            return
         }
         uploaded(buffer)
 
@@ -288,7 +307,13 @@ package actor StorageEngine {
             )
         }
         let request = CommitRequest(nodeID: configuration.nodeID, objectKey: key, objectSize: object.readableBytes, ranges: ranges)
-        var outcomes = await retrying("commit \(key)") { try await self.index.commit(request).outcomes }
+        var outcomes: [CommitResponse.Outcome]
+        do {
+            outcomes = try await retrying("commit \(key)") { try await self.index.commit(request).outcomes }
+        } catch {
+            abandon(buffer, uploaded: true)
+            return
+        }
         // A retried commit whose first try landed sees its own ranges as out of order: check.
         for (position, outcome) in outcomes.enumerated() {
             guard case .outOfOrder(let next) = outcome, next >= ranges[position].segment.endOffset else { continue }
@@ -322,6 +347,18 @@ package actor StorageEngine {
         }
     }
 
+    /// Cancelled mid-way (the agent is being torn down): nobody gets an answer but an error. An
+    /// uploaded, uncommitted object is left for garbage collection.
+    private func abandon(_ buffer: OpenBuffer, uploaded: Bool) {
+        if !uploaded {
+            inFlightUploads -= 1
+            unuploadedBytes -= buffer.bytes
+        }
+        for entry in buffer.entries.values {
+            fail(entry, StorageError(.shuttingDown, "the agent stopped before the data was committed"))
+        }
+    }
+
     private func fail(_ entry: PendingRange, _ error: StorageError) {
         for waiter in entry.waiters { waiter.continuation.resume(throwing: error) }
     }
@@ -340,15 +377,22 @@ package actor StorageEngine {
 
     private func finishCommitTurn(_ sequence: Int) {
         commitTurn = sequence + 1
+        while skippedTurns.remove(commitTurn) != nil { commitTurn += 1 }
         commitWaiters.removeValue(forKey: commitTurn)?.resume()
+    }
+
+    /// A buffer abandoned before its commit gives up its turn, now or when it comes.
+    private func skipCommitTurn(_ sequence: Int) {
+        if commitTurn == sequence { finishCommitTurn(sequence) } else { skippedTurns.insert(sequence) }
     }
 
     /// Retries `body` with jittered exponential backoff until it succeeds: data already handed to
     /// us is never dropped, and appends simply wait (bounded by `maxUnuploadedBytes`).
-    private func retrying<T: Sendable>(_ what: String, _ body: @Sendable () async throws -> T) async -> T {
+    private func retrying<T: Sendable>(_ what: String, _ body: @Sendable () async throws -> T) async throws(CancellationError) -> T {
         var delay = configuration.retryBase
         var attempt = 0
         while true {
+            if Task.isCancelled { throw CancellationError() }
             do {
                 let value = try await body()
                 if attempt > 0 { logger.notice("Recovered", metadata: ["amq.operation": "\(what)", "amq.attempts": "\(attempt + 1)"]) }

@@ -208,6 +208,32 @@ import Glibc
         }
     }
 
+    /// Conditional puts racing on one key: exactly one wins, the others learn the key exists.
+    @Test(arguments: S3ClientServer.allCases) func racingConditionalPutsHaveOneWinner(_ server: S3ClientServer) async throws {
+        try await server.withStore { store in
+            for round in 0..<3 {
+                let key = "race/\(round)"
+                let outcomes = await withTaskGroup(of: ObjectStoreError.Code?.self) { group in
+                    for writer in 0..<8 {
+                        group.addTask {
+                            do {
+                                try await store.put(key, body: ByteBuffer(string: "writer-\(writer)"), ifAbsent: true)
+                                return nil
+                            } catch let error as ObjectStoreError {
+                                return error.code
+                            } catch {
+                                return .protocolFailure
+                            }
+                        }
+                    }
+                    return await group.reduce(into: [ObjectStoreError.Code?]()) { $0.append($1) }
+                }
+                #expect(outcomes.filter { $0 == nil }.count == 1, "round \(round): \(outcomes)")
+                #expect(outcomes.filter { $0 == .alreadyExists }.count == 7, "round \(round): \(outcomes)")
+            }
+        }
+    }
+
     /// 20 MiB through the multipart path in four 5 MiB parts comes back byte for byte; a
     /// conditional multipart put onto an existing key fails at completion and leaves no upload behind.
     @Test(arguments: S3ClientServer.allCases) func multipartRoundTrip(_ server: S3ClientServer) async throws {
@@ -377,15 +403,23 @@ import Glibc
     }
 
     @Test func connectionFailuresAndTimeoutsAreRetried() async throws {
-        try await withFaultProxy(configure: { $0.requestTimeout = .milliseconds(500) }) { proxy, store in
+        try await withFaultProxy { proxy, store in
             try await store.put("k", body: ByteBuffer(string: "payload"))
             proxy.inject(2, .dropConnection, where: { $0.method == .GET })
             #expect(String(buffer: try await store.get("k")) == "payload")
             #expect(proxy.requests(.GET) == 3)
 
+            // A request that never gets an answer times out and is sent again. The timeout is
+            // short but not tight: a loaded moto can take a while, and that retries too (hence >=).
+            var configuration = store.configuration
+            configuration.requestTimeout = .seconds(2)
+            var impatient = S3ObjectStore(configuration: configuration)
+            impatient.backoff = store.backoff
             proxy.inject(1, .stall, where: { $0.method == .HEAD })
-            #expect(try await store.head("k")?.size == 7)
-            #expect(proxy.requests(.HEAD) == 2)
+            let started = ContinuousClock.now
+            #expect(try await impatient.head("k")?.size == 7)
+            #expect(proxy.requests(.HEAD) >= 2)
+            #expect(ContinuousClock.now - started >= .seconds(2))
         }
     }
 
@@ -400,6 +434,32 @@ import Glibc
             proxy.inject(5, .status(403, code: "AccessDenied"))
             await expectS3Error(.accessDenied) { _ = try await store.get("k") }
             #expect(proxy.requests(.GET) == 3)
+        }
+    }
+
+    /// 409 ConditionalRequestConflict (a conditional write racing another) is sent again for a
+    /// PUT; for a multipart completion the whole upload starts over, as S3 asks, and the
+    /// conflicted upload is aborted.
+    @Test func conditionalWriteConflictsAreRetried() async throws {
+        try await withFaultProxy(
+            configure: {
+                $0.multipartThreshold = 6 << 20
+                $0.partSize = 5 << 20
+            }
+        ) { proxy, store in
+            let puts = proxy.requests(.PUT)
+            proxy.inject(1, .status(409, code: "ConditionalRequestConflict"), where: { $0.method == .PUT })
+            try await store.put("small", body: ByteBuffer(string: "x"), ifAbsent: true)
+            #expect(proxy.requests(.PUT) - puts == 2)
+
+            let body = randomBuffer(count: 7 << 20)
+            proxy.inject(1, .status(409, code: "ConditionalRequestConflict"), where: { $0.method == .POST && $0.uri.contains("uploadId=") })
+            try await store.put("large", body: body, ifAbsent: true)
+            #expect(try await store.get("large") == body)
+            #expect(proxy.requests { $0.method == .POST && $0.uri.contains("uploads=") } == 2, "a second upload was created")
+            #expect(proxy.requests(.DELETE) == 1, "the conflicted upload was aborted")
+            #expect(try await openMultipartUploads(store) == 0)
+            await expectS3Error(.alreadyExists) { try await store.put("large", body: body, ifAbsent: true) }
         }
     }
 
@@ -481,7 +541,20 @@ struct SignatureCheckingSeaweedFS {
         await server.stop()
     }
 
+    /// Starts a server, trying fresh ports when another process took one between our probe and
+    /// SeaweedFS binding it (it has eight listeners, so with many tests in parallel this happens).
     static func start() async throws -> SignatureCheckingSeaweedFS {
+        for _ in 1..<3 {
+            if let server = try await launch() { return server }
+        }
+        guard let server = try await launch() else {
+            throw S3TestServer.LaunchError(description: "SeaweedFS with identities found its ports taken three times")
+        }
+        return server
+    }
+
+    /// One launch; nil when a port was taken.
+    private static func launch() async throws -> SignatureCheckingSeaweedFS? {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("amq-s3auth-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
         let identities = """
@@ -528,6 +601,7 @@ struct SignatureCheckingSeaweedFS {
         }
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         await server.stop()
+        if output.contains("address already in use") { return nil }
         throw S3TestServer.LaunchError(description: "SeaweedFS with identities did not become ready; log tail:\n\(output.suffix(2000))")
     }
 
@@ -559,7 +633,7 @@ final class S3FaultProxy: Sendable {
         var fault = Fault.slowDown
         var matches: @Sendable (HTTPRequestHead) -> Bool = { _ in true }
         var faultsServed = 0
-        var methods: [HTTPMethod] = []
+        var heads: [HTTPRequestHead] = []
     }
 
     let backend: String
@@ -592,7 +666,10 @@ final class S3FaultProxy: Sendable {
     var faultsServed: Int { state.withLock { $0.faultsServed } }
 
     /// How many requests with `method` arrived, faulted or forwarded.
-    func requests(_ method: HTTPMethod) -> Int { state.withLock { $0.methods.filter { $0 == method }.count } }
+    func requests(_ method: HTTPMethod) -> Int { requests { $0.method == method } }
+
+    /// How many requests for which `matches` holds arrived, faulted or forwarded.
+    func requests(where matches: (HTTPRequestHead) -> Bool) -> Int { state.withLock { $0.heads.filter(matches).count } }
 
     /// Accepts connections until cancelled.
     func run() async throws {
@@ -607,7 +684,7 @@ final class S3FaultProxy: Sendable {
 
     private func fault(for head: HTTPRequestHead) -> Fault? {
         state.withLock { state in
-            state.methods.append(head.method)
+            state.heads.append(head)
             guard state.remaining > 0, state.matches(head) else { return nil }
             state.remaining -= 1
             state.faultsServed += 1

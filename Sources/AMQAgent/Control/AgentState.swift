@@ -1,13 +1,20 @@
 import AMQControlPlane
+import AMQStorage
 import Foundation
 
 /// What the agent currently knows: who it is and the newest topology it holds.
 package actor AgentState {
     package private(set) var node: NodeInfo?
     package private(set) var topology: TopologySnapshot?
+    /// The storage engine, once the agent has registered and opened the object store.
+    package private(set) var storage: StorageEngine?
     package let startedAt = ContinuousClock.now
 
     package init() {}
+
+    func attach(_ engine: StorageEngine) {
+        storage = engine
+    }
 
     func registered(as node: NodeInfo, topology: TopologySnapshot) {
         self.node = node

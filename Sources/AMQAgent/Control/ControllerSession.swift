@@ -1,4 +1,5 @@
 import AMQControlPlane
+import AMQStorage
 import Foundation
 import Logging
 
@@ -42,8 +43,9 @@ struct ControllerSession: Sendable {
         }
     }
 
-    /// Heartbeats every `heartbeatIntervalMs` until cancelled.
-    func heartbeatLoop(nodeID: Int) async {
+    /// Heartbeats every `heartbeatIntervalMs` until cancelled; after each, re-checks that the
+    /// storage engine leads what the topology says.
+    func heartbeatLoop(nodeID: Int, engine: StorageEngine) async {
         while !Task.isCancelled {
             let interval = (await state.topology?.settings.heartbeatIntervalMs) ?? 1000
             try? await Task.sleep(for: .milliseconds(interval))
@@ -53,6 +55,9 @@ struct ControllerSession: Sendable {
                 let acked = await state.topology?.version
                 _ = try await client.heartbeat(.init(nodeID: nodeID, ackedVersion: acked, pid: Int(ProcessInfo.processInfo.processIdentifier)))
                 metrics.heartbeatSucceeded(after: ContinuousClock.now - start)
+                if let topology = await state.topology {
+                    await LeadershipSync.apply(topology, nodeID: nodeID, engine: engine, logger: logger)
+                }
             } catch {
                 metrics.heartbeatFailed()
                 logger.warning("Heartbeat failed", metadata: ["amq.error": "\(error)"])
@@ -60,14 +65,16 @@ struct ControllerSession: Sendable {
         }
     }
 
-    /// Follows the topology by long-poll until cancelled, logging each change.
-    func watchLoop() async {
+    /// Follows the topology by long-poll until cancelled, logging each change and handing
+    /// partition leadership to the storage engine.
+    func watchLoop(nodeID: Int, engine: StorageEngine) async {
         while !Task.isCancelled {
             let version = (await state.topology?.version) ?? -1
             do {
                 guard let snapshot = try await client.topology(after: version, wait: configuration.topologyWait) else { continue }
                 if case .some(let old) = await state.update(snapshot) {
                     apply(snapshot, replacing: old)
+                    await LeadershipSync.apply(snapshot, nodeID: nodeID, engine: engine, logger: logger)
                 }
             } catch {
                 if Task.isCancelled { return }

@@ -1,3 +1,5 @@
+import AMQObjectStore
+import Logging
 import AMQControlPlane
 import ArgumentParser
 import Foundation
@@ -70,7 +72,14 @@ struct ClusterCreate: AsyncParsableCommand {
         let directory = FleetLayout.clusterDirectory(dataDir: global.resolvedDataDir, cluster: name)
         try Validation.name(name, what: "cluster name")
         let layout = FleetLayout(directory: directory)
-        let location = try ObjectStoreLocation(objectStore ?? "file://\(layout.objectsDirectory)")
+        let objectStoreURL = objectStore ?? "file://\(layout.objectsDirectory)"
+        var location = try ObjectStoreURL(objectStoreURL)
+        if case .s3(var configuration) = location {
+            // Fail fast on a wrong endpoint instead of retrying as an agent would.
+            configuration.maxAttempts = 2
+            configuration.requestTimeout = .seconds(10)
+            location = .s3(configuration)
+        }
         var settings = ClusterSettings()
         for text in setting {
             let (key, value) = try TopicConfig.parseAssignment(text)
@@ -84,10 +93,19 @@ struct ClusterCreate: AsyncParsableCommand {
                 "cluster \"\(name)\" already exists; pick another name or delete it with 'amq cluster delete \(name)'"
             )
         }
-        try location.checkWritable()
+        // Before anything is written: a cluster on a store it cannot use would only fail later.
+        do {
+            try await location.makeStore(logger: Logger(label: "amq.cli")).checkUsable()
+        } catch let error as ObjectStoreError {
+            throw ControlPlaneError(
+                error.code == .invalidConfiguration ? .invalidArgument : .conflict,
+                "object store \(objectStoreURL) is not usable: \(error.message); fix it or pick another --object-store",
+                underlying: error
+            )
+        }
         let info = try await store.createCluster(
             .init(
-                name: name, zones: zoneList, agentsPerZone: agentsPerZone, objectStoreURL: location.url,
+                name: name, zones: zoneList, agentsPerZone: agentsPerZone, objectStoreURL: objectStoreURL,
                 dataDir: directory, local: local, settings: settings
             )
         )
@@ -97,7 +115,7 @@ struct ClusterCreate: AsyncParsableCommand {
             try? await store.deleteCluster(name)
             throw error
         }
-        Output.progress("Created cluster \(name): zones \(zoneList.joined(separator: ",")), \(agentsPerZone * zoneList.count) nodes, objects in \(location.url)")
+        Output.progress("Created cluster \(name): zones \(zoneList.joined(separator: ",")), \(agentsPerZone * zoneList.count) nodes, objects in \(objectStoreURL)")
         guard local else {
             printFleetInstructions(info, layout: layout)
             return

@@ -134,10 +134,13 @@ extension S3ObjectStore {
             return notFound(request.key ?? "")
         case (301, _), (_, "PermanentRedirect"), (_, "AuthorizationHeaderMalformed"), (_, "IllegalLocationConstraintException"):
             let region = response.headers.first(name: "x-amz-bucket-region")
-            let advice = region.map { "the bucket is in \($0); set region=\($0) in the URL or AWS_REGION" } ?? "check the region and endpoint in the URL"
+            let advice =
+                region.map { "the bucket is in \($0); set region=\($0) in the URL or AWS_REGION" } ?? "check the region and endpoint in the URL"
             return ObjectStoreError(.invalidConfiguration, "\(self) was redirected on \(what) (\(detail)); \(advice)", key: request.key)
         case (_, "InvalidBucketName"):
-            return ObjectStoreError(.invalidConfiguration, "\(self): \"\(bucket)\" is not a valid bucket name (\(detail)); fix the URL", key: request.key)
+            return ObjectStoreError(
+                .invalidConfiguration, "\(self): \"\(bucket)\" is not a valid bucket name (\(detail)); fix the URL", key: request.key
+            )
         default:
             return ObjectStoreError(.protocolFailure, "\(self): \(what) failed with \(detail)", key: request.key)
         }

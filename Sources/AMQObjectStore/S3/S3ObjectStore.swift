@@ -182,7 +182,8 @@ package struct S3ObjectStore: ObjectStore {
             let failed = root.children("Error").compactMap { error -> (key: String, code: String, message: String)? in
                 let code = error["Code"] ?? "Unknown"
                 guard code != "NoSuchKey", let fullKey = error["Key"] else { return nil }
-                return (String(fullKey.dropFirst(fullKey.hasPrefix(configuration.prefix) ? configuration.prefix.count : 0)), code, error["Message"] ?? "")
+                let key = fullKey.hasPrefix(configuration.prefix) ? String(fullKey.dropFirst(configuration.prefix.count)) : fullKey
+                return (key, code, error["Message"] ?? "")
             }
             let permanent = failed.filter { !S3Retry.transientCodes.contains($0.code) }
             if !permanent.isEmpty {

@@ -114,8 +114,9 @@ package struct SigV4: Sendable {
 
     /// `name=value` pairs, RFC 3986 encoded, sorted by encoded name then value, joined by `&`.
     package static func canonicalQuery(_ items: [(String, String)]) -> String {
-        items.map { (uriEncode($0.0), uriEncode($0.1)) }
-            .sorted { $0.0 == $1.0 ? Array($0.1.utf8).lexicographicallyPrecedes(Array($1.1.utf8)) : Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
+        func precedes(_ left: String, _ right: String) -> Bool { Array(left.utf8).lexicographicallyPrecedes(Array(right.utf8)) }
+        return items.map { (uriEncode($0.0), uriEncode($0.1)) }
+            .sorted { $0.0 == $1.0 ? precedes($0.1, $1.1) : precedes($0.0, $1.0) }
             .map { "\($0.0)=\($0.1)" }
             .joined(separator: "&")
     }
