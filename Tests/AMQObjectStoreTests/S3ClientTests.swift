@@ -113,12 +113,15 @@ import Glibc
     }
 
     @Test func retryClassification() {
-        for status: UInt in [500, 502, 503, 504] { #expect(S3Retry.isTransient(status: status, code: nil)) }
+        for status: UInt in [429, 500, 502, 503, 504] { #expect(S3Retry.isTransient(status: status, code: nil)) }
         #expect(S3Retry.isTransient(status: 503, code: "SlowDown"))
         #expect(S3Retry.isTransient(status: 400, code: "RequestTimeout"))
         #expect(S3Retry.isTransient(status: 200, code: "InternalError"))
         #expect(S3Retry.isTransient(status: 409, code: "ConditionalRequestConflict"))
-        for (status, code): (UInt, String?) in [(400, "InvalidArgument"), (403, "AccessDenied"), (404, "NoSuchKey"), (409, "BucketAlreadyExists"), (412, nil), (416, nil)] {
+        let final: [(UInt, String?)] = [
+            (400, "InvalidArgument"), (403, "AccessDenied"), (404, "NoSuchKey"), (409, "BucketAlreadyExists"), (412, nil), (416, nil),
+        ]
+        for (status, code) in final {
             #expect(!S3Retry.isTransient(status: status, code: code))
         }
         #expect(S3Retry.isTransient(HTTPClientError.remoteConnectionClosed))
@@ -268,7 +271,9 @@ import Glibc
             let keys = (0..<1005).map { "many/\($0)" }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for slice in stride(from: 0, to: keys.count, by: 100) {
-                    group.addTask { for key in keys[slice..<min(slice + 100, keys.count)] { try await store.put(key, body: ByteBuffer(string: "x")) } }
+                    group.addTask {
+                        for key in keys[slice..<min(slice + 100, keys.count)] { try await store.put(key, body: ByteBuffer(string: "x")) }
+                    }
                 }
                 try await group.waitForAll()
             }

@@ -3,8 +3,8 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// The agent's admin listener: liveness, readiness, Prometheus metrics and the agent's view of
-/// the topology. Open (no secret): it shows no secret and changes nothing.
+/// The agent's admin listener: liveness, readiness, Prometheus metrics, the agent's view of the
+/// topology, and the HTTP records API (``RecordsAPI``). Open (no secret), like the Kafka listener.
 enum AdminRouter {
     static func build(state: AgentState, metrics: AgentMetrics) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
@@ -31,6 +31,7 @@ enum AdminRouter {
             let data = try ControlAPI.encoder().encode(await state.view())
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
+        RecordsAPI.add(to: router, state: state)
         return router
     }
 }

@@ -63,7 +63,7 @@ struct S3Request: Sendable {
 
     mutating func setBody(_ body: ByteBuffer) {
         self.body = body
-        payloadHash = SigV4.hexSHA256(body.readableBytesView)
+        payloadHash = SigV4.hexSHA256(body)
     }
 }
 

@@ -38,9 +38,10 @@ enum S3Retry {
         "RequestLimitExceeded", "OperationAborted",
     ]
 
-    /// Whether an answer with `status` and S3 error `code` may succeed when sent again.
+    /// Whether an answer with `status` and S3 error `code` may succeed when sent again. 429 is
+    /// not S3's (it says 503 SlowDown) but some S3-compatible stores throttle with it.
     static func isTransient(status: UInt, code: String?) -> Bool {
-        if [500, 502, 503, 504].contains(status) { return true }
+        if [429, 500, 502, 503, 504].contains(status) { return true }
         if let code, transientCodes.contains(code) { return true }
         // A conditional write raced another writer; S3 asks clients to try again.
         return status == 409 && code == "ConditionalRequestConflict"

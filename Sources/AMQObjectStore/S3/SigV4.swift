@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOCore
 import NIOHTTP1
 
 /// AWS Signature Version 4 for requests signed in the `Authorization` header.
@@ -157,10 +158,13 @@ package struct SigV4: Sendable {
 
     // MARK: Hashing and time
 
-    package static func hexSHA256(_ bytes: some Sequence<UInt8>) -> String {
-        var hasher = SHA256()
-        hasher.update(data: Array(bytes))
-        return hex(hasher.finalize())
+    package static func hexSHA256(_ bytes: [UInt8]) -> String {
+        hex(SHA256.hash(data: bytes))
+    }
+
+    /// The readable bytes' hash, without copying them.
+    package static func hexSHA256(_ buffer: ByteBuffer) -> String {
+        buffer.withUnsafeReadableBytes { hex(SHA256.hash(data: $0)) }
     }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
