@@ -293,6 +293,7 @@ package actor StorageEngine {
             skipCommitTurn(buffer.sequence)
             return
         }
+        let uploadedAt = Date()
         uploaded(buffer)
 
         await awaitCommitTurn(buffer.sequence)
@@ -306,7 +307,7 @@ package actor StorageEngine {
                 )
             )
         }
-        let request = CommitRequest(nodeID: configuration.nodeID, objectKey: key, objectSize: object.readableBytes, ranges: ranges)
+        let request = CommitRequest(nodeID: configuration.nodeID, objectKey: key, objectSize: object.readableBytes, uploadedAt: uploadedAt, ranges: ranges)
         var outcomes: [CommitResponse.Outcome]
         do {
             outcomes = try await retrying("commit \(key)") { try await self.index.commit(request).outcomes }
@@ -343,6 +344,11 @@ package actor StorageEngine {
             case .unknownPartition:
                 resign(range.partition)
                 fail(entry, StorageError(.unknownPartition, "partition \(range.partition) no longer exists"))
+            case .expired:
+                // The commit came too late to be safe from garbage collection: not acknowledged,
+                // so the producer retries; the offsets assigned after it are void too.
+                resign(range.partition)
+                fail(entry, StorageError(.unavailable, "the commit of \(range.partition) came too late; retry the produce"))
             }
         }
     }

@@ -19,6 +19,8 @@ struct S3TestServer: Sendable {
 
     struct LaunchError: Error, CustomStringConvertible {
         var description: String
+        /// The server exited during start-up (typically a port taken under it): worth a retry.
+        var exitedEarly = false
     }
 
     let kind: Kind
@@ -53,7 +55,21 @@ struct S3TestServer: Sendable {
         }
     }
 
+    /// Starts a server, trying again on fresh ports if one was taken between our probe and the
+    /// server's bind (parallel tests start several servers at once).
     static func start(_ kind: Kind, extraArguments: [String] = []) async throws -> S3TestServer {
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            do {
+                return try await startOnce(kind, extraArguments: extraArguments)
+            } catch let error as LaunchError where error.exitedEarly {
+                lastError = error
+            }
+        }
+        throw lastError!
+    }
+
+    private static func startOnce(_ kind: Kind, extraArguments: [String]) async throws -> S3TestServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("amq-s3-\(kind.rawValue)-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
         let port = try freePort()
@@ -103,8 +119,11 @@ struct S3TestServer: Sendable {
             try await Task.sleep(for: .milliseconds(100))
         }
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let exited = !process.isRunning
         await server.stop()
-        throw LaunchError(description: "\(kind.rawValue) did not become ready on \(server.endpoint); log tail:\n\(output.suffix(2000))")
+        throw LaunchError(
+            description: "\(kind.rawValue) did not become ready on \(server.endpoint); log tail:\n\(output.suffix(2000))", exitedEarly: exited
+        )
     }
 
     /// Creates and deletes a probe bucket and object with unsigned requests (both servers accept

@@ -56,14 +56,21 @@ package struct CommitRequest: Codable, Sendable, Hashable {
     package var nodeID: Int
     package var objectKey: String
     package var objectSize: Int
+    /// When the object was written. Garbage collection deletes uncommitted objects once they are
+    /// older than its grace period, so the index refuses commits of objects half that old.
+    package var uploadedAt: Date
     package var ranges: [Range]
 
-    package init(nodeID: Int, objectKey: String, objectSize: Int, ranges: [Range]) {
+    package init(nodeID: Int, objectKey: String, objectSize: Int, uploadedAt: Date = Date(), ranges: [Range]) {
         self.nodeID = nodeID
         self.objectKey = objectKey
         self.objectSize = objectSize
+        self.uploadedAt = uploadedAt
         self.ranges = ranges
     }
+
+    /// How old an object may be when committed (half the garbage-collection grace period).
+    package static let maxCommitDelay: TimeInterval = 300
 }
 
 /// What became of each range of a commit, in request order.
@@ -77,6 +84,8 @@ package struct CommitResponse: Codable, Sendable, Hashable {
         case outOfOrder(nextOffset: Int64)
         /// The topic or partition is gone.
         case unknownPartition
+        /// The object is too old to commit: garbage collection may already have deleted it.
+        case expired
     }
 
     package var outcomes: [Outcome]

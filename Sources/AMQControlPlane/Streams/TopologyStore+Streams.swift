@@ -15,6 +15,9 @@ extension TopologyStore {
                 throw ControlPlaneError(.invalidArgument, "commit of \(request.objectKey): range \(range.partition) \(segment) is malformed")
             }
         }
+        if Date().timeIntervalSince(request.uploadedAt) > CommitRequest.maxCommitDelay {
+            return CommitResponse(outcomes: request.ranges.map { _ in .expired })
+        }
         return try await database.write { db in
             let clusterRow = try db.clusterRow(named: cluster)
             var outcomes: [CommitResponse.Outcome] = []
