@@ -632,11 +632,15 @@ private struct PartitionState {
         return nil
     }
 
+    /// Takes the index's segments as the truth for the offsets they cover (compaction may have
+    /// replaced several of ours by one) and drops what retention removed.
     mutating func merge(_ fetched: [Segment]) {
-        guard !fetched.isEmpty else { return }
-        var byBase = Dictionary(segments.map { ($0.baseOffset, $0) }, uniquingKeysWith: { _, new in new })
-        for segment in fetched { byBase[segment.baseOffset] = segment }
-        segments = byBase.values.sorted { $0.baseOffset < $1.baseOffset }
+        if let first = fetched.first, let last = fetched.last {
+            segments.removeAll { $0.endOffset > first.baseOffset && $0.baseOffset < last.endOffset }
+            segments += fetched
+            segments.sort { $0.baseOffset < $1.baseOffset }
+        }
+        segments.removeAll { $0.endOffset <= logStart }
     }
 }
 

@@ -271,7 +271,7 @@ struct ClusterFixture: Sendable {
 
 /// A SQLite control plane with cluster `demo` of one node per zone and topic `t` whose
 /// partitions all have the same leader.
-func withCluster(partitions: Int, zones: [String] = ["a"], _ body: (ClusterFixture) async throws -> Void) async throws {
+func withCluster(partitions: Int, zones: [String] = ["a"], config: TopicConfig = TopicConfig(), _ body: (ClusterFixture) async throws -> Void) async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("amq-storage-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -279,7 +279,7 @@ func withCluster(partitions: Int, zones: [String] = ["a"], _ body: (ClusterFixtu
     try await store.createCluster(.init(name: "demo", zones: zones, agentsPerZone: 1, objectStoreURL: "file://\(directory)/objects", dataDir: directory, local: true))
     // Drain every node but the first so one node leads every partition.
     for node in stride(from: 2, through: zones.count, by: 1) { _ = try await store.drainNode("demo", id: node) }
-    let topic = try await store.createTopic("demo", name: "t", partitions: partitions, config: TopicConfig())
+    let topic = try await store.createTopic("demo", name: "t", partitions: partitions, config: config)
     for node in stride(from: 2, through: zones.count, by: 1) { _ = try await store.activateNode("demo", id: node) }
     let keys = (0..<partitions).map { PartitionKey(topicID: topic.topic.id, partition: $0) }
     try await body(ClusterFixture(store: store, directory: directory, keys: keys, leader: topic.partitions[0].leader, epoch: topic.partitions[0].leaderEpoch))
