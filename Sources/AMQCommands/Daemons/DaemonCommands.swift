@@ -1,3 +1,6 @@
+import ServiceLifecycle
+import AMQStorage
+import AMQObjectStore
 import AMQAgent
 import AMQControlPlane
 import ArgumentParser
@@ -73,9 +76,21 @@ struct ControllerRun: AsyncParsableCommand {
             database: store.database,
             logger: logger
         )
-        try await service.run { url in
+        let snapshot = try await store.snapshot(cluster)
+        let objects = try ObjectStoreURL(snapshot.objectStoreURL).makeStore(logger: logger)
+        let maintenance = StreamMaintenance(cluster: cluster, index: store, objects: objects, logger: logger)
+        try await service.run(services: [MaintenanceService(maintenance: maintenance)]) { url in
             Output.line(#"{"event":"listening","url":"\#(url)"}"#)
         }
+    }
+}
+
+/// Retention, compaction and garbage collection, beside the controller until it stops.
+struct MaintenanceService: Service {
+    let maintenance: StreamMaintenance
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await maintenance.run() }
     }
 }
 

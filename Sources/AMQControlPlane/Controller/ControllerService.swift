@@ -38,8 +38,9 @@ package struct ControllerService: Sendable {
         self.logger = logger
     }
 
-    /// Runs until SIGTERM or SIGINT. `onListening` gets the URL actually bound.
-    package func run(onListening: @escaping @Sendable (String) async -> Void = { _ in }) async throws {
+    /// Runs until SIGTERM or SIGINT, with `services` (background work of other modules) beside
+    /// it. `onListening` gets the URL actually bound.
+    package func run(services: [any Service] = [], onListening: @escaping @Sendable (String) async -> Void = { _ in }) async throws {
         let initial = try await store.snapshot(configuration.cluster)
         await broadcaster.publish(initial)
         let router = ControlRouter(store: store, broadcaster: broadcaster, secret: configuration.secret, cluster: configuration.cluster, logger: logger)
@@ -66,6 +67,7 @@ package struct ControllerService: Sendable {
             VersionWatcher(store: store, cluster: cluster, broadcaster: broadcaster, interval: configuration.versionPollInterval, logger: logger),
             LivenessMonitor(store: store, cluster: cluster, broadcaster: broadcaster, logger: logger)
         )
+        app.addServices(services)
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         try? await store.setController(cluster, url: nil, pid: nil)
         logger.info("Controller stopped", metadata: ["amq.cluster": "\(cluster)"])
