@@ -90,8 +90,9 @@ let package = Package(
         .target(
             name: "AMQCommands",
             dependencies: [
-                "AMQControlPlane", "AMQObjectStore", "AMQStorage",
+                "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQKafkaProtocol",
                 "AMQAgent",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -173,13 +173,13 @@ _amq() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    cluster|node|topic|partition|audit|controller|agent|help)
+    cluster|node|topic|partition|audit|controller|agent|bench|help)
         # Offer subcommand argument completions
         "_amq_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'cluster node topic partition audit controller agent help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'cluster node topic partition audit controller agent bench help' -- "${cur}"))
         ;;
     esac
 }
@@ -963,6 +963,65 @@ _amq_agent_run() {
         return
         ;;
     '--register-timeout')
+        return
+        ;;
+    esac
+}
+
+_amq_bench() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __amq_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    storage)
+        # Offer subcommand argument completions
+        "_amq_bench_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'storage' -- "${cur}"))
+        ;;
+    esac
+}
+
+_amq_bench_storage() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--object-store --megabytes --batch-sizes --partitions --in-flight-megabytes --linger-ms --many-objects --output)
+    __amq_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--object-store')
+        return
+        ;;
+    '--megabytes')
+        return
+        ;;
+    '--batch-sizes')
+        return
+        ;;
+    '--partitions')
+        return
+        ;;
+    '--in-flight-megabytes')
+        return
+        ;;
+    '--linger-ms')
+        return
+        ;;
+    '--many-objects')
+        return
+        ;;
+    '--output')
         return
         ;;
     esac

@@ -19,7 +19,7 @@ public struct AMQCommand: AsyncParsableCommand {
         version: AMQVersion.current,
         subcommands: [
             ClusterCommand.self, NodeCommand.self, TopicCommand.self, PartitionCommand.self, AuditCommand.self,
-            ControllerCommand.self, AgentCommand.self,
+            ControllerCommand.self, AgentCommand.self, BenchCommand.self,
         ]
     )
 
