@@ -108,6 +108,17 @@ let package = Package(
             ],
             swiftSettings: strictSwiftSettings
         ),
+        .target(
+            name: "AMQTestSupport",
+            dependencies: [
+                "AMQObjectStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/AMQTestSupport",
+            swiftSettings: strictSwiftSettings
+        ),
         .testTarget(
             name: "AMQKafkaProtocolTests",
             dependencies: ["AMQKafkaProtocol", .product(name: "NIOCore", package: "swift-nio")],
@@ -125,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "AMQObjectStoreTests",
             dependencies: [
-                "AMQObjectStore",
+                "AMQObjectStore", "AMQTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -162,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "AMQIntegrationTests",
             dependencies: [
-                "amq", "AMQControlPlane",
+                "amq", "AMQControlPlane", "AMQTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

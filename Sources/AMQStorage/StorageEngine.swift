@@ -456,34 +456,69 @@ package actor StorageEngine {
         var result = ReadResult(batches: ByteBuffer(), highWatermark: state.committedEnd, logStartOffset: state.logStart)
         guard offset < state.committedEnd else { return result }
 
-        // The log cache holds the tail most readers want.
-        if let cached = logCache.last(where: { $0.partition == partition && $0.base <= offset && offset < $0.end }) {
-            result.batches = Self.batches(from: cached.bytes, offset: offset, maxBytes: maxBytes)
+        // The log cache holds the tail most readers want: take contiguous cached ranges.
+        var cached = ByteBuffer()
+        var next = offset
+        while cached.readableBytes < maxBytes,
+            let range = logCache.last(where: { $0.partition == partition && $0.base <= next && next < $0.end })
+        {
+            var part = Self.batches(from: range.bytes, offset: next, maxBytes: cached.readableBytes == 0 ? maxBytes : maxBytes - cached.readableBytes)
+            guard part.readableBytes > 0 else { break }
+            cached.writeBuffer(&part)
+            next = range.end
+        }
+        if cached.readableBytes > 0 {
+            result.batches = cached
             return result
         }
-        var segment = state.segment(containing: offset)
-        if segment == nil {
+
+        // Else the segments from the one holding `offset`, as many as fit in `maxBytes`, fetched
+        // at once: a partition of many small objects reads almost as fast as one of a few.
+        var segments = state.segments(from: offset, upTo: maxBytes, limit: Self.maxSegmentsPerRead)
+        if segments.isEmpty {
             state = try await refresh(partition, from: offset)
-            segment = state.segment(containing: offset)
+            segments = state.segments(from: offset, upTo: maxBytes, limit: Self.maxSegmentsPerRead)
         }
-        guard let segment else {
+        guard !segments.isEmpty else {
             throw StorageError(.offsetOutOfRange, "no segment of \(partition) holds offset \(offset)")
         }
-        let cacheKey = BlockCache.Key(object: segment.objectKey, position: segment.position, length: segment.length)
         let store = self.store
-        let bytes: ByteBuffer
+        let blockCache = self.blockCache
+        let parts: [ByteBuffer]
         do {
-            bytes = try await blockCache.get(cacheKey) {
-                try await store.get(segment.objectKey, range: segment.position..<(segment.position + segment.length))
+            parts = try await withThrowingTaskGroup(of: (Int, ByteBuffer).self) { group in
+                for (position, segment) in segments.enumerated() {
+                    group.addTask {
+                        let key = BlockCache.Key(object: segment.objectKey, position: segment.position, length: segment.length)
+                        let bytes = try await blockCache.get(key) {
+                            try await store.get(segment.objectKey, range: segment.position..<(segment.position + segment.length))
+                        }
+                        return (position, bytes)
+                    }
+                }
+                var parts = [ByteBuffer](repeating: ByteBuffer(), count: segments.count)
+                for try await (position, bytes) in group { parts[position] = bytes }
+                return parts
             }
         } catch let error as ObjectStoreError where error.code == .notFound {
-            // Compaction or retention replaced the object under us; the index knows where it went.
+            // Compaction or retention replaced an object under us; the index knows where it went.
             _ = try await refresh(partition, from: offset)
-            throw StorageError(.unavailable, "object \(segment.objectKey) is gone; retry the read", underlying: error)
+            throw StorageError(.unavailable, "an object of \(partition) is gone; retry the read", underlying: error)
         }
-        result.batches = Self.batches(from: bytes, offset: offset, maxBytes: maxBytes)
+        var batches = ByteBuffer()
+        for part in parts {
+            let remaining = maxBytes - batches.readableBytes
+            var slice = Self.batches(from: part, offset: offset, maxBytes: batches.readableBytes == 0 ? maxBytes : remaining)
+            if batches.readableBytes > 0, slice.readableBytes > remaining { break }
+            batches.writeBuffer(&slice)
+            if batches.readableBytes >= maxBytes { break }
+        }
+        result.batches = batches
         return result
     }
+
+    /// At most this many segments (so range GETs) serve one read.
+    static let maxSegmentsPerRead = 16
 
     /// Waits until `partition` has data past `offset` or `deadline` passes (Fetch's long-poll).
     package func waitForData(_ partition: PartitionKey, after offset: Int64, until deadline: ContinuousClock.Instant) async throws {
@@ -619,6 +654,22 @@ private struct PartitionState {
         committedEnd = log.nextOffset
         logStart = log.logStartOffset
         segments = log.segments
+    }
+
+    /// The segment holding `offset` and those after it, while their sizes fit in `maxBytes`
+    /// (the first always counts), at most `limit`, stopping at a gap in what is known.
+    func segments(from offset: Int64, upTo maxBytes: Int, limit: Int) -> [Segment] {
+        guard let first = segment(containing: offset), var index = segments.firstIndex(of: first) else { return [] }
+        var result = [first]
+        var bytes = first.length
+        while result.count < limit, index + 1 < segments.count {
+            let next = segments[index + 1]
+            guard next.baseOffset == result.last!.endOffset, bytes + next.length <= maxBytes else { break }
+            result.append(next)
+            bytes += next.length
+            index += 1
+        }
+        return result
     }
 
     func segment(containing offset: Int64) -> Segment? {

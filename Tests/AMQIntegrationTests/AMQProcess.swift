@@ -86,8 +86,8 @@ struct AMQProcess {
 
     /// Runs and requires exit 0.
     @discardableResult
-    func ok(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> Result {
-        let result = try await run(arguments)
+    func ok(_ arguments: [String], environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) async throws -> Result {
+        let result = try await run(arguments, environment: environment)
         try #require(
             result.code == 0, "amq \(arguments.joined(separator: " ")) exited \(result.code): \(result.stderr)",
             sourceLocation: sourceLocation
@@ -95,8 +95,8 @@ struct AMQProcess {
         return result
     }
 
-    func json<T: Decodable>(_ type: T.Type, _ arguments: [String]) async throws -> T {
-        let result = try await ok(arguments + ["--format", "json"])
+    func json<T: Decodable>(_ type: T.Type, _ arguments: [String], environment: [String: String] = [:]) async throws -> T {
+        let result = try await ok(arguments + ["--format", "json"], environment: environment)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return try decoder.decode(type, from: Data(result.stdout.utf8))

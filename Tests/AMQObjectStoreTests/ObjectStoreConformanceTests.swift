@@ -1,3 +1,4 @@
+import AMQTestSupport
 import AMQObjectStore
 import Foundation
 import NIOCore

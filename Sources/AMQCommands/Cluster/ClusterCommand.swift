@@ -77,7 +77,7 @@ struct ClusterCreate: AsyncParsableCommand {
         if case .s3(var configuration) = location {
             // Fail fast on a wrong endpoint instead of retrying as an agent would.
             configuration.maxAttempts = 2
-            configuration.requestTimeout = .seconds(10)
+            configuration.requestTimeout = .seconds(5)
             location = .s3(configuration)
         }
         var settings = ClusterSettings()

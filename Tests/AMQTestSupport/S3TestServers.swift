@@ -11,27 +11,32 @@ import Glibc
 
 /// A real S3-compatible server for tests: SeaweedFS (`weed server -s3`, disk-backed) or moto's S3
 /// server, started on free 127.0.0.1 ports in a temporary directory and stopped by `stop()`.
-struct S3TestServer: Sendable {
-    enum Kind: String, Sendable, CaseIterable, CustomTestStringConvertible {
+package struct S3TestServer: Sendable {
+    package enum Kind: String, Sendable, CaseIterable, CustomTestStringConvertible {
         case seaweedfs, moto
-        var testDescription: String { rawValue }
+        package var testDescription: String { rawValue }
     }
 
-    struct LaunchError: Error, CustomStringConvertible {
-        var description: String
+    package struct LaunchError: Error, CustomStringConvertible {
+        package var description: String
         /// The server exited during start-up (typically a port taken under it): worth a retry.
-        var exitedEarly = false
+        package var exitedEarly = false
+
+        package init(description: String, exitedEarly: Bool = false) {
+            self.description = description
+            self.exitedEarly = exitedEarly
+        }
     }
 
-    let kind: Kind
+    package let kind: Kind
     /// `http://127.0.0.1:PORT`
-    let endpoint: String
-    let directory: String
+    package let endpoint: String
+    package let directory: String
     private let pid: Int32
 
     /// The Python virtual environment the test script made: `AMQ_TEST_VENV`, else `.venv` at the
     /// package root.
-    static var venvBin: String {
+    package static var venvBin: String {
         if let venv = ProcessInfo.processInfo.environment["AMQ_TEST_VENV"], !venv.isEmpty { return venv + "/bin" }
         var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while directory.path != "/" {
@@ -43,7 +48,7 @@ struct S3TestServer: Sendable {
     }
 
     /// Runs `body` against a freshly started server, stopping it afterwards whatever happens.
-    static func with<T>(_ kind: Kind, _ body: (S3TestServer) async throws -> T) async throws -> T {
+    package static func with<T>(_ kind: Kind, _ body: (S3TestServer) async throws -> T) async throws -> T {
         let server = try await start(kind)
         do {
             let result = try await body(server)
@@ -57,7 +62,7 @@ struct S3TestServer: Sendable {
 
     /// Starts a server, trying again on fresh ports if one was taken between our probe and the
     /// server's bind (parallel tests start several servers at once).
-    static func start(_ kind: Kind, extraArguments: [String] = []) async throws -> S3TestServer {
+    package static func start(_ kind: Kind, extraArguments: [String] = []) async throws -> S3TestServer {
         var lastError: (any Error)?
         for _ in 0..<3 {
             do {
@@ -146,8 +151,15 @@ struct S3TestServer: Sendable {
         return Int(response.status.code)
     }
 
+    /// Creates `bucket` with an unsigned request (the test servers accept anonymous callers).
+    package func createBucket(_ bucket: String) async throws {
+        guard let code = await status(.PUT, "\(endpoint)/\(bucket)"), code == 200 || code == 409 else {
+            throw LaunchError(description: "cannot create bucket \(bucket) on \(endpoint)")
+        }
+    }
+
     /// SIGTERM, then SIGKILL if it lingers; then removes the directory.
-    func stop() async {
+    package func stop() async {
         kill(pid, SIGTERM)
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline, isRunning {
@@ -166,7 +178,7 @@ struct S3TestServer: Sendable {
 }
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
-func freePort() throws -> Int {
+package func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw S3TestServer.LaunchError(description: "socket() failed") }
     defer { close(fd) }
@@ -187,7 +199,7 @@ func freePort() throws -> Int {
 
 extension S3TestServer {
     /// A store on a fresh bucket of this server, under a prefix so key stripping is exercised too.
-    func makeStore(prefix: String = "amq/") async throws -> S3ObjectStore {
+    package func makeStore(prefix: String = "amq/") async throws -> S3ObjectStore {
         let configuration = S3Configuration(
             bucket: "amq-\(UUID().uuidString.prefix(8).lowercased())", prefix: prefix, endpoint: endpoint, region: "us-east-1",
             addressing: .path, credentials: S3Credentials(accessKeyID: "amqtest", secretAccessKey: "amqtestsecret")
