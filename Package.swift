@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "AMQStorageTests",
             dependencies: [
-                "AMQStorage", "AMQObjectStore", "AMQControlPlane", "AMQKafkaProtocol",
+                "AMQStorage", "AMQObjectStore", "AMQControlPlane", "AMQKafkaProtocol", "AMQTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

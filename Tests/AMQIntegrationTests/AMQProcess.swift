@@ -1,3 +1,4 @@
+import AMQTestSupport
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -120,16 +121,6 @@ struct AMQProcess {
         if let cluster { _ = try? await run(["cluster", "stop", cluster, "--timeout", "5"]) }
         try? FileManager.default.removeItem(atPath: dataDir)
     }
-}
-
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Duration = .seconds(15), every interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: interval)
-    }
-    return try await condition()
 }
 
 /// GET with a short timeout; status 0 when nothing answered.

@@ -1,3 +1,4 @@
+import AMQTestSupport
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import AMQTestSupport
 import AsyncHTTPClient
 import Foundation
 import NIOCore

@@ -2,6 +2,7 @@ import AMQControlPlane
 import AMQKafkaProtocol
 import AMQObjectStore
 import AMQStorage
+import AMQTestSupport
 import Foundation
 import Logging
 import NIOCore
@@ -338,13 +339,4 @@ func expectRecords(_ engine: StorageEngine, _ key: PartitionKey, partition: Int,
     let values = records.map { String(decoding: $0.record.value ?? [], as: UTF8.self) }
     let expected = (0..<count).flatMap { index in (0..<3).map { "p\(partition)-\(index)-\($0)" } }
     #expect(values == expected)
-}
-
-func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return try await condition()
 }
