@@ -25,7 +25,8 @@ import Testing
                 #expect(node.liveness == .alive)
                 let admin = try #require(node.adminPort)
                 #expect(try #require(node.kafkaPort) > 0)
-                #expect(await get("http://127.0.0.1:\(admin)/readyz").status == 200)
+                // The controller records the node before the agent has read its answer: wait for it.
+                #expect(await eventually { await get("http://127.0.0.1:\(admin)/readyz").status == 200 ? true : nil } == true)
                 let metrics = await get("http://127.0.0.1:\(admin)/metrics")
                 #expect(metrics.body.contains("amq_topology_version"))
                 #expect(metrics.body.contains("amq_heartbeat_duration_seconds"))
