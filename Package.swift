@@ -36,6 +36,16 @@ let package = Package(
             swiftSettings: strictSwiftSettings
         ),
         .target(
+            name: "AMQKafkaCodegen",
+            swiftSettings: strictSwiftSettings
+        ),
+        .executableTarget(
+            name: "amq-codegen",
+            dependencies: ["AMQKafkaCodegen"],
+            path: "Sources/amq-codegen",
+            swiftSettings: strictSwiftSettings
+        ),
+        .target(
             name: "AMQStorage",
             dependencies: [
                 "AMQKafkaProtocol", "AMQObjectStore", "AMQControlPlane",
@@ -121,7 +131,12 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQKafkaProtocolTests",
-            dependencies: ["AMQKafkaProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "AMQKafkaProtocol", "AMQKafkaCodegen",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
             swiftSettings: strictSwiftSettings
         ),
         .testTarget(

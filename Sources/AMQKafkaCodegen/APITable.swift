@@ -1,0 +1,48 @@
+/// The APIs amq speaks and the versions it decodes. The generator emits only these, and only the
+/// intersection of each schema's `validVersions` with `accepted`; `advertised` may be wider where a
+/// client needs to see versions we never receive (Produce 0–2, see kafka-protocol.md §2).
+package struct APISpec: Sendable {
+    package var key: Int
+    package var name: String
+    package var accepted: ClosedRange<Int>
+    package var advertised: ClosedRange<Int>
+
+    init(_ key: Int, _ name: String, _ accepted: ClosedRange<Int>, advertised: ClosedRange<Int>? = nil) {
+        self.key = key
+        self.name = name
+        self.accepted = accepted
+        self.advertised = advertised ?? accepted
+    }
+}
+
+package enum APITable {
+    package static let apis: [APISpec] = [
+        APISpec(18, "ApiVersions", 0...4),
+        APISpec(3, "Metadata", 0...12),
+        APISpec(0, "Produce", 3...11, advertised: 0...11),
+        APISpec(1, "Fetch", 4...12),
+        APISpec(2, "ListOffsets", 1...7),
+        APISpec(10, "FindCoordinator", 0...4),
+        APISpec(11, "JoinGroup", 0...9),
+        APISpec(14, "SyncGroup", 0...5),
+        APISpec(12, "Heartbeat", 0...4),
+        APISpec(13, "LeaveGroup", 0...5),
+        APISpec(8, "OffsetCommit", 2...9),
+        APISpec(9, "OffsetFetch", 1...9),
+        APISpec(19, "CreateTopics", 2...7),
+        APISpec(20, "DeleteTopics", 1...6),
+        APISpec(22, "InitProducerId", 0...5),
+        APISpec(32, "DescribeConfigs", 1...4),
+        APISpec(15, "DescribeGroups", 0...5),
+        APISpec(16, "ListGroups", 0...5),
+        APISpec(21, "DeleteRecords", 0...2),
+        APISpec(23, "OffsetForLeaderEpoch", 2...4),
+        APISpec(60, "DescribeCluster", 0...1),
+        APISpec(37, "CreatePartitions", 0...3),
+        APISpec(42, "DeleteGroups", 0...2),
+    ]
+
+    /// Schemas of type "data" generated with all their versions; user code writes their leading
+    /// int16 version itself.
+    package static let dataTypes = ["ConsumerProtocolSubscription", "ConsumerProtocolAssignment"]
+}
