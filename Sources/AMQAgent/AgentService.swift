@@ -23,9 +23,11 @@ package struct AgentService: Sendable {
 
     package func run() async throws {
         let client = try ControlClient(baseURL: configuration.controllerURL, secret: configuration.secret)
-        let kafka: KafkaListener
+        let groups = GroupCoordinator(logger: logger)
+        let broker = KafkaBroker(state: state, control: client, groups: groups, logger: logger)
+        let kafka: KafkaServer
         do {
-            kafka = try await KafkaListener.bind(host: configuration.bindHost, port: configuration.kafkaPort, logger: logger)
+            kafka = try await KafkaServer.bind(host: configuration.bindHost, port: configuration.kafkaPort, broker: broker, logger: logger)
         } catch {
             throw AgentError("cannot bind the Kafka listener on \(configuration.bindHost):\(configuration.kafkaPort): \(error); pick another --kafka-port", underlying: error)
         }
@@ -43,15 +45,28 @@ package struct AgentService: Sendable {
             adminPort: adminPort,
             logger: logger
         )
-        // Shutdown runs in reverse: the agent leaves the controller first, then stops listening.
+        // Shutdown runs in reverse: the agent flushes its appends and leaves the controller first,
+        // then stops coordinating groups and listening.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: kafka), .init(service: admin), .init(service: session)],
+                services: [
+                    .init(service: kafka), .init(service: admin), .init(service: GroupCoordinatorService(coordinator: groups)),
+                    .init(service: session),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
         try await group.run()
+    }
+}
+
+/// Ticks the group coordinator's session and rebalance deadlines until shutdown.
+struct GroupCoordinatorService: Service {
+    let coordinator: GroupCoordinator
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await coordinator.run() }
     }
 }
 

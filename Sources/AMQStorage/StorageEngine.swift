@@ -144,28 +144,74 @@ package actor StorageEngine {
         }
         let log = try await loadLog(partition, from: -1)
         var state = PartitionState(log: log)
-        state.role = .leader(epoch: epoch)
-        state.linger = linger
         // A newer view may have arrived while we loaded; keep whichever knows more.
         if let existing = partitions[partition], existing.committedEnd > state.committedEnd {
             state.committedEnd = existing.committedEnd
             state.segments = existing.segments
         }
-        state.nextOffset = state.committedEnd
+        state.role = .follower
         partitions[partition] = state
-        logger.info("Leading partition", metadata: ["amq.partition": "\(partition)", "amq.epoch": "\(epoch)", "amq.offset": "\(state.nextOffset)"])
+        // Idempotent producers' recent batches, from the log's tail, before any append is taken
+        // (appends meanwhile are refused as not-leader and retried by the client).
+        let producers = await recentProducers(partition, segments: state.segments, logStart: state.logStart, end: state.committedEnd)
+        guard var current = partitions[partition] else { return }
+        if case .leader(let held) = current.role, held >= epoch { return }
+        current.role = .leader(epoch: epoch)
+        current.linger = linger
+        current.nextOffset = current.committedEnd
+        current.producers = producers
+        partitions[partition] = current
+        logger.info("Leading partition", metadata: ["amq.partition": "\(partition)", "amq.epoch": "\(epoch)", "amq.offset": "\(current.nextOffset)"])
+    }
+
+    /// How much of a partition's tail is read to rebuild its producer state on a leadership move.
+    static let producerStateSegments = 32
+    static let producerStateBytes = 32 << 20
+
+    private func recentProducers(_ partition: PartitionKey, segments: [Segment], logStart: Int64, end: Int64) async -> ProducerStateTable {
+        var table = ProducerStateTable()
+        // A first page of the index that is full may not reach the tail: page to the end.
+        let known = segments.count >= 1000 ? ((try? await allSegments(partition)) ?? segments) : segments
+        guard let first = known.suffix(Self.producerStateSegments).first else { return table }
+        var offset = max(first.baseOffset, logStart)
+        var budget = Self.producerStateBytes
+        while offset < end, budget > 0 {
+            do {
+                let result = try await read(partition, offset: offset, maxBytes: min(budget, 4 << 20))
+                guard result.batches.readableBytes > 0, let last = Self.lastOffset(in: result.batches) else { break }
+                table.rebuild(from: result.batches)
+                budget -= result.batches.readableBytes
+                offset = last + 1
+            } catch {
+                // Best effort: without it a retried batch from before the move may be appended twice.
+                logger.warning("Could not rebuild producer state", metadata: ["amq.partition": "\(partition)", "amq.error": "\(error)"])
+                break
+            }
+        }
+        return table
+    }
+
+    static func lastOffset(in batches: ByteBuffer) -> Int64? {
+        var index = batches.readerIndex
+        var last: Int64?
+        while let header = RecordBatchHeader(batches, at: index), index + header.totalSize <= batches.writerIndex {
+            last = header.lastOffset
+            index += header.totalSize
+        }
+        return last
     }
 
     /// Stops leading `partition`: appends not yet committed fail with not-leader.
     package func resign(_ partition: PartitionKey, leader: Int? = nil) {
         guard var state = partitions[partition], case .leader = state.role else { return }
         state.role = .follower
+        state.producers = ProducerStateTable()
         partitions[partition] = state
         if let entry = open?.entries.removeValue(forKey: partition) {
             open?.bytes -= entry.bytes.readableBytes
             unuploadedBytes -= entry.bytes.readableBytes
             for waiter in entry.waiters {
-                waiter.continuation.resume(throwing: StorageError(.notLeader, "no longer the leader of \(partition)", leader: leader))
+                waiter.complete(.failure(StorageError(.notLeader, "no longer the leader of \(partition)", leader: leader)))
             }
             resumeRoomWaiters()
         }
@@ -189,6 +235,15 @@ package actor StorageEngine {
     /// Appends whole record batches (magic 2, validated here) to `partition`, which this agent
     /// must lead; returns once they are durable in the object store and committed to the index.
     package func append(_ partition: PartitionKey, batches: ByteBuffer) async throws -> AppendResult {
+        try await stage(partition, batches: batches).result()
+    }
+
+    /// Takes the batches and gives them offsets now; the returned append completes once they are
+    /// committed. Calls are served in the order they reach the engine, so a caller that stages in
+    /// request order (the Kafka connection's reader) keeps its order even when it awaits the
+    /// results concurrently. Idempotent batches (producer id ≥ 0) are checked against the
+    /// partition's producer state: a retry gets its original offsets, a gap is refused.
+    package func stage(_ partition: PartitionKey, batches: ByteBuffer) async throws -> PendingAppend {
         let headers: [RecordBatchHeader]
         do {
             headers = try RecordBatchHeader.validateBatches(batches)
@@ -197,25 +252,40 @@ package actor StorageEngine {
         }
         guard !headers.isEmpty else { throw StorageError(.corrupt, "empty produce to \(partition)") }
         try requireLeader(partition)
+        if let duplicate = try checkSequences(partition, headers) { return duplicate }
         if unuploadedBytes + batches.readableBytes > configuration.maxUnuploadedBytes, unuploadedBytes > 0 {
             try await waitForRoom(batches.readableBytes)
         }
         guard !stopped else { throw StorageError(.shuttingDown, "the agent is shutting down") }
-        // Leadership may have moved while we waited.
+        // Leadership may have moved, or another append of the same producer landed, while we waited.
+        guard partitions[partition].map({ if case .leader = $0.role { true } else { false } }) == true else { throw notLeader(partition) }
+        if let duplicate = try checkSequences(partition, headers) { return duplicate }
         guard var state = partitions[partition], case .leader(let epoch) = state.role else { throw notLeader(partition) }
 
         var bytes = batches
         var index = bytes.readerIndex
         let base = state.nextOffset
         var maxTimestamp = Int64.min
+        var idempotent: [(RecordBatchHeader, Int64)] = []
         for header in headers {
             RecordBatchHeader.setBaseOffset(state.nextOffset, in: &bytes, at: index)
             RecordBatchHeader.setPartitionLeaderEpoch(Int32(truncatingIfNeeded: epoch), in: &bytes, at: index)
+            if header.producerID >= 0, header.baseSequence >= 0 { idempotent.append((header, state.nextOffset)) }
             state.nextOffset += Int64(header.lastOffsetDelta) + 1
             maxTimestamp = max(maxTimestamp, header.maxTimestamp)
             index += header.totalSize
         }
-        let result = AppendResult(baseOffset: base, lastOffset: state.nextOffset - 1)
+        let pending = PendingAppend(offsets: AppendResult(baseOffset: base, lastOffset: state.nextOffset - 1))
+        for (header, offset) in idempotent {
+            state.producers.record(
+                producerID: header.producerID, epoch: header.producerEpoch,
+                .init(
+                    firstSequence: header.baseSequence,
+                    lastSequence: ProducerStateTable.last(first: header.baseSequence, count: header.lastOffsetDelta + 1),
+                    baseOffset: offset, lastOffset: offset + Int64(header.lastOffsetDelta), pending: pending
+                )
+            )
+        }
         partitions[partition] = state
 
         if open == nil { open = OpenBuffer(opened: .now) }
@@ -223,11 +293,42 @@ package actor StorageEngine {
         let linger = state.linger ?? configuration.linger
         open!.linger = min(open!.linger ?? linger, linger)
         unuploadedBytes += batches.readableBytes
+        open!.entries[partition]!.waiters.append(pending)
+        sealIfDue()
+        return pending
+    }
 
-        return try await withCheckedThrowingContinuation { continuation in
-            open!.entries[partition]!.waiters.append(AppendWaiter(result: result, continuation: continuation))
-            sealIfDue()
+    /// Checks idempotent batches against the producer state: nil to append them, a settled or
+    /// in-flight append for a retried batch, or the refusal.
+    private func checkSequences(_ partition: PartitionKey, _ headers: [RecordBatchHeader]) throws(StorageError) -> PendingAppend? {
+        guard let state = partitions[partition], headers.contains(where: { $0.producerID >= 0 && $0.baseSequence >= 0 }) else { return nil }
+        var scratch = state.producers
+        for (position, header) in headers.enumerated() where header.producerID >= 0 && header.baseSequence >= 0 {
+            let last = ProducerStateTable.last(first: header.baseSequence, count: header.lastOffsetDelta + 1)
+            switch scratch.check(producerID: header.producerID, epoch: header.producerEpoch, firstSequence: header.baseSequence, lastSequence: last) {
+            case .success(.append):
+                scratch.record(
+                    producerID: header.producerID, epoch: header.producerEpoch,
+                    .init(firstSequence: header.baseSequence, lastSequence: last, baseOffset: -1, lastOffset: -1, pending: nil)
+                )
+            case .success(.duplicate(let original)):
+                guard headers.count == 1, position == 0 else {
+                    throw StorageError(.outOfOrderSequence, "a produce to \(partition) mixes a retried batch with new ones")
+                }
+                let offsets = AppendResult(baseOffset: original.baseOffset, lastOffset: original.lastOffset)
+                return original.pending ?? PendingAppend(offsets: offsets, outcome: .success(offsets))
+            case .failure(.outOfOrderSequence(let expected, let received)):
+                throw StorageError(
+                    .outOfOrderSequence,
+                    "producer \(header.producerID) sent sequence \(received) to \(partition) where \(expected) was expected"
+                )
+            case .failure(.staleEpoch(let current, let received)):
+                throw StorageError(
+                    .invalidProducerEpoch, "producer \(header.producerID) epoch \(received) is older than its current epoch \(current)"
+                )
+            }
         }
+        return nil
     }
 
     private func requireLeader(_ partition: PartitionKey) throws(StorageError) {
@@ -328,7 +429,7 @@ package actor StorageEngine {
             switch outcome {
             case .accepted:
                 committed(range.partition, segment: range.segment, data: entry.bytes)
-                for waiter in entry.waiters { waiter.continuation.resume(returning: waiter.result) }
+                for waiter in entry.waiters { waiter.complete(.success(waiter.offsets)) }
             case .fenced(let leader, let epoch):
                 logger.notice(
                     "Commit fenced: leadership moved",
@@ -366,7 +467,7 @@ package actor StorageEngine {
     }
 
     private func fail(_ entry: PendingRange, _ error: StorageError) {
-        for waiter in entry.waiters { waiter.continuation.resume(throwing: error) }
+        for waiter in entry.waiters { waiter.complete(.failure(error)) }
     }
 
     private func uploaded(_ buffer: OpenBuffer) {
@@ -426,7 +527,7 @@ package actor StorageEngine {
         while logCacheBytes > configuration.logCacheBytes, let oldest = logCache.popFirst() {
             logCacheBytes -= oldest.bytes.readableBytes
         }
-        for (id, waiter) in dataWaiters where waiter.partition == partition && segment.endOffset > waiter.offset {
+        for (id, waiter) in dataWaiters where waiter.positions[partition].map({ segment.endOffset > $0 }) == true {
             dataWaiters.removeValue(forKey: id)
             waiter.continuation.resume()
         }
@@ -517,17 +618,103 @@ package actor StorageEngine {
         return result
     }
 
+    /// Moves the log start of `partition` up to `offset` (Kafka's DeleteRecords); returns the new
+    /// log start. The index records it; objects wholly below it go with retention's next pass.
+    package func deleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64 {
+        let logStart = try await index.deleteRecords(partition, before: offset)
+        if var state = partitions[partition] {
+            state.logStart = max(state.logStart, logStart)
+            state.segments.removeAll { $0.endOffset <= state.logStart }
+            partitions[partition] = state
+        }
+        return logStart
+    }
+
+    /// The leader epoch this agent leads `partition` under, if it does.
+    package func leaderEpoch(_ partition: PartitionKey) -> Int? {
+        if case .leader(let epoch) = partitions[partition]?.role { return epoch }
+        return nil
+    }
+
+    /// The first offset whose batch reaches `timestamp` (ListOffsets by time): the segment index
+    /// narrows it to one object range, then batch headers (and, for uncompressed batches, the
+    /// records) pin it down. Nil when every record is older. A compressed batch answers with its
+    /// first offset: its records' own timestamps would need decompressing (docs/decisions.md).
+    package func offset(forTimestamp timestamp: Int64, in partition: PartitionKey) async throws -> (offset: Int64, timestamp: Int64)? {
+        let segments = try await allSegments(partition)
+        for segment in segments where segment.maxTimestamp >= timestamp {
+            let result = try await read(partition, offset: segment.baseOffset, maxBytes: segment.length)
+            var index = result.batches.readerIndex
+            while let header = RecordBatchHeader(result.batches, at: index), index + header.totalSize <= result.batches.writerIndex {
+                defer { index += header.totalSize }
+                guard header.maxTimestamp >= timestamp, header.lastOffset >= result.logStartOffset else { continue }
+                if header.compression == 0, let records = try? RecordBatchBuilder.records(in: result.batches, at: index) {
+                    if let hit = records.first(where: { $0.record.timestamp >= timestamp && $0.offset >= result.logStartOffset }) {
+                        return (hit.offset, hit.record.timestamp)
+                    }
+                    continue
+                }
+                return (max(header.baseOffset, result.logStartOffset), header.maxTimestamp)
+            }
+        }
+        return nil
+    }
+
+    /// The offset holding the partition's largest timestamp (ListOffsets v7 MAX_TIMESTAMP).
+    package func offsetOfMaxTimestamp(in partition: PartitionKey) async throws -> (offset: Int64, timestamp: Int64)? {
+        let segments = try await allSegments(partition)
+        guard let best = segments.max(by: { $0.maxTimestamp < $1.maxTimestamp }) else { return nil }
+        let result = try await read(partition, offset: best.baseOffset, maxBytes: best.length)
+        var index = result.batches.readerIndex
+        var found: (Int64, Int64)?
+        while let header = RecordBatchHeader(result.batches, at: index), index + header.totalSize <= result.batches.writerIndex {
+            defer { index += header.totalSize }
+            guard found == nil || header.maxTimestamp > found!.1 else { continue }
+            var offset = header.lastOffset
+            if header.compression == 0, let records = try? RecordBatchBuilder.records(in: result.batches, at: index),
+                let top = records.max(by: { $0.record.timestamp < $1.record.timestamp })
+            {
+                offset = top.offset
+            }
+            found = (offset, header.maxTimestamp)
+        }
+        return found
+    }
+
+    /// Every committed segment of `partition`, from the index (timestamp lookups need them all).
+    private func allSegments(_ partition: PartitionKey) async throws -> [Segment] {
+        var segments: [Segment] = []
+        var from: Int64 = 0
+        while true {
+            let log = try await loadLog(partition, from: from)
+            let fresh = log.segments.filter { $0.baseOffset >= from }
+            segments += fresh
+            guard let last = fresh.last, last.endOffset < log.nextOffset, fresh.count >= 1000 else { break }
+            from = last.endOffset
+        }
+        return segments.filter { $0.endOffset > (partitions[partition]?.logStart ?? 0) }
+    }
+
     /// At most this many segments (so range GETs) serve one read.
     static let maxSegmentsPerRead = 16
 
     /// Waits until `partition` has data past `offset` or `deadline` passes (Fetch's long-poll).
     package func waitForData(_ partition: PartitionKey, after offset: Int64, until deadline: ContinuousClock.Instant) async throws {
-        let state = try await partitionState(partition)
-        guard state.committedEnd <= offset, deadline > .now, !stopped else { return }
+        try await waitForData([partition: offset], until: deadline)
+    }
+
+    /// Waits until any of `positions` has data past its offset, or `deadline` passes: one Fetch
+    /// parks on all its partitions at once.
+    package func waitForData(_ positions: [PartitionKey: Int64], until deadline: ContinuousClock.Instant) async throws {
+        for (partition, offset) in positions {
+            let state = try await partitionState(partition)
+            if state.committedEnd > offset { return }
+        }
+        guard !positions.isEmpty, deadline > .now, !stopped else { return }
         nextWaiterID += 1
         let id = nextWaiterID
         await withCheckedContinuation { continuation in
-            dataWaiters[id] = DataWaiter(partition: partition, offset: offset, deadline: deadline, continuation: continuation)
+            dataWaiters[id] = DataWaiter(positions: positions, deadline: deadline, continuation: continuation)
             deadlineSink.yield(deadline)
         }
     }
@@ -553,7 +740,7 @@ package actor StorageEngine {
 
     private func loadLog(_ partition: PartitionKey, from: Int64) async throws -> PartitionLogState {
         do {
-            // From -1: only the bounds and the newest segments matter to a new leader or reader.
+            // The bounds, and the first page of segments from `from` (tail readers page on).
             return try await index.partitionLog(partition, from: max(from, 0), limit: 1000)
         } catch let error as ControlPlaneError where error.code == .topicNotFound {
             throw StorageError(.unknownPartition, "partition \(partition) is not known to the index", underlying: error)
@@ -647,6 +834,8 @@ private struct PartitionState {
     var logStart: Int64
     /// Known segments, ascending and contiguous where known.
     var segments: [Segment]
+    /// Idempotent producers' recent batches (leader only).
+    var producers = ProducerStateTable()
 
     init(log: PartitionLogState) {
         leaderHint = log.leader
@@ -695,18 +884,13 @@ private struct PartitionState {
     }
 }
 
-private struct AppendWaiter {
-    var result: AppendResult
-    var continuation: CheckedContinuation<AppendResult, any Error>
-}
-
 private struct PendingRange {
     var epoch: Int
     var base: Int64
     var end: Int64
     var maxTimestamp: Int64
     var bytes: ByteBuffer
-    var waiters: [AppendWaiter] = []
+    var waiters: [PendingAppend] = []
 }
 
 private struct OpenBuffer {
@@ -748,8 +932,7 @@ private struct CachedRange {
 }
 
 private struct DataWaiter {
-    var partition: PartitionKey
-    var offset: Int64
+    var positions: [PartitionKey: Int64]
     var deadline: ContinuousClock.Instant
     var continuation: CheckedContinuation<Void, Never>
 }

@@ -18,6 +18,10 @@ package struct StorageError: Error, Sendable, CustomStringConvertible {
         case unknownPartition
         /// The object store or the controller failed in a way retries did not fix.
         case unavailable
+        /// An idempotent producer skipped a sequence number.
+        case outOfOrderSequence
+        /// An idempotent producer used an epoch older than its current one.
+        case invalidProducerEpoch
     }
 
     package var code: Code
@@ -40,6 +44,8 @@ package struct StorageError: Error, Sendable, CustomStringConvertible {
 package protocol PartitionIndex: Sendable {
     func commit(_ request: CommitRequest) async throws -> CommitResponse
     func partitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState
+    /// Moves the log start up to `offset`; returns the log start after it.
+    func deleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64
 }
 
 extension ControlClient: PartitionIndex {}
@@ -60,5 +66,9 @@ package struct LocalPartitionIndex: PartitionIndex {
 
     package func partitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState {
         try await store.partitionLog(cluster, partition, from: from, limit: limit)
+    }
+
+    package func deleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64 {
+        try await store.deleteRecords(cluster, partition, before: offset)
     }
 }

@@ -13,13 +13,8 @@ import Glibc
 struct AMQProcess {
     let dataDir: String
 
-    struct Result {
-        var code: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Result = ExternalProcess.Result
 
-    /// The `amq` executable next to the test runner (`swift build` puts both in the same folder).
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["AMQ_BINARY"] { return path }
         let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -38,50 +33,13 @@ struct AMQProcess {
 
     var dbPath: String { dataDir + "/amq.db" }
 
-    /// Runs `amq ARGS` with AMQ_DATA_DIR set to this fixture's directory.
+    /// Runs `amq ARGS` with AMQ_DATA_DIR set to this fixture's directory. A command still running
+    /// after `deadline` is killed, so a hang fails its test (exit 137) instead of stalling the suite.
     @discardableResult
-    /// A command still running after `deadline` is killed, so a hang fails its test (exit 137)
-    /// instead of stalling the whole suite.
     func run(_ arguments: [String], environment extra: [String: String] = [:], deadline: Duration = .seconds(90)) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["AMQ_DATA_DIR"] = dataDir
-        environment.removeValue(forKey: "AMQ_DB")
-        environment.removeValue(forKey: "AMQ_CLUSTER")
-        for (key, value) in extra { environment[key] = value }
-        process.environment = environment
-        let outPath = dataDir + "/.out-\(UUID().uuidString)"
-        let errPath = dataDir + "/.err-\(UUID().uuidString)"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        let (exits, exit) = AsyncStream.makeStream(of: Int32.self, bufferingPolicy: .bufferingNewest(1))
-        process.terminationHandler = { exit.yield($0.terminationStatus); exit.finish() }
-        try process.run()
-        let pid = process.processIdentifier
-        let watchdog = Task {
-            try await Task.sleep(for: deadline)
-            kill(pid, SIGKILL)
-        }
-        var code: Int32 = -1
-        for await status in exits { code = status }
-        watchdog.cancel()
-        try out.close()
-        try err.close()
-        defer {
-            try? FileManager.default.removeItem(atPath: outPath)
-            try? FileManager.default.removeItem(atPath: errPath)
-        }
-        return Result(
-            code: code,
-            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        try await ExternalProcess.run(
+            Self.binary, arguments, environment: extra.merging(["AMQ_DATA_DIR": dataDir]) { given, _ in given },
+            removing: ["AMQ_DB", "AMQ_CLUSTER"], deadline: deadline
         )
     }
 

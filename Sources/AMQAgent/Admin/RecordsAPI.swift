@@ -110,7 +110,7 @@ enum RecordsAPI {
         let status: HTTPResponse.Status =
             switch error.code {
             case .notLeader: .misdirectedRequest
-            case .corrupt: .badRequest
+            case .corrupt, .outOfOrderSequence, .invalidProducerEpoch: .badRequest
             case .offsetOutOfRange: .rangeNotSatisfiable
             case .unknownPartition: .notFound
             case .backpressureTimeout, .shuttingDown, .unavailable: .serviceUnavailable

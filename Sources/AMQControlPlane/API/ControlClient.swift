@@ -39,6 +39,14 @@ package struct ControlClient: Sendable {
         return try await call(.GET, path, body: Optional<Int>.none)
     }
 
+    /// Moves a partition's log start up (Kafka's DeleteRecords); returns the log start after it.
+    package func deleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64 {
+        let response: ControlAPI.DeleteRecordsResponse = try await call(
+            .POST, ControlAPI.Path.deleteRecords, body: ControlAPI.DeleteRecordsRequest(partition: partition, before: offset)
+        )
+        return response.logStartOffset
+    }
+
     package func heartbeat(_ heartbeat: ControlAPI.HeartbeatRequest) async throws -> ControlAPI.HeartbeatResponse {
         try await call(.POST, ControlAPI.Path.heartbeat, body: heartbeat)
     }

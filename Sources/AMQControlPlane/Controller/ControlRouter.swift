@@ -78,6 +78,11 @@ struct ControlRouter: Sendable {
             let limit = min(max(parameters.get("limit", as: Int.self) ?? 10_000, 1), 100_000)
             return try Self.json(try await store.partitionLog(cluster, PartitionKey(topicID: topicID, partition: index), from: from, limit: limit))
         }
+        api.post("delete-records") { request, context in
+            let delete = try await Self.decode(ControlAPI.DeleteRecordsRequest.self, request, context)
+            let logStart = try await store.deleteRecords(cluster, delete.partition, before: delete.before)
+            return try Self.json(ControlAPI.DeleteRecordsResponse(logStartOffset: logStart))
+        }
         return router
     }
 

@@ -1,0 +1,244 @@
+import AMQControlPlane
+import AMQKafkaProtocol
+import AMQStorage
+
+/// Topic and cluster administration: CreateTopics v2–7, DeleteTopics v1–6, CreatePartitions
+/// v0–3, DescribeConfigs v1–4, DeleteRecords v0–2, DescribeCluster v0–1. Every change goes through
+/// the controller (the same validation and audit log as `amq topic …`), so the CLI and Kafka admin
+/// clients always agree; agents learn the result through the topology long-poll. Any agent
+/// answers: it forwards to the controller. Replication factor is accepted and ignored — the object
+/// store is the replica — and manual replica assignments are refused.
+struct AdminHandlers {
+    let broker: KafkaBroker
+
+    // MARK: CreateTopics
+
+    func handle(_ request: CreateTopicsRequest, _ context: KafkaRequestContext) async throws -> CreateTopicsResponse {
+        let defaults = await broker.view()?.topology.settings.defaultPartitions ?? 1
+        var response = CreateTopicsResponse()
+        for topic in request.topics {
+            var result = CreateTopicsResponse.CreatableTopicResult(name: topic.name)
+            let partitions = topic.numPartitions == -1 ? defaults : Int(topic.numPartitions)
+            if !MetadataHandler.isValidTopicName(topic.name) {
+                result.errorCode = KafkaErrorCode.invalidTopicException.rawValue
+                result.errorMessage = "topic names are 1-249 characters of [a-zA-Z0-9._-]"
+            } else if partitions <= 0 {
+                result.errorCode = KafkaErrorCode.invalidPartitions.rawValue
+                result.errorMessage = "number of partitions must be at least 1"
+            } else if !topic.assignments.isEmpty {
+                result.errorCode = KafkaErrorCode.invalidRequest.rawValue
+                result.errorMessage = "manual replica assignment is not supported: amq places partitions itself"
+            } else {
+                var configs: [String: String] = [:]
+                for config in topic.configs { if let value = config.value { configs[config.name] = value } }
+                do {
+                    let created = try await broker.control.createTopic(
+                        ControlAPI.CreateTopicRequest(name: topic.name, partitions: partitions, configs: configs, validateOnly: request.validateOnly)
+                    )
+                    result.numPartitions = Int32(created.partitions)
+                    result.replicationFactor = topic.replicationFactor == -1 ? 1 : topic.replicationFactor
+                    result.configs = Self.describe(created.config).map {
+                        .init(name: $0.name, value: $0.value, readOnly: false, configSource: $0.source, isSensitive: false)
+                    }
+                } catch {
+                    (result.errorCode, result.errorMessage) = Self.code(for: error, topicExists: .topicAlreadyExists, invalid: .invalidConfig)
+                }
+            }
+            response.topics.append(result)
+        }
+        return response
+    }
+
+    // MARK: DeleteTopics
+
+    func handle(_ request: DeleteTopicsRequest, _ context: KafkaRequestContext) async throws -> DeleteTopicsResponse {
+        let names = context.version >= 6 ? request.topics.map { $0.name } : request.topicNames.map { Optional($0) }
+        var response = DeleteTopicsResponse()
+        for name in names {
+            var result = DeleteTopicsResponse.DeletableTopicResult(name: name)
+            if let name {
+                do {
+                    try await broker.control.deleteTopic(name: name)
+                } catch {
+                    (result.errorCode, result.errorMessage) = Self.code(for: error, topicExists: .unknownServerError, invalid: .invalidRequest)
+                }
+            } else {
+                // By topic id: amq's topics have none a client could know.
+                result.errorCode = KafkaErrorCode.unknownTopicID.rawValue
+            }
+            response.responses.append(result)
+        }
+        return response
+    }
+
+    // MARK: CreatePartitions
+
+    func handle(_ request: CreatePartitionsRequest, _ context: KafkaRequestContext) async throws -> CreatePartitionsResponse {
+        var response = CreatePartitionsResponse()
+        for topic in request.topics {
+            var result = CreatePartitionsResponse.CreatePartitionsTopicResult(name: topic.name)
+            if topic.assignments != nil {
+                result.errorCode = KafkaErrorCode.invalidRequest.rawValue
+                result.errorMessage = "manual replica assignment is not supported: amq places partitions itself"
+            } else if let current = await broker.view()?.topic(topic.name)?.partitions, Int(topic.count) <= current {
+                result.errorCode = KafkaErrorCode.invalidPartitions.rawValue
+                result.errorMessage = "topic \(topic.name) already has \(current) partitions; the count can only grow"
+            } else {
+                do {
+                    _ = try await broker.control.createPartitions(topic: topic.name, count: Int(topic.count), validateOnly: request.validateOnly)
+                } catch {
+                    (result.errorCode, result.errorMessage) = Self.code(for: error, topicExists: .unknownServerError, invalid: .invalidPartitions)
+                }
+            }
+            response.results.append(result)
+        }
+        return response
+    }
+
+    // MARK: DescribeConfigs
+
+    /// Resource types (Kafka's ConfigResource.Type).
+    static let topicResource: Int8 = 2
+    static let brokerResource: Int8 = 4
+
+    func handle(_ request: DescribeConfigsRequest, _ context: KafkaRequestContext) async throws -> DescribeConfigsResponse {
+        let view = await broker.view()
+        var response = DescribeConfigsResponse()
+        for resource in request.resources {
+            var result = DescribeConfigsResponse.DescribeConfigsResult(resourceType: resource.resourceType, resourceName: resource.resourceName)
+            var entries: [ConfigEntry] = []
+            switch resource.resourceType {
+            case Self.topicResource:
+                if let topic = view?.topic(resource.resourceName) {
+                    entries = Self.describe(topic.config)
+                } else {
+                    result.errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
+                    result.errorMessage = "unknown topic \(resource.resourceName)"
+                }
+            case Self.brokerResource:
+                if let view {
+                    entries = Self.describeBroker(view)
+                } else {
+                    result.errorCode = KafkaErrorCode.unknownServerError.rawValue
+                }
+            default:
+                result.errorCode = KafkaErrorCode.invalidRequest.rawValue
+                result.errorMessage = "resource type \(resource.resourceType) is not supported"
+            }
+            if let keys = resource.configurationKeys, !keys.isEmpty {
+                entries = entries.filter { keys.contains($0.name) }
+            }
+            result.configs = entries.map { entry in
+                .init(
+                    name: entry.name, value: entry.value, readOnly: entry.readOnly, configSource: entry.source,
+                    isDefault: entry.source == ConfigEntry.defaultSource, isSensitive: false,
+                    synonyms: request.includeSynonyms ? [.init(name: entry.name, value: entry.value, source: entry.source)] : []
+                )
+            }
+            response.results.append(result)
+        }
+        return response
+    }
+
+    struct ConfigEntry {
+        static let topicSource: Int8 = 1
+        static let staticBrokerSource: Int8 = 4
+        static let defaultSource: Int8 = 5
+        var name: String
+        var value: String?
+        var source: Int8
+        var readOnly = false
+    }
+
+    /// Kafka's topic configs a client expects to see, with amq's own beside them; explicitly set
+    /// values are DYNAMIC_TOPIC_CONFIG, the rest DEFAULT_CONFIG.
+    static func describe(_ config: TopicConfig) -> [ConfigEntry] {
+        let defaults = TopicConfig()
+        var entries: [String: ConfigEntry] = [:]
+        for (name, value) in kafkaTopicDefaults { entries[name] = ConfigEntry(name: name, value: value, source: ConfigEntry.defaultSource) }
+        for (name, value) in config.allEntries {
+            let isDefault = defaults.allEntries.contains { $0.key == name && $0.value == value } && config.extra[name] == nil
+            entries[name] = ConfigEntry(name: name, value: value, source: isDefault ? ConfigEntry.defaultSource : ConfigEntry.topicSource)
+        }
+        return entries.values.sorted { $0.name < $1.name }
+    }
+
+    static let kafkaTopicDefaults: [(String, String)] = [
+        ("cleanup.policy", "delete"), ("compression.type", "producer"), ("delete.retention.ms", "86400000"),
+        ("max.message.bytes", String(ProduceHandler.defaultMaxMessageBytes)), ("message.timestamp.type", "CreateTime"),
+        ("min.insync.replicas", "1"), ("segment.bytes", "1073741824"), ("segment.ms", "604800000"),
+        ("unclean.leader.election.enable", "false"),
+    ]
+
+    static func describeBroker(_ view: BrokerView) -> [ConfigEntry] {
+        let settings = view.topology.settings
+        return [
+            ConfigEntry(name: "broker.id", value: String(view.node.id), source: ConfigEntry.staticBrokerSource, readOnly: true),
+            ConfigEntry(name: "broker.rack", value: view.node.zone, source: ConfigEntry.staticBrokerSource, readOnly: true),
+            ConfigEntry(name: "auto.create.topics.enable", value: String(settings.autoCreateTopics), source: ConfigEntry.staticBrokerSource),
+            ConfigEntry(name: "num.partitions", value: String(settings.defaultPartitions), source: ConfigEntry.staticBrokerSource),
+            ConfigEntry(name: "message.max.bytes", value: String(ProduceHandler.defaultMaxMessageBytes), source: ConfigEntry.defaultSource),
+            ConfigEntry(name: "log.retention.ms", value: String(TopicConfig().retentionMs), source: ConfigEntry.defaultSource),
+        ].sorted { $0.name < $1.name }
+    }
+
+    // MARK: DeleteRecords
+
+    func handle(_ request: DeleteRecordsRequest, _ context: KafkaRequestContext) async throws -> DeleteRecordsResponse {
+        let view = await broker.view()
+        var response = DeleteRecordsResponse()
+        for topic in request.topics {
+            var partitions: [DeleteRecordsResponse.DeleteRecordsPartitionResult] = []
+            for partition in topic.partitions {
+                var out = DeleteRecordsResponse.DeleteRecordsPartitionResult(partitionIndex: partition.partitionIndex, lowWatermark: -1)
+                do {
+                    let (storage, key, _) = try await ListOffsetsHandler.lead(topic.name, partition.partitionIndex, view: view)
+                    let bounds = try await storage.bounds(key)
+                    // -1 means "up to the high watermark" (Kafka's DeleteRecordsRequest.HIGH_WATERMARK).
+                    let before = partition.offset == -1 ? bounds.highWatermark : partition.offset
+                    if before < 0 || before > bounds.highWatermark {
+                        out.errorCode = KafkaErrorCode.offsetOutOfRange.rawValue
+                    } else {
+                        out.lowWatermark = try await storage.deleteRecords(key, before: before)
+                    }
+                } catch let error as ListOffsetsHandler.LeadError {
+                    out.errorCode = error.code.rawValue
+                } catch {
+                    out.errorCode = KafkaErrorCode(error).rawValue
+                }
+                partitions.append(out)
+            }
+            response.topics.append(.init(name: topic.name, partitions: partitions))
+        }
+        return response
+    }
+
+    // MARK: DescribeCluster
+
+    func handle(_ request: DescribeClusterRequest, _ context: KafkaRequestContext) async throws -> DescribeClusterResponse {
+        guard let view = await broker.view() else {
+            return DescribeClusterResponse(errorCode: KafkaErrorCode.brokerNotAvailable.rawValue, errorMessage: "the agent is starting up")
+        }
+        return DescribeClusterResponse(
+            clusterId: view.clusterID, controllerId: view.controllerID,
+            brokers: view.brokers.map { .init(brokerId: Int32($0.id), host: $0.host, port: Int32($0.kafkaPort ?? 0), rack: $0.zone) }
+        )
+    }
+
+    // MARK: Errors
+
+    static func code(for error: any Error, topicExists: KafkaErrorCode, invalid: KafkaErrorCode) -> (Int16, String?) {
+        guard let error = error as? ControlPlaneError else {
+            return (KafkaErrorCode.unknownServerError.rawValue, "\(error)")
+        }
+        let code: KafkaErrorCode
+        switch error.code {
+        case .topicExists: code = topicExists
+        case .topicNotFound: code = .unknownTopicOrPartition
+        case .invalidArgument: code = invalid
+        case .controllerUnreachable: code = .requestTimedOut
+        default: code = .unknownServerError
+        }
+        return (code.rawValue, error.message)
+    }
+}

@@ -1,0 +1,119 @@
+import AMQControlPlane
+import AMQKafkaProtocol
+import AMQStorage
+import NIOCore
+
+/// Fetch v4–12, served by the partition's leader from its storage engine (log cache, else range
+/// GETs through the block cache). Whole batches are returned from the one holding the fetch
+/// offset (clients skip the records before it), up to the partition's and the response's max
+/// bytes — at least one batch for the first partition with data, so an oversized batch still gets
+/// through (KIP-74). With less than `minBytes` ready the request parks on all its partitions until
+/// data arrives or `maxWait` passes. No transactions, so read_committed sees the same as
+/// read_uncommitted and the last stable offset is the high watermark. Fetch sessions (KIP-227)
+/// are not kept: session id 0 makes clients send full fetches. A `currentLeaderEpoch` other than
+/// ours gets FENCED_LEADER_EPOCH (older) or UNKNOWN_LEADER_EPOCH (newer).
+struct FetchHandler {
+    let broker: KafkaBroker
+
+    private struct Slot {
+        var topic: Int
+        var partition: Int
+        var key: PartitionKey?
+        var offset: Int64
+        var maxBytes: Int
+    }
+
+    func handle(_ request: FetchRequest, _ context: KafkaRequestContext) async throws -> FetchResponse {
+        let deadline = ContinuousClock.now + .milliseconds(max(0, Int(request.maxWaitMs)))
+        var response = FetchResponse(
+            responses: request.topics.map { topic in
+                .init(topic: topic.topic, partitions: topic.partitions.map { .init(partitionIndex: $0.partition, highWatermark: -1, records: ByteBuffer()) })
+            }
+        )
+        guard let view = await broker.view(), let storage = view.storage else {
+            setAll(&response, .notLeaderOrFollower)
+            return response
+        }
+        // Which partitions can be read here at all.
+        var slots: [Slot] = []
+        for (t, topic) in request.topics.enumerated() {
+            for (p, partition) in topic.partitions.enumerated() {
+                guard let info = view.topic(topic.topic), view.partition(topic.topic, Int(partition.partition)) != nil else {
+                    response.responses[t].partitions[p].errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
+                    continue
+                }
+                let key = PartitionKey(topicID: info.id, partition: Int(partition.partition))
+                guard let epoch = await storage.leaderEpoch(key) else {
+                    response.responses[t].partitions[p].errorCode = KafkaErrorCode.notLeaderOrFollower.rawValue
+                    continue
+                }
+                if let error = Self.checkEpoch(partition.currentLeaderEpoch, against: epoch) {
+                    response.responses[t].partitions[p].errorCode = error.rawValue
+                    continue
+                }
+                slots.append(Slot(topic: t, partition: p, key: key, offset: partition.fetchOffset, maxBytes: Int(max(0, partition.partitionMaxBytes))))
+            }
+        }
+        let isolation = request.isolationLevel
+        let responseMax = Int(request.maxBytes <= 0 ? Int32.max : request.maxBytes)
+        while true {
+            var total = 0
+            var failed = false
+            for slot in slots {
+                guard let key = slot.key else { continue }
+                var out = response.responses[slot.topic].partitions[slot.partition]
+                out.records = ByteBuffer()
+                let room = responseMax - total
+                guard slot.maxBytes > 0, room > 0 || total == 0 else {
+                    response.responses[slot.topic].partitions[slot.partition] = out
+                    continue
+                }
+                do {
+                    let read = try await storage.read(key, offset: slot.offset, maxBytes: min(slot.maxBytes, max(room, 1)))
+                    out.errorCode = 0
+                    out.highWatermark = read.highWatermark
+                    out.lastStableOffset = read.highWatermark
+                    out.logStartOffset = read.logStartOffset
+                    out.abortedTransactions = isolation == 1 ? [] : nil
+                    total += read.batches.readableBytes
+                    out.records = read.batches
+                } catch {
+                    out.errorCode = KafkaErrorCode(error).rawValue
+                    if let bounds = try? await storage.bounds(key) {
+                        out.highWatermark = bounds.highWatermark
+                        out.logStartOffset = bounds.logStart
+                        out.lastStableOffset = bounds.highWatermark
+                    }
+                    failed = true
+                }
+                response.responses[slot.topic].partitions[slot.partition] = out
+            }
+            if failed || total >= Int(request.minBytes) || ContinuousClock.now >= deadline || slots.isEmpty { break }
+            // Park on every partition until one has more, then read again.
+            var positions: [PartitionKey: Int64] = [:]
+            for slot in slots { if let key = slot.key { positions[key] = slot.offset } }
+            try await storage.waitForData(positions, until: deadline)
+            if ContinuousClock.now >= deadline {
+                // Woken by the deadline: one last read picks up whatever arrived meanwhile.
+                continue
+            }
+        }
+        return response
+    }
+
+    private func setAll(_ response: inout FetchResponse, _ code: KafkaErrorCode) {
+        for t in response.responses.indices {
+            for p in response.responses[t].partitions.indices {
+                response.responses[t].partitions[p].errorCode = code.rawValue
+            }
+        }
+    }
+
+    /// KIP-320: a client's idea of the leader epoch against ours.
+    static func checkEpoch(_ claimed: Int32, against current: Int) -> KafkaErrorCode? {
+        guard claimed >= 0 else { return nil }
+        if Int(claimed) < current { return .fencedLeaderEpoch }
+        if Int(claimed) > current { return .unknownLeaderEpoch }
+        return nil
+    }
+}

@@ -1,0 +1,384 @@
+import AMQControlPlane
+import AMQKafkaProtocol
+
+/// The classic consumer-group protocol: FindCoordinator v0–4, JoinGroup v0–9, SyncGroup v0–5,
+/// Heartbeat v0–4, LeaveGroup v0–5, OffsetCommit v2–9, OffsetFetch v1–9, ListGroups v0–5,
+/// DescribeGroups v0–5, DeleteGroups v0–2.
+///
+/// Each group has one coordinator: the alive agent its id hashes to (FNV-1a over the sorted alive
+/// node ids, so every agent names the same one); others answer NOT_COORDINATOR and clients ask
+/// FindCoordinator again. Membership lives in the coordinator's ``GroupCoordinator`` (a plain
+/// state machine per group); committed offsets live in the controller's SQLite, so they survive
+/// any agent's restart and a coordinator move. Transaction coordinators (key type 1) are not
+/// available.
+struct GroupHandlers {
+    let broker: KafkaBroker
+
+    private var groups: GroupCoordinator { broker.groups }
+
+    /// nil when this agent coordinates `groupID`, else the error to answer with.
+    private func coordinatorError(_ groupID: String, _ view: BrokerView?) -> KafkaErrorCode? {
+        guard let view else { return .coordinatorNotAvailable }
+        let alive = view.brokers.map(\.id)
+        guard !alive.isEmpty else { return .coordinatorNotAvailable }
+        return GroupCoordinator.coordinatorNode(for: groupID, nodes: alive) == view.node.id ? nil : .notCoordinator
+    }
+
+    // MARK: FindCoordinator
+
+    func handle(_ request: FindCoordinatorRequest, _ context: KafkaRequestContext) async throws -> FindCoordinatorResponse {
+        let view = await broker.view()
+        func find(_ key: String) -> FindCoordinatorResponse.Coordinator {
+            guard request.keyType == 0 else {
+                return .init(key: key, nodeId: -1, host: "", port: -1, errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue,
+                             errorMessage: "transactions are not supported")
+            }
+            guard let view, !view.brokers.isEmpty else {
+                return .init(key: key, nodeId: -1, host: "", port: -1, errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue)
+            }
+            let id = GroupCoordinator.coordinatorNode(for: key, nodes: view.brokers.map(\.id))
+            guard let node = view.node(id), let port = node.kafkaPort else {
+                return .init(key: key, nodeId: -1, host: "", port: -1, errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue)
+            }
+            return .init(key: key, nodeId: Int32(id), host: node.host, port: Int32(port), errorCode: 0)
+        }
+        if context.version >= 4 {
+            return FindCoordinatorResponse(coordinators: request.coordinatorKeys.map(find))
+        }
+        let found = find(request.key)
+        return FindCoordinatorResponse(
+            errorCode: found.errorCode, errorMessage: found.errorMessage, nodeId: found.nodeId, host: found.host, port: found.port
+        )
+    }
+
+    // MARK: Membership
+
+    func handle(_ request: JoinGroupRequest, _ context: KafkaRequestContext) async throws -> JoinGroupResponse {
+        if let error = coordinatorError(request.groupId, await broker.view()) {
+            return JoinGroupResponse(errorCode: error.rawValue, generationId: -1, protocolName: context.version >= 7 ? nil : "", leader: "", memberId: request.memberId)
+        }
+        let session = Duration.milliseconds(Int64(request.sessionTimeoutMs))
+        let input = JoinRequestInput(
+            groupID: request.groupId, memberID: request.memberId, groupInstanceID: request.groupInstanceId,
+            clientID: context.header.clientID ?? "", clientHost: context.clientHost, sessionTimeout: session,
+            rebalanceTimeout: context.version >= 1 && request.rebalanceTimeoutMs > 0 ? .milliseconds(Int64(request.rebalanceTimeoutMs)) : session,
+            protocolType: request.protocolType, protocols: request.protocols.map { GroupProtocol(name: $0.name, metadata: $0.metadata) },
+            requireKnownMemberID: context.version >= 4
+        )
+        switch await groups.join(input) {
+        case .success(let joined):
+            return JoinGroupResponse(
+                errorCode: 0, generationId: joined.generationID, protocolType: joined.protocolType, protocolName: joined.protocolName,
+                leader: joined.leaderID, skipAssignment: joined.skipAssignment, memberId: joined.memberID,
+                members: joined.members.map { .init(memberId: $0.memberID, groupInstanceId: $0.groupInstanceID, metadata: $0.metadata) }
+            )
+        case .failure(let error):
+            var memberID = request.memberId
+            if case .memberIDRequired(let assigned) = error { memberID = assigned }
+            return JoinGroupResponse(
+                errorCode: error.kafkaCode.rawValue, generationId: -1, protocolName: context.version >= 7 ? nil : "", leader: "", memberId: memberID
+            )
+        }
+    }
+
+    func handle(_ request: SyncGroupRequest, _ context: KafkaRequestContext) async throws -> SyncGroupResponse {
+        if let error = coordinatorError(request.groupId, await broker.view()) {
+            return SyncGroupResponse(errorCode: error.rawValue)
+        }
+        var assignments: [String: [UInt8]] = [:]
+        for assignment in request.assignments { assignments[assignment.memberId] = assignment.assignment }
+        let input = SyncRequestInput(
+            groupID: request.groupId, memberID: request.memberId, groupInstanceID: request.groupInstanceId,
+            generationID: request.generationId, protocolType: request.protocolType, protocolName: request.protocolName, assignments: assignments
+        )
+        switch await groups.sync(input) {
+        case .success(let synced):
+            return SyncGroupResponse(errorCode: 0, protocolType: synced.protocolType, protocolName: synced.protocolName, assignment: synced.assignment)
+        case .failure(let error):
+            return SyncGroupResponse(errorCode: error.kafkaCode.rawValue)
+        }
+    }
+
+    func handle(_ request: HeartbeatRequest, _ context: KafkaRequestContext) async throws -> HeartbeatResponse {
+        if let error = coordinatorError(request.groupId, await broker.view()) {
+            return HeartbeatResponse(errorCode: error.rawValue)
+        }
+        let error = await groups.heartbeat(
+            HeartbeatRequestInput(groupID: request.groupId, memberID: request.memberId, groupInstanceID: request.groupInstanceId, generationID: request.generationId)
+        )
+        return HeartbeatResponse(errorCode: error?.kafkaCode.rawValue ?? 0)
+    }
+
+    func handle(_ request: LeaveGroupRequest, _ context: KafkaRequestContext) async throws -> LeaveGroupResponse {
+        if let error = coordinatorError(request.groupId, await broker.view()) {
+            return LeaveGroupResponse(errorCode: error.rawValue)
+        }
+        let leaving = context.version >= 3
+            ? request.members.map { LeavingMember(memberID: $0.memberId, groupInstanceID: $0.groupInstanceId) }
+            : [LeavingMember(memberID: request.memberId)]
+        let result = await groups.leave(groupID: request.groupId, members: leaving)
+        var response = LeaveGroupResponse(errorCode: result.error?.kafkaCode.rawValue ?? 0)
+        if context.version >= 3 {
+            response.members = zip(leaving, result.members).map { member, error in
+                .init(memberId: member.memberID, groupInstanceId: member.groupInstanceID, errorCode: error?.kafkaCode.rawValue ?? 0)
+            }
+        } else if let first = result.members.first, let error = first {
+            response.errorCode = error.kafkaCode.rawValue
+        }
+        return response
+    }
+
+    // MARK: Offsets
+
+    func handle(_ request: OffsetCommitRequest, _ context: KafkaRequestContext) async throws -> OffsetCommitResponse {
+        func answer(_ code: KafkaErrorCode) -> OffsetCommitResponse {
+            OffsetCommitResponse(
+                topics: request.topics.map { topic in
+                    .init(name: topic.name, partitions: topic.partitions.map { .init(partitionIndex: $0.partitionIndex, errorCode: code.rawValue) })
+                }
+            )
+        }
+        if let error = coordinatorError(request.groupId, await broker.view()) { return answer(error) }
+        if let error = await groups.validateOffsetCommit(
+            HeartbeatRequestInput(
+                groupID: request.groupId, memberID: request.memberId, groupInstanceID: request.groupInstanceId,
+                generationID: request.generationIdOrMemberEpoch
+            )
+        ) {
+            return answer(error.kafkaCode)
+        }
+        let offsets = request.topics.flatMap { topic in
+            topic.partitions.map {
+                GroupOffset(
+                    topic: topic.name, partition: Int($0.partitionIndex), offset: $0.committedOffset, leaderEpoch: $0.committedLeaderEpoch,
+                    metadata: $0.committedMetadata
+                )
+            }
+        }
+        let results: [GroupOffsetResult]
+        do {
+            results = try await broker.control.commitOffsets(group: request.groupId, offsets)
+        } catch {
+            context.logger.warning("Offset commit failed", metadata: ["amq.group": "\(request.groupId)", "amq.error": "\(error)"])
+            return answer(.coordinatorNotAvailable)
+        }
+        var outcome: [String: [Int: KafkaErrorCode]] = [:]
+        for result in results {
+            outcome[result.topic, default: [:]][result.partition] = switch result.outcome {
+            case .ok: KafkaErrorCode.none
+            case .unknownTopicOrPartition: .unknownTopicOrPartition
+            case .offsetMetadataTooLarge: .offsetMetadataTooLarge
+            }
+        }
+        return OffsetCommitResponse(
+            topics: request.topics.map { topic in
+                .init(
+                    name: topic.name,
+                    partitions: topic.partitions.map {
+                        .init(partitionIndex: $0.partitionIndex, errorCode: (outcome[topic.name]?[Int($0.partitionIndex)] ?? .none).rawValue)
+                    }
+                )
+            }
+        )
+    }
+
+    func handle(_ request: OffsetFetchRequest, _ context: KafkaRequestContext) async throws -> OffsetFetchResponse {
+        let view = await broker.view()
+        if context.version >= 8 {
+            var response = OffsetFetchResponse()
+            for group in request.groups {
+                let wanted = group.topics.map { $0.map { (name: $0.name, partitions: $0.partitionIndexes) } }
+                let fetched = await fetch(group.groupId, wanted, view: view, context: context)
+                response.groups.append(
+                    .init(
+                        groupId: group.groupId,
+                        topics: fetched.topics.map { topic in
+                            .init(
+                                name: topic.name,
+                                partitions: topic.partitions.map {
+                                    .init(partitionIndex: $0.partition, committedOffset: $0.offset, committedLeaderEpoch: $0.leaderEpoch, metadata: $0.metadata, errorCode: 0)
+                                }
+                            )
+                        },
+                        errorCode: fetched.error.rawValue
+                    )
+                )
+            }
+            return response
+        }
+        let wanted = request.topics.map { $0.map { (name: $0.name, partitions: $0.partitionIndexes) } }
+        let fetched = await fetch(request.groupId, wanted, view: view, context: context)
+        var response = OffsetFetchResponse(
+            topics: fetched.topics.map { topic in
+                .init(
+                    name: topic.name,
+                    partitions: topic.partitions.map {
+                        .init(partitionIndex: $0.partition, committedOffset: $0.offset, committedLeaderEpoch: $0.leaderEpoch, metadata: $0.metadata, errorCode: 0)
+                    }
+                )
+            },
+            errorCode: fetched.error.rawValue
+        )
+        if context.version < 2, fetched.error != .none {
+            // No top-level error before v2: every partition carries it.
+            for t in response.topics.indices {
+                for p in response.topics[t].partitions.indices { response.topics[t].partitions[p].errorCode = fetched.error.rawValue }
+            }
+        }
+        return response
+    }
+
+    private struct FetchedPartition {
+        var partition: Int32
+        var offset: Int64
+        var leaderEpoch: Int32
+        var metadata: String?
+    }
+
+    /// Committed offsets of `groupID` for `wanted` (nil: every committed one). Partitions asked for
+    /// without a committed offset get -1, as Kafka answers.
+    private func fetch(
+        _ groupID: String, _ wanted: [(name: String, partitions: [Int32])]?, view: BrokerView?, context: KafkaRequestContext
+    ) async -> (topics: [(name: String, partitions: [FetchedPartition])], error: KafkaErrorCode) {
+        if let error = coordinatorError(groupID, view) {
+            return ((wanted ?? []).map { ($0.name, $0.partitions.map { FetchedPartition(partition: $0, offset: -1, leaderEpoch: -1, metadata: "") }) }, error)
+        }
+        let committed: [GroupOffset]
+        do {
+            committed = try await broker.control.fetchOffsets(group: groupID, topics: wanted?.map(\.name))
+        } catch {
+            context.logger.warning("Offset fetch failed", metadata: ["amq.group": "\(groupID)", "amq.error": "\(error)"])
+            return ((wanted ?? []).map { ($0.name, []) }, .coordinatorNotAvailable)
+        }
+        var byTopic: [String: [Int: GroupOffset]] = [:]
+        for offset in committed { byTopic[offset.topic, default: [:]][offset.partition] = offset }
+        if let wanted {
+            return (
+                wanted.map { topic in
+                    (
+                        topic.name,
+                        topic.partitions.map { partition in
+                            let found = byTopic[topic.name]?[Int(partition)]
+                            return FetchedPartition(
+                                partition: partition, offset: found?.offset ?? -1, leaderEpoch: found?.leaderEpoch ?? -1, metadata: found?.metadata ?? ""
+                            )
+                        }
+                    )
+                },
+                .none
+            )
+        }
+        return (
+            byTopic.keys.sorted().map { name in
+                (
+                    name,
+                    byTopic[name]!.values.sorted { $0.partition < $1.partition }.map {
+                        FetchedPartition(partition: Int32($0.partition), offset: $0.offset, leaderEpoch: $0.leaderEpoch, metadata: $0.metadata ?? "")
+                    }
+                )
+            },
+            .none
+        )
+    }
+
+    // MARK: Listing and deleting
+
+    func handle(_ request: ListGroupsRequest, _ context: KafkaRequestContext) async throws -> ListGroupsResponse {
+        let view = await broker.view()
+        let states = Set(request.statesFilter.compactMap { filter in GroupState.allCases.first { $0.rawValue.lowercased() == filter.lowercased() } })
+        var listed = await groups.list(states: states).filter { $0.state != GroupState.dead.rawValue }
+        // Groups whose members are gone but whose offsets remain are Empty groups at their coordinator.
+        if states.isEmpty || states.contains(.empty), let withOffsets = try? await broker.control.listOffsetGroups() {
+            let known = Set(listed.map(\.groupID))
+            for group in withOffsets where !known.contains(group) && coordinatorError(group, view) == nil {
+                listed.append(GroupOverview(groupID: group, protocolType: "consumer", state: GroupState.empty.rawValue))
+            }
+        }
+        return ListGroupsResponse(
+            errorCode: 0,
+            groups: listed.sorted { $0.groupID < $1.groupID }.map {
+                .init(groupId: $0.groupID, protocolType: $0.protocolType, groupState: $0.state, groupType: "classic")
+            }
+        )
+    }
+
+    func handle(_ request: DescribeGroupsRequest, _ context: KafkaRequestContext) async throws -> DescribeGroupsResponse {
+        let view = await broker.view()
+        var response = DescribeGroupsResponse()
+        for groupID in request.groups {
+            if let error = coordinatorError(groupID, view) {
+                response.groups.append(.init(errorCode: error.rawValue, groupId: groupID, groupState: "", protocolType: "", protocolData: ""))
+                continue
+            }
+            var description = await groups.describe(groupID: groupID)
+            if description.state == GroupState.dead.rawValue,
+                let offsets = try? await broker.control.fetchOffsets(group: groupID, topics: nil), !offsets.isEmpty
+            {
+                description.state = GroupState.empty.rawValue
+                description.protocolType = "consumer"
+            }
+            response.groups.append(
+                .init(
+                    errorCode: 0, groupId: groupID, groupState: description.state, protocolType: description.protocolType,
+                    protocolData: description.protocolName,
+                    members: description.members.map {
+                        .init(
+                            memberId: $0.memberID, groupInstanceId: $0.groupInstanceID, clientId: $0.clientID, clientHost: $0.clientHost,
+                            memberMetadata: $0.metadata, memberAssignment: $0.assignment
+                        )
+                    }
+                )
+            )
+        }
+        return response
+    }
+
+    func handle(_ request: DeleteGroupsRequest, _ context: KafkaRequestContext) async throws -> DeleteGroupsResponse {
+        let view = await broker.view()
+        var response = DeleteGroupsResponse()
+        for groupID in request.groupsNames {
+            var code = coordinatorError(groupID, view)
+            if code == nil, let error = await groups.delete(groupID: groupID) {
+                code = error == .groupIDNotFound ? nil : error.kafkaCode
+            }
+            if code == nil {
+                do {
+                    let had = try await broker.control.fetchOffsets(group: groupID, topics: nil)
+                    try await broker.control.deleteOffsets(group: groupID)
+                    if had.isEmpty, await groups.describe(groupID: groupID).state == GroupState.dead.rawValue { code = .groupIDNotFound }
+                } catch {
+                    code = .coordinatorNotAvailable
+                }
+            }
+            response.results.append(.init(groupId: groupID, errorCode: (code ?? .none).rawValue))
+        }
+        return response
+    }
+}
+
+extension GroupError {
+    var kafkaCode: KafkaErrorCode {
+        switch self {
+        case .unknownMemberID: .unknownMemberID
+        case .illegalGeneration: .illegalGeneration
+        case .rebalanceInProgress: .rebalanceInProgress
+        case .memberIDRequired: .memberIDRequired
+        case .inconsistentGroupProtocol: .inconsistentGroupProtocol
+        case .fencedInstanceID: .fencedInstanceID
+        case .invalidSessionTimeout: .invalidSessionTimeout
+        case .coordinatorNotAvailable: .coordinatorNotAvailable
+        case .notCoordinator: .notCoordinator
+        case .groupMaxSizeReached: .groupMaxSizeReached
+        case .invalidGroupID: .invalidGroupID
+        case .nonEmptyGroup: .nonEmptyGroup
+        case .groupIDNotFound: .groupIDNotFound
+        }
+    }
+}
+
+extension KafkaRequestContext {
+    /// The client's address as Kafka shows it in DescribeGroups (`/127.0.0.1`).
+    var clientHost: String {
+        "/" + (session.peer?.ipAddress ?? "unknown")
+    }
+}

@@ -1,0 +1,107 @@
+import AMQControlPlane
+import AMQKafkaProtocol
+import AMQStorage
+
+/// ListOffsets v1–7 and OffsetForLeaderEpoch v2–4, answered by the partition's leader.
+///
+/// ListOffsets: -2 earliest (log start), -1 latest (high watermark; also the last stable offset,
+/// as there are no transactions), -3 the record with the largest timestamp (v7), else the first
+/// offset whose timestamp is at or after the one asked (-1/-1 when none is).
+///
+/// OffsetForLeaderEpoch: amq never truncates a committed log — the controller's fenced commits
+/// are the only history — so for any epoch up to the current one the answer is "your epoch ends
+/// at the high watermark", which tells a client (librdkafka ≥ 2.1 after a restart) that nothing
+/// it read was lost.
+struct ListOffsetsHandler {
+    let broker: KafkaBroker
+
+    func handle(_ request: ListOffsetsRequest, _ context: KafkaRequestContext) async throws -> ListOffsetsResponse {
+        let view = await broker.view()
+        var response = ListOffsetsResponse()
+        for topic in request.topics {
+            var partitions: [ListOffsetsResponse.ListOffsetsPartitionResponse] = []
+            for partition in topic.partitions {
+                var out = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: partition.partitionIndex)
+                do {
+                    let (storage, key, epoch) = try await Self.lead(topic.name, partition.partitionIndex, view: view)
+                    if let error = FetchHandler.checkEpoch(partition.currentLeaderEpoch, against: epoch) {
+                        out.errorCode = error.rawValue
+                    } else {
+                        out.leaderEpoch = Int32(epoch)
+                        switch partition.timestamp {
+                        case -2:
+                            out.offset = try await storage.bounds(key).logStart
+                        case -1:
+                            out.offset = try await storage.bounds(key).highWatermark
+                        case -3:
+                            if let hit = try await storage.offsetOfMaxTimestamp(in: key) {
+                                out.offset = hit.offset
+                                out.timestamp = hit.timestamp
+                            }
+                        case let timestamp where timestamp >= 0:
+                            if let hit = try await storage.offset(forTimestamp: timestamp, in: key) {
+                                out.offset = hit.offset
+                                out.timestamp = hit.timestamp
+                            }
+                        default:
+                            out.errorCode = KafkaErrorCode.invalidRequest.rawValue
+                        }
+                    }
+                } catch let error as LeadError {
+                    out.errorCode = error.code.rawValue
+                } catch {
+                    out.errorCode = KafkaErrorCode(error).rawValue
+                }
+                partitions.append(out)
+            }
+            response.topics.append(.init(name: topic.name, partitions: partitions))
+        }
+        return response
+    }
+
+    func handle(_ request: OffsetForLeaderEpochRequest, _ context: KafkaRequestContext) async throws -> OffsetForLeaderEpochResponse {
+        let view = await broker.view()
+        var response = OffsetForLeaderEpochResponse()
+        for topic in request.topics {
+            var partitions: [OffsetForLeaderEpochResponse.EpochEndOffset] = []
+            for partition in topic.partitions {
+                var out = OffsetForLeaderEpochResponse.EpochEndOffset(partition: partition.partition)
+                do {
+                    let (storage, key, epoch) = try await Self.lead(topic.topic, partition.partition, view: view)
+                    if let error = FetchHandler.checkEpoch(partition.currentLeaderEpoch, against: epoch) {
+                        out.errorCode = error.rawValue
+                    } else if Int(partition.leaderEpoch) > epoch {
+                        // An epoch from the future: Kafka answers "unknown" (-1/-1).
+                        out.leaderEpoch = -1
+                        out.endOffset = -1
+                    } else {
+                        out.leaderEpoch = partition.leaderEpoch
+                        out.endOffset = try await storage.bounds(key).highWatermark
+                    }
+                } catch let error as LeadError {
+                    out.errorCode = error.code.rawValue
+                } catch {
+                    out.errorCode = KafkaErrorCode(error).rawValue
+                }
+                partitions.append(out)
+            }
+            response.topics.append(.init(topic: topic.topic, partitions: partitions))
+        }
+        return response
+    }
+
+    struct LeadError: Error {
+        var code: KafkaErrorCode
+    }
+
+    /// The storage, partition key and epoch of a partition this agent leads.
+    static func lead(_ topic: String, _ partition: Int32, view: BrokerView?) async throws -> (StorageEngine, PartitionKey, Int) {
+        guard let view, let storage = view.storage else { throw LeadError(code: .notLeaderOrFollower) }
+        guard let info = view.topic(topic), view.partition(topic, Int(partition)) != nil else {
+            throw LeadError(code: .unknownTopicOrPartition)
+        }
+        let key = PartitionKey(topicID: info.id, partition: Int(partition))
+        guard let epoch = await storage.leaderEpoch(key) else { throw LeadError(code: .notLeaderOrFollower) }
+        return (storage, key, epoch)
+    }
+}

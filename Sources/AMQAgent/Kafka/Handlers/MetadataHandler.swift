@@ -1,0 +1,93 @@
+import AMQControlPlane
+import AMQKafkaProtocol
+
+/// Metadata v0–12. Topics null = all, [] = brokers only. Brokers are the alive agents with their
+/// advertised Kafka address and their zone as rack. Each partition's leader is its leading agent
+/// (replicas and ISR name the leader only: S3 is the replica). A partition whose leader is down
+/// answers LEADER_NOT_AVAILABLE with leader -1. An unknown topic is created when both the request
+/// (v4+ AllowAutoTopicCreation) and the cluster (`auto.create.topics.enable`) allow it, and then
+/// answered LEADER_NOT_AVAILABLE so the client asks again; else UNKNOWN_TOPIC_OR_PARTITION.
+/// Topic ids are all zero: clients then stay on name-based Fetch/Produce versions.
+struct MetadataHandler {
+    let broker: KafkaBroker
+
+    func handle(_ request: MetadataRequest, _ context: KafkaRequestContext) async throws -> MetadataResponse {
+        guard var view = await broker.view() else {
+            // Not registered yet: nothing to say but "try again".
+            return MetadataResponse(
+                topics: (request.topics ?? []).map { .init(errorCode: KafkaErrorCode.leaderNotAvailable.rawValue, name: $0.name ?? "") }
+            )
+        }
+        let names: [String]
+        if let topics = request.topics {
+            names = topics.compactMap(\.name)
+        } else {
+            names = view.topology.topics.map(\.name).sorted()
+        }
+        // Auto-creation first, so the answer below reflects it.
+        let allowCreate = context.version < 4 || request.allowAutoTopicCreation
+        if request.topics != nil, allowCreate, view.topology.settings.autoCreateTopics {
+            var created = false
+            for name in names where view.topic(name) == nil && Self.isValidTopicName(name) {
+                do {
+                    _ = try await broker.control.createTopic(
+                        ControlAPI.CreateTopicRequest(name: name, partitions: view.topology.settings.defaultPartitions, configs: [:], validateOnly: false)
+                    )
+                    created = true
+                    context.logger.info("Auto-created topic", metadata: ["amq.topic": "\(name)"])
+                } catch let error as ControlPlaneError where error.code == .topicExists {
+                    created = true
+                } catch {
+                    context.logger.warning("Auto-creating a topic failed", metadata: ["amq.topic": "\(name)", "amq.error": "\(error)"])
+                }
+            }
+            if created, let fresh = await broker.view() { view = fresh }
+        }
+        let brokers = view.brokers
+        let alive = Set(brokers.map(\.id))
+        var response = MetadataResponse(
+            brokers: brokers.map { node in
+                .init(nodeId: Int32(node.id), host: node.host, port: Int32(node.kafkaPort ?? 0), rack: node.zone)
+            },
+            clusterId: view.clusterID,
+            controllerId: view.controllerID
+        )
+        for name in names {
+            guard Self.isValidTopicName(name) else {
+                response.topics.append(.init(errorCode: KafkaErrorCode.invalidTopicException.rawValue, name: name))
+                continue
+            }
+            guard view.topic(name) != nil else {
+                let autoCreating = request.topics != nil && allowCreate && view.topology.settings.autoCreateTopics
+                response.topics.append(
+                    .init(errorCode: (autoCreating ? KafkaErrorCode.leaderNotAvailable : .unknownTopicOrPartition).rawValue, name: name)
+                )
+                continue
+            }
+            let partitions = view.partitions(of: name).map { partition -> MetadataResponse.MetadataResponsePartition in
+                guard alive.contains(partition.leader) else {
+                    return .init(
+                        errorCode: KafkaErrorCode.leaderNotAvailable.rawValue, partitionIndex: Int32(partition.index), leaderId: -1,
+                        leaderEpoch: Int32(partition.leaderEpoch), replicaNodes: [Int32(partition.leader)], isrNodes: [],
+                        offlineReplicas: [Int32(partition.leader)]
+                    )
+                }
+                return .init(
+                    errorCode: 0, partitionIndex: Int32(partition.index), leaderId: Int32(partition.leader),
+                    leaderEpoch: Int32(partition.leaderEpoch), replicaNodes: [Int32(partition.leader)], isrNodes: [Int32(partition.leader)]
+                )
+            }
+            response.topics.append(.init(errorCode: 0, name: name, partitions: partitions))
+        }
+        return response
+    }
+
+    /// Kafka's rule: 1–249 characters of `[a-zA-Z0-9._-]`, not "." or "..".
+    static func isValidTopicName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 249, name != ".", name != ".." else { return false }
+        return name.utf8.allSatisfy { byte in
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                || byte == 0x2E || byte == 0x5F || byte == 0x2D
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import AMQControlPlane
+import AMQKafkaProtocol
+import AMQStorage
+import NIOCore
+
+/// Produce v3–11 (v0–2 are advertised for librdkafka 2.0.2's sake, never decoded). Each
+/// partition's data must be exactly one record batch of magic 2 (INVALID_RECORD otherwise, as
+/// Kafka ≥ 3 requires), with a known codec (zstd needs v7+), no larger than the topic's
+/// `max.message.bytes`, CRC-checked by the storage engine and stored as sent. Batches are staged
+/// with the engine in request order before the next request is read, then the response waits for
+/// their commit: acks 1 and all alike, since S3 is the only replica (DESIGN §3). acks=0 gets no
+/// response. Idempotent batches are sequence-checked by the engine: a retry is answered with its
+/// original offset, a gap with OUT_OF_ORDER_SEQUENCE_NUMBER. Transactions are not supported.
+struct ProduceHandler {
+    let broker: KafkaBroker
+
+    /// Kafka's default `max.message.bytes`.
+    static let defaultMaxMessageBytes = 1_048_588
+
+    private enum Staged: Sendable {
+        case pending(PendingAppend, PartitionKey)
+        case failed(KafkaErrorCode, String)
+    }
+
+    func start(_ request: ProduceRequest, _ context: KafkaRequestContext) async -> KafkaBroker.Start {
+        guard [-1, 0, 1].contains(request.acks) else {
+            let response = ProduceResponse(
+                responses: request.topicData.map { topic in
+                    .init(
+                        name: topic.name,
+                        partitionResponses: topic.partitionData.map {
+                            .init(index: $0.index, errorCode: KafkaErrorCode.invalidRequiredAcks.rawValue, baseOffset: -1)
+                        }
+                    )
+                }
+            )
+            return .respond(context.frame(response))
+        }
+        let view = await broker.view()
+        var staged: [[Staged]] = []
+        for topic in request.topicData {
+            var partitions: [Staged] = []
+            for data in topic.partitionData {
+                partitions.append(await stage(topic.name, data, request: request, view: view, context: context))
+            }
+            staged.append(partitions)
+        }
+        let acks = request.acks
+        return .run {
+            var response = ProduceResponse()
+            for (topic, partitions) in zip(request.topicData, staged) {
+                var results: [ProduceResponse.PartitionProduceResponse] = []
+                for (data, outcome) in zip(topic.partitionData, partitions) {
+                    results.append(await Self.finish(outcome, index: data.index, storage: view?.storage))
+                }
+                response.responses.append(.init(name: topic.name, partitionResponses: results))
+            }
+            if acks == 0 {
+                // Nobody is listening for errors: say it where an operator will see it.
+                for partition in response.responses.flatMap(\.partitionResponses) where partition.errorCode != 0 {
+                    context.logger.warning(
+                        "acks=0 produce failed", metadata: ["amq.partition": "\(partition.index)", "amq.error": "\(partition.errorMessage ?? "")"]
+                    )
+                }
+                return nil
+            }
+            return context.frame(response)
+        }
+    }
+
+    private func stage(
+        _ topicName: String, _ data: ProduceRequest.PartitionProduceData, request: ProduceRequest, view: BrokerView?,
+        context: KafkaRequestContext
+    ) async -> Staged {
+        guard let view, let storage = view.storage else {
+            return .failed(.notLeaderOrFollower, "this agent is starting up")
+        }
+        guard let topic = view.topic(topicName), view.partition(topicName, Int(data.index)) != nil else {
+            return .failed(.unknownTopicOrPartition, "unknown topic or partition \(topicName)-\(data.index)")
+        }
+        if request.transactionalId != nil {
+            return .failed(.transactionalIDAuthorizationFailed, "transactions are not supported")
+        }
+        guard let records = data.records, records.readableBytes > 0 else {
+            return .failed(.invalidRecord, "no records")
+        }
+        let maxBytes = topic.config.extra["max.message.bytes"].flatMap(Int.init) ?? Self.defaultMaxMessageBytes
+        if records.readableBytes > maxBytes {
+            return .failed(.messageTooLarge, "\(records.readableBytes) bytes exceed max.message.bytes \(maxBytes)")
+        }
+        guard let header = RecordBatchHeader(records, at: records.readerIndex) else {
+            return .failed(.corruptMessage, "truncated record batch")
+        }
+        guard header.magic == 2 else {
+            return .failed(.unsupportedForMessageFormat, "record batch magic \(header.magic); only magic 2 is supported")
+        }
+        guard header.totalSize == records.readableBytes else {
+            return header.totalSize < records.readableBytes
+                ? .failed(.invalidRecord, "a produce request carries exactly one record batch per partition")
+                : .failed(.corruptMessage, "record batch length \(header.totalSize) exceeds the \(records.readableBytes) bytes sent")
+        }
+        guard let codec = CompressionCodec(rawValue: Int16(header.compression)) else {
+            return .failed(.unsupportedCompressionType, "unknown compression codec \(header.compression)")
+        }
+        if codec == .zstd, context.version < 7 {
+            return .failed(.unsupportedCompressionType, "zstd needs Produce v7 or later")
+        }
+        if header.isTransactional || header.isControl {
+            return .failed(.transactionalIDAuthorizationFailed, "transactional batches are not supported")
+        }
+        let key = PartitionKey(topicID: topic.id, partition: Int(data.index))
+        do {
+            return .pending(try await storage.stage(key, batches: records), key)
+        } catch {
+            return .failed(KafkaErrorCode(error), "\(error)")
+        }
+    }
+
+    private static func finish(_ outcome: Staged, index: Int32, storage: StorageEngine?) async -> ProduceResponse.PartitionProduceResponse {
+        switch outcome {
+        case .failed(let code, let message):
+            return .init(index: index, errorCode: code.rawValue, baseOffset: -1, errorMessage: message)
+        case .pending(let pending, let key):
+            do {
+                let result = try await pending.result()
+                let logStart = (try? await storage?.bounds(key).logStart) ?? -1
+                return .init(index: index, errorCode: 0, baseOffset: result.baseOffset, logStartOffset: logStart)
+            } catch {
+                return .init(index: index, errorCode: KafkaErrorCode(error).rawValue, baseOffset: -1, errorMessage: "\(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import AMQControlPlane
+import AMQKafkaProtocol
+import AMQStorage
+import Logging
+import NIOCore
+
+/// The Kafka API of one agent: decodes a request frame, routes it to its handler and encodes the
+/// response frame. Handlers live in `Handlers/`, one file per API family; each opens with the
+/// versions it serves and how it behaves.
+struct KafkaBroker: Sendable {
+    let state: AgentState
+    let control: ControlClient
+    let groups: GroupCoordinator
+    let logger: Logger
+
+    /// How a request proceeds once read.
+    enum Start: Sendable {
+        /// Answered at once (or with nothing, for acks=0).
+        case respond(ByteBuffer?)
+        /// Answered by `work`, which may wait (a commit, a long-poll); it runs concurrently with
+        /// later requests of the same connection, whose answers still come after this one.
+        case run(@Sendable () async -> ByteBuffer?)
+        /// The request cannot be answered (no header, unknown API, undecodable body): Kafka closes
+        /// the connection, and so do we — the client reconnects.
+        case close(String)
+    }
+
+    func start(_ frame: ByteBuffer, session: KafkaSession, logger: Logger) async -> Start {
+        var buffer = frame
+        let header: RequestHeader
+        do {
+            header = try RequestHeader.decode(from: &buffer)
+        } catch {
+            return .close("unreadable request header: \(error)")
+        }
+        guard let apiKey = ApiKey(rawValue: header.apiKey) else {
+            return .close("API key \(header.apiKey) is not supported (correlation \(header.correlationID))")
+        }
+        if apiKey == .apiVersions, !apiKey.acceptedVersions.contains(header.apiVersion) {
+            // A newer client than we know: answer in the oldest form so it retries lower (§4.1).
+            return .respond(ApiVersionsHandler.unsupportedVersionFrame(correlationID: header.correlationID))
+        }
+        guard apiKey.acceptedVersions.contains(header.apiVersion) else {
+            return .close("\(apiKey.name) v\(header.apiVersion) is not supported (we accept \(apiKey.acceptedVersions))")
+        }
+        let body: KafkaRequestBody
+        do {
+            body = try KafkaRequestBody.decode(apiKey: apiKey, version: header.apiVersion, from: &buffer)
+        } catch {
+            return .close("malformed \(apiKey.name) v\(header.apiVersion) request: \(error)")
+        }
+        let request = KafkaRequestContext(header: header, session: session, logger: logger)
+        switch body {
+        case .apiVersions(let body):
+            return .respond(request.frame(ApiVersionsHandler.handle(body, request)))
+        case .produce(let body):
+            return await ProduceHandler(broker: self).start(body, request)
+        case .metadata(let body):
+            return run(request) { try await MetadataHandler(broker: self).handle(body, request) }
+        case .fetch(let body):
+            return run(request) { try await FetchHandler(broker: self).handle(body, request) }
+        case .listOffsets(let body):
+            return run(request) { try await ListOffsetsHandler(broker: self).handle(body, request) }
+        case .offsetForLeaderEpoch(let body):
+            return run(request) { try await ListOffsetsHandler(broker: self).handle(body, request) }
+        case .initProducerId(let body):
+            return run(request) { try await InitProducerIDHandler(broker: self).handle(body, request) }
+        case .findCoordinator(let body):
+            return run(request) { try await GroupHandlers(broker: self).handle(body, request) }
+        case .joinGroup(let body):
+            return run(request) { try await GroupHandlers(broker: self).handle(body, request) }
+        case .syncGroup(let body):
+            return run(request) { try await GroupHandlers(broker: self).handle(body, request) }
+        case .heartbeat(let body):
+            return run(request) { try await GroupHandlers(broker: self).handle(body, request) }
+        case .leaveGroup(let body):
+            return run(request) { try await GroupHandlers(broker: self).handle(body, request) }
+        case .offsetCommit(let body):
+            return run(request) { try await GroupHandlers(broker: self).handle(body, request) }
+        case .offsetFetch(let body):
+            return run(request) { try await GroupHandlers(broker: self).handle(body, request) }
+        case .listGroups(let body):
+            return run(request) { try await GroupHandlers(broker: self).handle(body, request) }
+        case .describeGroups(let body):
+            return run(request) { try await GroupHandlers(broker: self).handle(body, request) }
+        case .deleteGroups(let body):
+            return run(request) { try await GroupHandlers(broker: self).handle(body, request) }
+        case .createTopics(let body):
+            return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
+        case .deleteTopics(let body):
+            return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
+        case .createPartitions(let body):
+            return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
+        case .describeConfigs(let body):
+            return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
+        case .deleteRecords(let body):
+            return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
+        case .describeCluster(let body):
+            return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
+        }
+    }
+
+    /// Runs a handler concurrently. A handler that throws has met something it cannot express in
+    /// its response (it maps every expected failure to an error code itself), so the connection
+    /// is closed rather than answered wrongly.
+    private func run<Response: KafkaMessage>(
+        _ request: KafkaRequestContext, _ handler: @escaping @Sendable () async throws -> Response
+    ) -> Start {
+        .run {
+            do {
+                return request.frame(try await handler())
+            } catch {
+                request.logger.error(
+                    "Request failed", metadata: ["amq.api": "\(request.header.apiKey)", "amq.error": "\(error)"]
+                )
+                return nil
+            }
+        }
+    }
+
+    // MARK: Shared lookups
+
+    /// The agent's topology, node and storage, or nil until it has registered.
+    func view() async -> BrokerView? {
+        guard let topology = await state.topology, let node = await state.node else { return nil }
+        return BrokerView(topology: topology, node: node, storage: await state.storage)
+    }
+}
+
+/// One request as its handler sees it.
+struct KafkaRequestContext: Sendable {
+    let header: RequestHeader
+    let session: KafkaSession
+    let logger: Logger
+
+    var version: Int16 { header.apiVersion }
+
+    /// The response frame: size, response header, body.
+    func frame<Response: KafkaMessage>(_ response: Response) -> ByteBuffer {
+        var frame = ByteBuffer()
+        frame.reserveCapacity(256)
+        frame.writeInteger(Int32(0))
+        let headerVersion = Response.apiKey.responseHeaderVersion(header.apiVersion)
+        ResponseHeader(correlationID: header.correlationID).encode(into: &frame, version: headerVersion)
+        response.encode(into: &frame, version: header.apiVersion)
+        frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex)
+        return frame
+    }
+}
+
+/// A consistent view of the cluster for one request.
+struct BrokerView: Sendable {
+    let topology: TopologySnapshot
+    let node: NodeInfo
+    let storage: StorageEngine?
+
+    func topic(_ name: String) -> TopicInfo? { topology.topics.first { $0.name == name } }
+
+    func partition(_ topic: String, _ index: Int) -> PartitionInfo? {
+        topology.partitions.first { $0.topic == topic && $0.index == index }
+    }
+
+    func partitions(of topic: String) -> [PartitionInfo] {
+        topology.partitions.filter { $0.topic == topic }.sorted { $0.index < $1.index }
+    }
+
+    func node(_ id: Int) -> NodeInfo? { topology.nodes.first { $0.id == id } }
+
+    /// Agents clients may connect to: alive, with a Kafka listener.
+    var brokers: [NodeInfo] {
+        topology.nodes.filter { $0.liveness == .alive && $0.kafkaPort != nil }.sorted { $0.id < $1.id }
+    }
+
+    /// Any agent serves admin requests (forwarding them to the controller); the lowest alive id is
+    /// named as controller so every agent gives clients the same answer.
+    var controllerID: Int32 { Int32(brokers.first?.id ?? node.id) }
+
+    var clusterID: String { topology.cluster }
+}
+
+extension StorageError {
+    /// The Kafka error a client must be told.
+    var kafkaCode: KafkaErrorCode {
+        switch code {
+        case .notLeader, .shuttingDown: .notLeaderOrFollower
+        case .corrupt: .corruptMessage
+        case .offsetOutOfRange: .offsetOutOfRange
+        case .backpressureTimeout: .requestTimedOut
+        case .unknownPartition: .unknownTopicOrPartition
+        case .unavailable: .kafkaStorageError
+        case .outOfOrderSequence: .outOfOrderSequenceNumber
+        case .invalidProducerEpoch: .invalidProducerEpoch
+        }
+    }
+}
+
+extension KafkaErrorCode {
+    /// The code for any error a handler meets talking to storage.
+    init(_ error: any Error) {
+        if let error = error as? StorageError {
+            self = error.kafkaCode
+        } else if let error = error as? ControlPlaneError {
+            switch error.code {
+            case .topicNotFound: self = .unknownTopicOrPartition
+            default: self = .unknownServerError
+            }
+        } else {
+            self = .unknownServerError
+        }
+    }
+}

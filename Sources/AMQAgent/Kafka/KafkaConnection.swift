@@ -1,0 +1,63 @@
+import AMQKafkaProtocol
+import DequeModule
+import Logging
+import NIOCore
+
+/// One client connection. Requests are read in order and *started* in order — a Produce takes
+/// its offsets before the next request is looked at — then run concurrently, and their responses
+/// are written strictly in request order (clients match responses to requests by position:
+/// kafka-python fails on the first mismatch). A request that gets no response (acks=0) keeps its
+/// place in the order without writing anything.
+struct KafkaConnection {
+    let broker: KafkaBroker
+    let logger: Logger
+
+    /// Requests started but not yet answered; reading pauses beyond it (backpressure onto the
+    /// client, as Kafka's broker mutes a busy connection).
+    static let maxInFlight = 64
+
+    func run(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let eventLoop = connection.channel.eventLoop
+        let peer = connection.channel.remoteAddress
+        var logger = self.logger
+        logger[metadataKey: "amq.client"] = "\(peer.map { "\($0)" } ?? "?")"
+        let session = KafkaSession(peer: peer)
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                let (responses, responseSink) = AsyncStream.makeStream(of: EventLoopFuture<ByteBuffer?>.self)
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask {
+                        for await response in responses {
+                            if let frame = try await response.get() { try await outbound.write(frame) }
+                        }
+                    }
+                    defer { responseSink.finish() }
+                    var inFlight: Deque<EventLoopFuture<ByteBuffer?>> = []
+                    for try await frame in inbound {
+                        while inFlight.count >= Self.maxInFlight, let oldest = inFlight.popFirst() { _ = try? await oldest.get() }
+                        let promise = eventLoop.makePromise(of: ByteBuffer?.self)
+                        responseSink.yield(promise.futureResult)
+                        inFlight.append(promise.futureResult)
+                        switch await broker.start(frame, session: session, logger: logger) {
+                        case .respond(let response):
+                            promise.succeed(response)
+                        case .run(let work):
+                            group.addTask { promise.succeed(await work()) }
+                        case .close(let reason):
+                            promise.succeed(nil)
+                            logger.notice("Closing connection", metadata: ["amq.reason": "\(reason)"])
+                            return
+                        }
+                    }
+                }
+            }
+        } catch {
+            logger.debug("Connection ended", metadata: ["amq.error": "\(error)"])
+        }
+    }
+}
+
+/// What a connection knows about its client.
+struct KafkaSession: Sendable {
+    let peer: SocketAddress?
+}

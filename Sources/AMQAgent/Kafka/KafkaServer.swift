@@ -1,0 +1,59 @@
+import AMQKafkaProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The agent's Kafka listener: accepts client connections and serves each with a
+/// ``KafkaConnection`` until the agent shuts down. It is bound before the agent registers, so its
+/// address can be reported to the controller (clients are told to connect to exactly this host and
+/// port); requests that arrive before the agent holds a topology get retriable errors.
+struct KafkaServer: Service {
+    let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+    let broker: KafkaBroker
+    let logger: Logger
+
+    /// Largest request frame accepted (Kafka's `socket.request.max.bytes` default).
+    static let maxFrameSize = 100 << 20
+
+    static func bind(host: String, port: Int, broker: KafkaBroker, logger: Logger) async throws -> KafkaServer {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: host, port: port) { child in
+                child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: Self.maxFrameSize))
+                    )
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
+                }
+            }
+        return KafkaServer(channel: channel, broker: broker, logger: logger)
+    }
+
+    var port: Int { channel.channel.localAddress?.port ?? 0 }
+
+    func run() async throws {
+        logger.info("Kafka listener bound", metadata: ["amq.port": "\(port)"])
+        // Cancellation too: when a sibling service fails, the group cancels rather than asking
+        // for a graceful shutdown, and a bare wait on the server channel would never return.
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await channel.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask {
+                            // A connection handles its own errors: one bad client must not take the
+                            // listener down (as in swift-nio's TCP echo server).
+                            await KafkaConnection(broker: broker, logger: logger).run(connection)
+                        }
+                    }
+                }
+                // Closed: the open connections end too.
+                group.cancelAll()
+            }
+        } onCancelOrGracefulShutdown: {
+            channel.channel.close(promise: nil)
+        }
+    }
+}

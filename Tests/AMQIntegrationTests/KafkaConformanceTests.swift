@@ -1,0 +1,69 @@
+import AMQTestSupport
+import Foundation
+import Testing
+
+/// Unmodified Kafka clients against a 3-zone local cluster whose object store is SeaweedFS's S3
+/// server: kcat (librdkafka 2.0.2), kafka-python 3.0 and confluent-kafka 2.x (librdkafka 2.16),
+/// driven by the scripts in Tests/Conformance (reference §6). Each script checks counts, contents
+/// and per-partition order itself and ends with PASS.
+@Suite(.serialized, .timeLimit(.minutes(20))) struct KafkaConformanceTests {
+    static let credentials = ["AWS_ACCESS_KEY_ID": "amqtest", "AWS_SECRET_ACCESS_KEY": "amqtestsecret"]
+
+    static var scripts: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Conformance").path
+    }
+
+    static var python: String {
+        let venv = ProcessInfo.processInfo.environment["AMQ_TEST_VENV"]
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".venv").path
+        return venv + "/bin/python"
+    }
+
+    @Test func realClientsProduceAndConsumeThroughAThreeZoneClusterOnS3() async throws {
+        try await S3TestServer.with(.seaweedfs) { server in
+            try await server.createBucket("kafka")
+            try await AMQProcess.with(cluster: "conf") { amq in
+                let url = "s3://kafka/amq?endpoint=\(server.endpoint)"
+                try await amq.ok(
+                    ["cluster", "create", "conf", "--local", "--zones", "a,b,c", "--agents-per-zone", "1", "--object-store", url],
+                    environment: Self.credentials
+                )
+                let status = try await amq.json(StatusJSON.self, ["cluster", "status"])
+                let bootstrap = status.agents.compactMap { agent in agent.kafkaPort.map { "\(agent.host):\($0)" } }.joined(separator: ",")
+                #expect(status.agents.count == 3)
+
+                try await amq.ok(["topic", "create", "kcat-t", "--partitions", "3", "--config", "linger.ms=5"])
+                try await Self.script("kcat", "/bin/bash", [Self.scripts + "/kcat_test.sh", bootstrap, "kcat-t"])
+                try await Self.script("kafka-python", Self.python, [Self.scripts + "/kafka_python_test.py", bootstrap])
+                try await Self.script("confluent-kafka", Self.python, [Self.scripts + "/confluent_kafka_test.py", bootstrap])
+
+                // An idempotent producer across a SIGKILL and restart of the partition's agent.
+                try await amq.ok(["topic", "create", "idem", "--partitions", "1", "--config", "linger.ms=5"])
+                let partitions = try await amq.json([PartitionJSON].self, ["partition", "list", "--topic", "idem"])
+                let leader = try #require(status.agents.first { $0.nodeId == partitions.first?.leader })
+                let pid = try #require(leader.pid)
+                let start = "AMQ_DATA_DIR='\(amq.dataDir)' '\(AMQProcess.binary)' cluster start conf"
+                try await Self.script(
+                    "idempotent restart", Self.python,
+                    [Self.scripts + "/idempotent_restart_test.py", bootstrap, "idem", "kill -9 \(pid)", start],
+                    environment: Self.credentials
+                )
+            }
+        }
+    }
+
+    /// Runs one conformance script; it must exit 0 having printed PASS.
+    static func script(
+        _ name: String, _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let result = try await ExternalProcess.run(executable, arguments, environment: environment, deadline: .seconds(300))
+        #expect(
+            result.code == 0 && result.stdout.contains("PASS"),
+            "\(name) conformance failed (exit \(result.code)):\n\(result.stdout.suffix(4000))\n\(result.stderr.suffix(4000))",
+            sourceLocation: sourceLocation
+        )
+    }
+}

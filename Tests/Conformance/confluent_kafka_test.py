@@ -1,0 +1,110 @@
+"""confluent-kafka 2.x (librdkafka 2.16) against an amq cluster (reference §6.3).
+
+Usage: confluent_kafka_test.py BOOTSTRAP
+Prints PASS and exits 0, or fails with an assertion naming what differed.
+"""
+import sys
+import time
+import uuid
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, OffsetSpec, ResourceType
+
+B = sys.argv[1]
+T = "cf-" + uuid.uuid4().hex[:8]
+a = AdminClient({"bootstrap.servers": B})
+
+for t, f in a.create_topics([NewTopic(T, num_partitions=3, replication_factor=1)]).items():
+    f.result()
+try:
+    a.create_topics([NewTopic(T, num_partitions=3, replication_factor=1)])[T].result()
+    raise SystemExit("FAIL: duplicate CreateTopics accepted")
+except KafkaException as e:
+    assert e.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS, e
+
+
+def until(condition, what, timeout=30.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+until(lambda: T in a.list_topics(timeout=10).topics and len(a.list_topics(timeout=10).topics[T].partitions) == 3,
+      "the new topic in metadata")
+cl = a.describe_cluster().result()
+print("cluster_id", cl.cluster_id, "controller", cl.controller.id, "nodes", [n.id for n in cl.nodes])
+for r, f in a.describe_configs([ConfigResource(ResourceType.TOPIC, T)]).items():
+    entries = f.result()
+    assert "cleanup.policy" in entries and "retention.ms" in entries, entries
+
+expected = {0: [], 1: [], 2: []}
+for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
+    p = Producer({"bootstrap.servers": B, "compression.codec": codec, "enable.idempotence": True, "linger.ms": 20})
+    errs = []
+    for i in range(200):
+        value = (f"{codec}-{i} " * 50).encode()
+        p.produce(T, key=f"k{i}", value=value, partition=i % 3, headers=[("codec", codec.encode())],
+                  on_delivery=lambda err, msg: err and errs.append(err))
+        expected[i % 3].append((f"k{i}".encode(), value))
+    assert p.flush(30) == 0 and not errs, errs
+print("produced 1000 records, every codec, idempotent")
+
+tps = [TopicPartition(T, i) for i in range(3)]
+lo = a.list_offsets({tps[0]: OffsetSpec.earliest()})[tps[0]].result().offset
+hi = a.list_offsets({tps[0]: OffsetSpec.latest()})[tps[0]].result().offset
+print("earliest", lo, "latest", hi)
+assert (lo, hi) == (0, len(expected[0])), (lo, hi)
+mx = a.list_offsets({tps[0]: OffsetSpec.max_timestamp()})[tps[0]].result()
+print("max_timestamp", mx)
+assert 0 <= mx.offset < hi, mx
+
+G = "cf-group-" + uuid.uuid4().hex[:6]
+
+
+def mk(name):
+    c = Consumer({"bootstrap.servers": B, "group.id": G, "client.id": name,
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe([T])
+    return c
+
+
+c1 = mk("c1")
+got = {0: [], 1: [], 2: []}
+deadline = time.time() + 60
+while sum(len(v) for v in got.values()) < 1000 and time.time() < deadline:
+    m = c1.poll(1.0)
+    if m is not None and not m.error():
+        got[m.partition()].append((m.offset(), m.key(), m.value()))
+for part in range(3):
+    assert [g[0] for g in got[part]] == list(range(len(expected[part]))), part
+    assert [(g[1], g[2]) for g in got[part]] == expected[part], part
+print("consumed 1000 records in order")
+print("watermarks p0:", c1.get_watermark_offsets(tps[0]))
+assert c1.get_watermark_offsets(tps[0]) == (0, len(expected[0]))
+c1.commit(asynchronous=False)
+c2 = mk("c2")
+until(lambda: (c1.poll(0.2), c2.poll(0.2)) and c1.assignment() and c2.assignment(), "c1 and c2 to share the partitions", 60)
+both = {(tp.topic, tp.partition) for tp in c1.assignment() + c2.assignment()}
+print("c1", c1.assignment(), "c2", c2.assignment())
+assert both == {(T, i) for i in range(3)}, both
+committed = c1.committed(tps, timeout=10)
+print("committed:", committed)
+assert sorted(tp.offset for tp in committed) == sorted(len(expected[i]) for i in range(3)), committed
+c2.close()
+c1.close()
+groups = a.list_consumer_groups().result().valid
+print("groups", groups)
+assert any(g.group_id == G for g in groups), groups
+desc = a.describe_consumer_groups([G])[G].result()
+print("described", desc.group_id, desc.state)
+for tp, f in a.delete_records([TopicPartition(T, 0, 5)]).items():
+    low = f.result().low_watermark
+    print("delete_records low watermark", low)
+    assert low == 5, low
+for t, f in a.delete_topics([T]).items():
+    f.result()
+print("PASS")

@@ -1,0 +1,163 @@
+"""kafka-python 3.0.x against an amq cluster (reference §6.2).
+
+Usage: kafka_python_test.py BOOTSTRAP
+Checks counts, contents and per-partition order for every codec, acks 0/1/all, offsets by time,
+a two-member consumer group with rebalance on join and leave, committed offsets, admin calls.
+Prints PASS and exits 0, or fails with an assertion naming what differed.
+"""
+import sys
+import threading
+import time
+import uuid
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.errors import TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
+
+B = sys.argv[1]
+T = "kp-" + uuid.uuid4().hex[:8]
+
+
+def until(condition, what, timeout=30.0):
+    """Waits for condition() with a deadline (no bare sleeps)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+adm = KafkaAdminClient(bootstrap_servers=B, client_id="kp-admin")
+adm.create_topics({T: {"num_partitions": 3, "replication_factor": 1}}, wait_for_metadata=True)
+try:
+    adm.create_topics({T: {"num_partitions": 3, "replication_factor": 1}})
+    raise SystemExit("FAIL: duplicate CreateTopics accepted")
+except TopicAlreadyExistsError:
+    print("create twice -> TopicAlreadyExistsError: ok")
+
+cluster = adm.describe_cluster()
+print("cluster:", cluster)
+assert len(cluster["brokers"]) >= 1, cluster
+cfg = adm.describe_configs([ConfigResource(ConfigResourceType.TOPIC, T)], config_filter="all")
+print("describe_configs:", cfg)
+assert "retention.ms" in cfg["topic"][T], cfg
+
+# Produce: every codec, idempotent by default; keys, headers and timestamps.
+expected = {0: [], 1: [], 2: []}
+base_ts = int(time.time() * 1000) - 60_000
+for n, codec in enumerate((None, "gzip", "snappy", "lz4", "zstd")):
+    p = KafkaProducer(bootstrap_servers=B, compression_type=codec, acks="all", linger_ms=5)
+    futures = []
+    for i in range(30):
+        key, value = f"k{i}".encode(), (f"{codec}-{i}-" + "x" * 200).encode()
+        ts = base_ts + n * 1000 + i
+        futures.append(p.send(T, key=key, value=value, partition=i % 3, timestamp_ms=ts, headers=[("h", str(i).encode())]))
+        expected[i % 3].append((key, value, ts, [("h", str(i).encode())]))
+    p.flush()
+    metadata = [f.get(timeout=30) for f in futures]
+    assert all(m.offset >= 0 for m in metadata), metadata
+    p.close()
+print("produced 150 records with every codec")
+
+for acks in (0, 1):
+    p = KafkaProducer(bootstrap_servers=B, acks=acks, enable_idempotence=False)
+    value = b"acks%d" % acks
+    p.send(T, value=value, partition=0).get(timeout=30)
+    p.flush()
+    p.close()
+    expected[0].append((None, value, None, []))
+print("produced with acks=0 and acks=1")
+
+tps = [TopicPartition(T, i) for i in range(3)]
+c = KafkaConsumer(bootstrap_servers=B, enable_auto_commit=False, consumer_timeout_ms=3000)
+c.assign(tps)
+# acks=0 is fire-and-forget: wait for it to be visible.
+until(lambda: sum(c.end_offsets(tps).values()) == 152, "all 152 records to be committed")
+beginning = c.beginning_offsets(tps)
+assert all(v == 0 for v in beginning.values()), beginning
+
+# Offsets by time: the first zstd record of partition 0 (codec index 4, i = 0).
+ts = base_ts + 4 * 1000
+found = c.offsets_for_times({tps[0]: ts})[tps[0]]
+assert found is not None and found.offset == 40, found
+
+c.seek_to_beginning()
+got = {0: [], 1: [], 2: []}
+deadline = time.time() + 30
+while sum(len(v) for v in got.values()) < 152 and time.time() < deadline:
+    for tp, records in c.poll(timeout_ms=1000).items():
+        for r in records:
+            got[tp.partition].append((r.offset, r.key, r.value, r.timestamp, list(r.headers)))
+for part in range(3):
+    offsets = [g[0] for g in got[part]]
+    assert offsets == list(range(len(expected[part]))), (part, offsets)
+    for (offset, key, value, ts, headers), (ekey, evalue, ets, eheaders) in zip(got[part], expected[part]):
+        assert key == ekey and value == evalue and list(headers) == eheaders, (part, offset, key, value, headers)
+        if ets is not None:
+            assert ts == ets, (part, offset, ts, ets)
+print("consumed all records in order with keys, headers, timestamps")
+
+c.assign([tps[0]])
+c.seek(tps[0], 5)
+first = next(iter(c))
+assert first.offset == 5, first.offset
+c.close()
+
+# Consumer group: two members, rebalance on join and on leave, committed offsets with metadata.
+G = "kp-group-" + uuid.uuid4().hex[:6]
+seen = {}
+stop = {"a": threading.Event(), "b": threading.Event()}
+errors = []
+
+
+def member(name):
+    try:
+        m = KafkaConsumer(T, bootstrap_servers=B, group_id=G, auto_offset_reset="earliest",
+                          enable_auto_commit=False, client_id=name, session_timeout_ms=10000,
+                          heartbeat_interval_ms=500)
+        while not stop[name].is_set():
+            m.poll(timeout_ms=200)
+            seen[name] = set(m.assignment())
+        m.commit({tp: OffsetAndMetadata(1, "meta-" + name, -1) for tp in m.assignment()})
+        m.close()
+    except Exception as e:  # surfaced by the main thread
+        errors.append(e)
+
+
+ta = threading.Thread(target=member, args=("a",))
+ta.start()
+until(lambda: len(seen.get("a", ())) == 3, "member a to own all 3 partitions")
+tb = threading.Thread(target=member, args=("b",))
+tb.start()
+until(lambda: seen.get("a") and seen.get("b") and not (seen["a"] & seen["b"]) and len(seen["a"] | seen["b"]) == 3,
+      "a and b to split the partitions", timeout=60)
+print("assignment with 2 members:", seen)
+stop["b"].set()
+tb.join()
+until(lambda: len(seen.get("a", ())) == 3, "a to own all 3 partitions again after b left", timeout=60)
+stop["a"].set()
+ta.join()
+assert not errors, errors
+
+committed = adm.list_group_offsets({G: None})[G]
+print("committed:", committed)
+assert len(committed) == 3 and all(v.offset == 1 and v.metadata == "meta-a" for v in committed.values()), committed
+groups = adm.list_groups()
+print("groups:", groups)
+assert G in str(groups), groups
+described = adm.describe_groups([G])
+print("described:", described)
+
+adm.delete_records({tps[0]: 3})
+c = KafkaConsumer(bootstrap_servers=B)
+c.assign([tps[0]])
+assert c.beginning_offsets([tps[0]])[tps[0]] == 3
+c.close()
+
+adm.delete_topics([T])
+until(lambda: T not in adm.list_topics(), "the topic to be deleted")
+adm.close()
+print("PASS")
