@@ -78,6 +78,7 @@ struct ControlRouter: Sendable {
             let limit = min(max(parameters.get("limit", as: Int.self) ?? 10_000, 1), 100_000)
             return try Self.json(try await store.partitionLog(cluster, PartitionKey(topicID: topicID, partition: index), from: from, limit: limit))
         }
+        addKafkaRoutes(to: api)
         return router
     }
 
@@ -132,7 +133,7 @@ struct SecretMiddleware: RouterMiddleware {
                 switch error.code {
                 case .clusterNotFound, .nodeNotFound, .topicNotFound, .zoneNotFound: .notFound
                 case .conflict, .nodeExists, .topicExists, .clusterExists: .conflict
-                case .invalidArgument: .badRequest
+                case .invalidArgument, .invalidTopicName, .invalidPartitions, .invalidConfig: .badRequest
                 case .databaseLocked: .serviceUnavailable
                 default: .internalServerError
                 }
