@@ -59,7 +59,7 @@ public struct AMQCommand: AsyncParsableCommand {
         case let error as ControlPlaneError:
             printError(error.message)
             switch error.code {
-            case .invalidArgument: return Exit.usage
+            case _ where error.isUsageError: return Exit.usage
             case .controllerUnreachable: return Exit.unavailable
             case .databaseLocked: return Exit.tempFail
             default: return Exit.failure

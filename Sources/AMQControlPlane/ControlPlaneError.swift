@@ -13,6 +13,12 @@ package struct ControlPlaneError: Error, Sendable, CustomStringConvertible, Cust
         case topicNotFound
         case topicExists
         case invalidArgument
+        /// A topic name Kafka would refuse (Kafka's INVALID_TOPIC_EXCEPTION).
+        case invalidTopicName
+        /// A partition count out of range, or one that would shrink a topic (INVALID_PARTITIONS).
+        case invalidPartitions
+        /// A topic config with an unknown shape or a bad value (INVALID_CONFIG).
+        case invalidConfig
         case conflict
         case noEligibleNodes
         case notAnAMQDatabase
@@ -51,6 +57,9 @@ package struct ControlPlaneError: Error, Sendable, CustomStringConvertible, Cust
 
     /// True for mistakes in what the user asked for, as opposed to failures while doing it.
     package var isUsageError: Bool {
-        code == .invalidArgument
+        switch code {
+        case .invalidArgument, .invalidTopicName, .invalidPartitions, .invalidConfig: true
+        default: false
+        }
     }
 }

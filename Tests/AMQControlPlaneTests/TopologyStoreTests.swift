@@ -68,13 +68,13 @@ import Testing
         let snapshot = try await store.snapshot("demo")
 
         await expectCode(.topicExists) { _ = try await store.createTopic("demo", name: "orders", partitions: 2, config: TopicConfig()) }
-        await expectCode(.invalidArgument) { _ = try await store.createTopic("demo", name: "x", partitions: 0, config: TopicConfig()) }
-        await expectCode(.invalidArgument) { _ = try await store.createTopic("demo", name: "bad name", partitions: 1, config: TopicConfig()) }
+        await expectCode(.invalidPartitions) { _ = try await store.createTopic("demo", name: "x", partitions: 0, config: TopicConfig()) }
+        await expectCode(.invalidTopicName) { _ = try await store.createTopic("demo", name: "bad name", partitions: 1, config: TopicConfig()) }
         await expectCode(.topicNotFound) { _ = try await store.describeTopic("demo", "missing") }
         await expectCode(.clusterNotFound) { _ = try await store.topics("nope") }
         await expectCode(.zoneNotFound) { _ = try await store.addNode("demo", zone: "z") }
         await expectCode(.nodeExists) { _ = try await store.addNode("demo", zone: "a", id: 1) }
-        await expectCode(.invalidArgument) { _ = try await store.alterTopic("demo", name: "orders", partitions: 1) }
+        await expectCode(.invalidPartitions) { _ = try await store.alterTopic("demo", name: "orders", partitions: 1) }
         await expectCode(.invalidArgument) { _ = try await store.alterTopic("demo", name: "orders", set: [("linger.ms", "999")]) }
         await expectCode(.conflict) { _ = try await store.removeNode("demo", id: 1, force: false) }
         await expectCode(.clusterExists) {

@@ -17,6 +17,83 @@ package enum ControlAPI {
         package static let topology = "/v1/topology"
         package static let commit = "/v1/commit"
         package static let partitionLog = "/v1/partition-log"
+        package static let producerIDs = "/v1/producer-ids"
+        package static let topics = "/v1/topics"
+        package static let groups = "/v1/groups"
+
+        /// `/v1/topics/{name}`.
+        package static func topic(_ name: String) -> String { "\(topics)/\(ControlAPI.pathComponent(name))" }
+        /// `/v1/topics/{name}/partitions`.
+        package static func partitions(_ topic: String) -> String { "\(Path.topic(topic))/partitions" }
+        /// `/v1/groups/{group}/offsets`.
+        package static func offsets(_ group: String) -> String { "\(groups)/\(ControlAPI.pathComponent(group))/offsets" }
+    }
+
+    /// Percent-encodes everything but RFC 3986 unreserved characters, so a group id holding `/`,
+    /// `?` or spaces stays one path segment. The router decodes it again.
+    package static func pathComponent(_ text: String) -> String {
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+
+    /// A fresh producer id for InitProducerId.
+    package struct ProducerIDResponse: Codable, Sendable, Equatable {
+        package var producerID: Int64
+        /// 0 for a fresh id; epochs are bumped by the transaction coordinator, not here.
+        package var producerEpoch: Int16
+
+        package init(producerID: Int64, producerEpoch: Int16) {
+            self.producerID = producerID
+            self.producerEpoch = producerEpoch
+        }
+    }
+
+    /// Kafka's CreateTopics for one topic, made by an agent on the controller.
+    package struct CreateTopicRequest: Codable, Sendable, Equatable {
+        package var name: String
+        /// -1 takes the cluster's `default.partitions` (CreateTopics v4+ `NumPartitions = -1`).
+        package var partitions: Int
+        /// Kafka topic configs by name, validated like `amq topic create --config`.
+        package var configs: [String: String]
+        package var validateOnly: Bool
+
+        package init(name: String, partitions: Int, configs: [String: String] = [:], validateOnly: Bool = false) {
+            self.name = name
+            self.partitions = partitions
+            self.configs = configs
+            self.validateOnly = validateOnly
+        }
+    }
+
+    /// Kafka's CreatePartitions for one topic: grow it to `count` partitions.
+    package struct CreatePartitionsRequest: Codable, Sendable, Equatable {
+        package var count: Int
+        package var validateOnly: Bool
+
+        package init(count: Int, validateOnly: Bool = false) {
+            self.count = count
+            self.validateOnly = validateOnly
+        }
+    }
+
+    package struct CommitOffsetsRequest: Codable, Sendable, Equatable {
+        package var offsets: [GroupOffset]
+
+        package init(offsets: [GroupOffset]) { self.offsets = offsets }
+    }
+
+    package struct CommitOffsetsResponse: Codable, Sendable, Equatable {
+        /// One per committed entry, in request order.
+        package var results: [GroupOffsetResult]
+    }
+
+    package struct GroupOffsetsResponse: Codable, Sendable, Equatable {
+        package var group: String
+        package var offsets: [GroupOffset]
+    }
+
+    package struct GroupListResponse: Codable, Sendable, Equatable {
+        package var groups: [String]
     }
 
     package struct RegisterResponse: Codable, Sendable {

@@ -64,6 +64,65 @@ package struct ControlClient: Sendable {
         )
     }
 
+    // MARK: Kafka broker state
+
+    /// A fresh producer id for InitProducerId; see ``TopologyStore/allocateProducerID(_:)``.
+    package func allocateProducerID() async throws -> ControlAPI.ProducerIDResponse {
+        try await call(.POST, ControlAPI.Path.producerIDs, body: Optional<Int>.none)
+    }
+
+    /// Creates a topic (Kafka's CreateTopics). Errors come back as ``ControlPlaneError`` with the
+    /// store's code: `topicExists`, `invalidTopicName`, `invalidPartitions`, `invalidConfig`.
+    /// - Parameter partitions: -1 takes the cluster's `default.partitions`.
+    package func createTopic(
+        name: String, partitions: Int, configs: [String: String] = [:], validateOnly: Bool = false
+    ) async throws -> TopologyStore.TopicDescription {
+        let request = ControlAPI.CreateTopicRequest(name: name, partitions: partitions, configs: configs, validateOnly: validateOnly)
+        return try await call(.POST, ControlAPI.Path.topics, body: request)
+    }
+
+    /// Deletes a topic (Kafka's DeleteTopics); `topicNotFound` if there is none.
+    package func deleteTopic(name: String) async throws {
+        let _: Empty? = try await callOptional(.DELETE, ControlAPI.Path.topic(name), body: Optional<Int>.none)
+    }
+
+    /// Grows a topic to `count` partitions (Kafka's CreatePartitions); `invalidPartitions` unless
+    /// `count` is above the current count.
+    package func createPartitions(topic: String, count: Int, validateOnly: Bool = false) async throws -> TopologyStore.TopicDescription {
+        try await call(.POST, ControlAPI.Path.partitions(topic), body: ControlAPI.CreatePartitionsRequest(count: count, validateOnly: validateOnly))
+    }
+
+    /// Commits offsets of `group`; one result per entry, in order.
+    package func commitOffsets(group: String, _ offsets: [GroupOffset]) async throws -> [GroupOffsetResult] {
+        let response: ControlAPI.CommitOffsetsResponse = try await call(
+            .POST, ControlAPI.Path.offsets(group), body: ControlAPI.CommitOffsetsRequest(offsets: offsets)
+        )
+        return response.results
+    }
+
+    /// The offsets `group` committed for `topics` (nil: all topics); uncommitted partitions are absent.
+    package func fetchOffsets(group: String, topics: [String]?) async throws -> [GroupOffset] {
+        var path = ControlAPI.Path.offsets(group)
+        if let topics {
+            // Kafka distinguishes "all topics" (null) from "none" (empty); the query cannot.
+            guard !topics.isEmpty else { return [] }
+            path += "?" + topics.map { "topic=\(ControlAPI.pathComponent($0))" }.joined(separator: "&")
+        }
+        let response: ControlAPI.GroupOffsetsResponse = try await call(.GET, path, body: Optional<Int>.none)
+        return response.offsets
+    }
+
+    /// Groups with committed offsets.
+    package func listOffsetGroups() async throws -> [String] {
+        let response: ControlAPI.GroupListResponse = try await call(.GET, ControlAPI.Path.groups, body: Optional<Int>.none)
+        return response.groups
+    }
+
+    /// Forgets every committed offset of `group`.
+    package func deleteOffsets(group: String) async throws {
+        let _: Empty? = try await callOptional(.DELETE, ControlAPI.Path.offsets(group), body: Optional<Int>.none)
+    }
+
     /// The HTTP status of a plain GET of `url` (an agent's `/readyz`, say); nil when nothing answered.
     package static func probe(_ url: String, timeout: Duration = .seconds(2), httpClient: HTTPClient = .shared) async -> Int? {
         guard let response = try? await httpClient.execute(HTTPClientRequest(url: url), timeout: .init(timeout)) else { return nil }

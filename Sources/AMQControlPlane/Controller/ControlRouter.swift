@@ -83,6 +83,7 @@ struct ControlRouter: Sendable {
             let logStart = try await store.deleteRecords(cluster, delete.partition, before: delete.before)
             return try Self.json(ControlAPI.DeleteRecordsResponse(logStartOffset: logStart))
         }
+        addKafkaRoutes(to: api)
         return router
     }
 
@@ -137,7 +138,7 @@ struct SecretMiddleware: RouterMiddleware {
                 switch error.code {
                 case .clusterNotFound, .nodeNotFound, .topicNotFound, .zoneNotFound: .notFound
                 case .conflict, .nodeExists, .topicExists, .clusterExists: .conflict
-                case .invalidArgument: .badRequest
+                case .invalidArgument, .invalidTopicName, .invalidPartitions, .invalidConfig: .badRequest
                 case .databaseLocked: .serviceUnavailable
                 default: .internalServerError
                 }

@@ -50,6 +50,29 @@ package struct ControlPlaneDatabase: Sendable {
         }
     }
 
+    /// Runs `body` in one IMMEDIATE write transaction and rolls it back, returning what `body`
+    /// returned: a dry run of a change through exactly the code that would make it (Kafka's
+    /// `validateOnly`), so validation and placement errors are the real ones.
+    package func writeAndRollBack<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .rollback
+                }
+                guard let result else {
+                    throw ControlPlaneError(.databaseFailure, "a dry-run transaction on \(path) returned nothing")
+                }
+                return result
+            }
+        } catch let error as ControlPlaneError {
+            throw error
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+    }
+
     /// Runs `body` on a read-only snapshot.
     package func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
         do {

@@ -9,7 +9,34 @@ enum Migrations {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-topology", migrate: createTopology)
         migrator.registerMigration("v2-stream-index", migrate: createStreamIndex)
+        migrator.registerMigration("v3-kafka", migrate: createKafkaState)
         return migrator
+    }
+
+    /// What the Kafka broker keeps beyond the topology: the producer id sequence and committed
+    /// consumer-group offsets. Neither is topology: changing them bumps no version and writes no
+    /// audit row, since consumers commit several times a second.
+    private static func createKafkaState(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                -- The next producer id InitProducerId hands out. Kafka's ids are cluster-wide and never reused;
+                -- starting at 1000 keeps them apart from small numbers people use in tests by hand.
+                ALTER TABLE cluster ADD COLUMN next_producer_id INTEGER NOT NULL DEFAULT 1000;
+                CREATE TABLE group_offset (
+                    cluster_id INTEGER NOT NULL REFERENCES cluster(id) ON DELETE CASCADE,
+                    group_id TEXT NOT NULL,
+                    topic_id TEXT NOT NULL REFERENCES topic(id) ON DELETE CASCADE,
+                    partition_index INTEGER NOT NULL,
+                    committed_offset INTEGER NOT NULL,
+                    leader_epoch INTEGER NOT NULL,
+                    metadata TEXT,
+                    committed_at REAL NOT NULL,
+                    PRIMARY KEY (cluster_id, group_id, topic_id, partition_index)
+                ) WITHOUT ROWID;
+                -- Deleting a topic cascades here; without an index on topic_id that is a full scan.
+                CREATE INDEX group_offset_topic ON group_offset(topic_id);
+                """
+        )
     }
 
     /// The partition index: which object and byte range holds each committed offset range.

@@ -13,6 +13,22 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
 
     package init() {}
 
+    private enum CodingKeys: String, CodingKey {
+        case heartbeatIntervalMs, missedHeartbeatsBeforeDown, autoCreateTopics, defaultPartitions
+    }
+
+    /// Every key is optional, so settings written before a key existed (and snapshots from an
+    /// older controller) decode with that key's default instead of failing.
+    package init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = ClusterSettings()
+        heartbeatIntervalMs = try container.decodeIfPresent(Int.self, forKey: .heartbeatIntervalMs) ?? defaults.heartbeatIntervalMs
+        missedHeartbeatsBeforeDown =
+            try container.decodeIfPresent(Int.self, forKey: .missedHeartbeatsBeforeDown) ?? defaults.missedHeartbeatsBeforeDown
+        autoCreateTopics = try container.decodeIfPresent(Bool.self, forKey: .autoCreateTopics) ?? defaults.autoCreateTopics
+        defaultPartitions = try container.decodeIfPresent(Int.self, forKey: .defaultPartitions) ?? defaults.defaultPartitions
+    }
+
     package static let keys: [String] = [
         "heartbeat.interval.ms", "missed.heartbeats.before.down", "auto.create.topics.enable", "default.partitions",
     ]

@@ -31,16 +31,19 @@ extension TopologyStore {
     }
 
     /// Creates a topic and places its partitions.
+    /// - Parameter validateOnly: run every check and the placement, then roll back (Kafka's
+    ///   CreateTopics `ValidateOnly`); the returned description is what would have been created.
     package func createTopic(
         _ clusterName: String,
         name: String,
         partitions: Int,
-        config: TopicConfig
+        config: TopicConfig,
+        validateOnly: Bool = false
     ) async throws -> TopicDescription {
-        try Validation.name(name, what: "topic name", maxLength: 249)
+        try Validation.name(name, what: "topic name", maxLength: 249, code: .invalidTopicName)
         try Self.validatePartitions(partitions)
         let actor = self.actor
-        return try await database.write { db in
+        let change: @Sendable (Database) throws -> TopicDescription = { db in
             let cluster = try db.clusterRow(named: clusterName)
             if (try? db.topic(named: name, of: cluster)) != nil {
                 throw ControlPlaneError(
@@ -69,6 +72,7 @@ extension TopologyStore {
             )
             return description
         }
+        return try await validateOnly ? database.writeAndRollBack(change) : database.write(change)
     }
 
     /// Changes a topic's configs and/or grows its partitions, in one transaction.
@@ -84,27 +88,33 @@ extension TopologyStore {
         let assignments = assignments.map { TopicConfigAssignment(key: $0.key, value: $0.value) }
         return try await database.write { db in
             let cluster = try db.clusterRow(named: clusterName)
-            let before = try db.topic(named: name, of: cluster)
-            var config = before.config
-            for key in keys { try config.reset(key) }
-            for assignment in assignments { try config.set(assignment.key, assignment.value) }
-            if let newCount, newCount < before.partitions {
+            return try db.alterTopic(in: cluster, name: name, actor: actor, set: assignments, reset: keys, partitions: newCount)
+        }
+    }
+
+    /// Grows a topic to `count` partitions (Kafka's CreatePartitions): unlike `amq topic alter
+    /// --partitions`, asking for the current count is refused, as Kafka refuses it.
+    /// - Parameter validateOnly: check and place, then roll back.
+    package func createPartitions(
+        _ clusterName: String,
+        topic name: String,
+        count: Int,
+        validateOnly: Bool = false
+    ) async throws -> TopicDescription {
+        try Self.validatePartitions(count)
+        let actor = self.actor
+        let change: @Sendable (Database) throws -> TopicDescription = { db in
+            let cluster = try db.clusterRow(named: clusterName)
+            let current = try db.topic(named: name, of: cluster).partitions
+            guard count > current else {
                 throw ControlPlaneError(
-                    .invalidArgument,
-                    "topic \"\(name)\" has \(before.partitions) partitions; Kafka topics can only grow, so --partitions must be at least \(before.partitions)"
+                    .invalidPartitions,
+                    "topic \"\(name)\" already has \(current) partitions; ask for more than \(current), topics only grow"
                 )
             }
-            try db.updateTopic(before.id, config: config, partitions: newCount ?? before.partitions)
-            if let newCount, newCount > before.partitions {
-                _ = try db.applyPlacement(in: cluster, topicIDs: [before.id], resize: [before.id: newCount])
-            }
-            let after = try db.topic(named: name, of: cluster)
-            _ = try db.recordChange(
-                of: cluster, actor: actor, action: "topic.alter", subject: name,
-                before: TopologyJSON.encode(before), after: TopologyJSON.encode(after)
-            )
-            return TopicDescription(topic: after, partitions: try db.partitions(of: cluster.id, topicID: after.id))
+            return try db.alterTopic(in: cluster, name: name, actor: actor, set: [], reset: [], partitions: count)
         }
+        return try await validateOnly ? database.writeAndRollBack(change) : database.write(change)
     }
 
     /// Turns inter-zone routing on or off for a topic. Agents pick it up with the new version.
@@ -128,7 +138,7 @@ extension TopologyStore {
     private static func validatePartitions(_ count: Int) throws(ControlPlaneError) {
         guard (1...maxPartitions).contains(count) else {
             throw ControlPlaneError(
-                .invalidArgument,
+                .invalidPartitions,
                 "--partitions must be between 1 and \(maxPartitions), not \(count)"
             )
         }
@@ -142,6 +152,39 @@ private struct TopicConfigAssignment: Sendable {
 }
 
 extension Database {
+    /// The body of ``TopologyStore/alterTopic(_:name:set:reset:partitions:)``, shared with
+    /// ``TopologyStore/createPartitions(_:topic:count:validateOnly:)`` so both validate alike.
+    fileprivate func alterTopic(
+        in cluster: ClusterRow,
+        name: String,
+        actor: String,
+        set assignments: [TopicConfigAssignment],
+        reset keys: [String],
+        partitions newCount: Int?
+    ) throws -> TopologyStore.TopicDescription {
+        let db = self
+        let before = try db.topic(named: name, of: cluster)
+        var config = before.config
+        for key in keys { try config.reset(key) }
+        for assignment in assignments { try config.set(assignment.key, assignment.value) }
+        if let newCount, newCount < before.partitions {
+            throw ControlPlaneError(
+                .invalidPartitions,
+                "topic \"\(name)\" has \(before.partitions) partitions; Kafka topics can only grow, so --partitions must be at least \(before.partitions)"
+            )
+        }
+        try db.updateTopic(before.id, config: config, partitions: newCount ?? before.partitions)
+        if let newCount, newCount > before.partitions {
+            _ = try db.applyPlacement(in: cluster, topicIDs: [before.id], resize: [before.id: newCount])
+        }
+        let after = try db.topic(named: name, of: cluster)
+        _ = try db.recordChange(
+            of: cluster, actor: actor, action: "topic.alter", subject: name,
+            before: TopologyJSON.encode(before), after: TopologyJSON.encode(after)
+        )
+        return TopologyStore.TopicDescription(topic: after, partitions: try db.partitions(of: cluster.id, topicID: after.id))
+    }
+
     fileprivate func updateTopic(_ id: String, config: TopicConfig, partitions: Int) throws {
         try execute(
             sql: """

@@ -253,11 +253,13 @@ extension Database {
 
 /// Name rules shared by clusters, zones and topics.
 package enum Validation {
-    package static func name(_ value: String, what: String, maxLength: Int = 64) throws(ControlPlaneError) {
+    package static func name(
+        _ value: String, what: String, maxLength: Int = 64, code: ControlPlaneError.Code = .invalidArgument
+    ) throws(ControlPlaneError) {
         let allowed = value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") }
         guard !value.isEmpty, value.count <= maxLength, allowed, value != ".", value != ".." else {
             throw ControlPlaneError(
-                .invalidArgument,
+                code,
                 "\(what) \"\(value)\" is invalid: use 1–\(maxLength) characters from letters, digits, '.', '_' and '-'"
             )
         }

@@ -1,0 +1,95 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Routes the agents' Kafka handlers call: producer ids (InitProducerId), consumer-group offsets
+/// (OffsetCommit/OffsetFetch/DeleteGroups) and topic admin (CreateTopics/DeleteTopics/
+/// CreatePartitions). Topic admin goes through the same ``TopologyStore`` functions as the CLI, so
+/// it is validated, versioned and audited alike and `amq topic list` agrees with Kafka's admin API.
+extension ControlRouter {
+    func addKafkaRoutes(to api: RouterGroup<ControlRequestContext>) {
+        api.post("producer-ids") { _, _ in
+            let id = try await store.allocateProducerID(cluster)
+            return try Self.json(ControlAPI.ProducerIDResponse(producerID: id, producerEpoch: 0))
+        }
+
+        api.post("topics") { request, context in
+            let create = try await Self.decode(ControlAPI.CreateTopicRequest.self, request, context)
+            var config = TopicConfig()
+            for (key, value) in create.configs.sorted(by: { $0.key < $1.key }) {
+                do {
+                    try config.set(key, value)
+                } catch {
+                    // Same check as `amq topic create --config`; re-coded so Kafka can say INVALID_CONFIG.
+                    throw ControlPlaneError(.invalidConfig, error.message, underlying: error)
+                }
+            }
+            let partitions = create.partitions == -1 ? try await store.cluster(cluster).settings.defaultPartitions : create.partitions
+            let description = try await store.createTopic(
+                cluster, name: create.name, partitions: partitions, config: config, validateOnly: create.validateOnly
+            )
+            if !create.validateOnly {
+                logger.notice(
+                    "Topic created through the Kafka API",
+                    metadata: ["kafka.topic": "\(create.name)", "amq.partitions": "\(partitions)"]
+                )
+            }
+            return try Self.json(description, status: create.validateOnly ? .ok : .created)
+        }
+
+        api.delete("topics/:topic") { _, context in
+            let name = try Self.pathParameter("topic", context)
+            try await store.deleteTopic(cluster, name: name)
+            logger.notice("Topic deleted through the Kafka API", metadata: ["kafka.topic": "\(name)"])
+            return Response(status: .noContent)
+        }
+
+        api.post("topics/:topic/partitions") { request, context in
+            let name = try Self.pathParameter("topic", context)
+            let grow = try await Self.decode(ControlAPI.CreatePartitionsRequest.self, request, context)
+            let description = try await store.createPartitions(cluster, topic: name, count: grow.count, validateOnly: grow.validateOnly)
+            if !grow.validateOnly {
+                logger.notice(
+                    "Partitions added through the Kafka API",
+                    metadata: ["kafka.topic": "\(name)", "amq.partitions": "\(grow.count)"]
+                )
+            }
+            return try Self.json(description)
+        }
+
+        api.get("groups") { _, _ in
+            try Self.json(ControlAPI.GroupListResponse(groups: try await store.groupsWithOffsets(cluster)))
+        }
+
+        api.post("groups/:group/offsets") { request, context in
+            let group = try Self.pathParameter("group", context)
+            let commit = try await Self.decode(ControlAPI.CommitOffsetsRequest.self, request, context)
+            let results = try await store.commitOffsets(cluster, group: group, commit.offsets)
+            return try Self.json(ControlAPI.CommitOffsetsResponse(results: results))
+        }
+
+        api.get("groups/:group/offsets") { request, context in
+            let group = try Self.pathParameter("group", context)
+            let topics = request.uri.queryParameters.getAll("topic")
+            let offsets = try await store.fetchOffsets(cluster, group: group, topics: topics.isEmpty ? nil : topics)
+            return try Self.json(ControlAPI.GroupOffsetsResponse(group: group, offsets: offsets))
+        }
+
+        api.delete("groups/:group/offsets") { _, context in
+            let group = try Self.pathParameter("group", context)
+            try await store.deleteOffsets(cluster, group: group)
+            return Response(status: .noContent)
+        }
+    }
+
+    /// A path parameter, percent-decoded (the router matches on the raw path; see
+    /// ``ControlAPI/pathComponent(_:)``).
+    static func pathParameter(_ name: String, _ context: ControlRequestContext) throws -> String {
+        let raw = try context.parameters.require(name)
+        guard let decoded = raw.removingPercentEncoding else {
+            throw HTTPError(.badRequest, message: "path parameter \(name) is not valid percent-encoding")
+        }
+        return decoded
+    }
+}
