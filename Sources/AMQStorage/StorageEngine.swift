@@ -35,6 +35,11 @@ package struct StorageConfiguration: Sendable {
 package struct AppendResult: Sendable, Hashable {
     package var baseOffset: Int64
     package var lastOffset: Int64
+
+    package init(baseOffset: Int64, lastOffset: Int64) {
+        self.baseOffset = baseOffset
+        self.lastOffset = lastOffset
+    }
 }
 
 /// What a read got: whole record batches starting at or before the asked offset, and the bounds.

@@ -141,7 +141,7 @@ struct KafkaRequestContext: Sendable {
         frame.reserveCapacity(256)
         frame.writeInteger(Int32(0))
         let headerVersion = Response.apiKey.responseHeaderVersion(header.apiVersion)
-        ResponseHeader(correlationID: header.correlationID).encode(into: &frame, version: headerVersion)
+        ResponseHeader(correlationID: header.correlationID).encode(into: &frame, headerVersion: headerVersion)
         response.encode(into: &frame, version: header.apiVersion)
         frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex)
         return frame

@@ -51,6 +51,7 @@ package enum KafkaErrorCode: Int16, Sendable {
     case invalidProducerIDMapping = 49
     case invalidTransactionTimeout = 50
     case concurrentTransactions = 51
+    case transactionalIDAuthorizationFailed = 53
     case kafkaStorageError = 56
     case saslAuthenticationFailed = 58
     case unknownProducerID = 59

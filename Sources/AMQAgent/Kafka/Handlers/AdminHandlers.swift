@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import Logging
 import AMQStorage
 
 /// Topic and cluster administration: CreateTopics v2–7, DeleteTopics v1–6, CreatePartitions
@@ -33,8 +34,8 @@ struct AdminHandlers {
                 for config in topic.configs { if let value = config.value { configs[config.name] = value } }
                 do {
                     let created = try await broker.control.createTopic(
-                        ControlAPI.CreateTopicRequest(name: topic.name, partitions: partitions, configs: configs, validateOnly: request.validateOnly)
-                    )
+                        name: topic.name, partitions: partitions, configs: configs, validateOnly: request.validateOnly
+                    ).topic
                     result.numPartitions = Int32(created.partitions)
                     result.replicationFactor = topic.replicationFactor == -1 ? 1 : topic.replicationFactor
                     result.configs = Self.describe(created.config).map {

@@ -1,5 +1,7 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import Logging
+import NIOCore
 
 /// The classic consumer-group protocol: FindCoordinator v0–4, JoinGroup v0–9, SyncGroup v0–5,
 /// Heartbeat v0–4, LeaveGroup v0–5, OffsetCommit v2–9, OffsetFetch v1–9, ListGroups v0–5,

@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import Logging
 
 /// InitProducerId v0–5 for idempotent producers. Ids come from the controller (monotonic in its
 /// SQLite, so never reused across agents or restarts); a producer that already has an id and asks

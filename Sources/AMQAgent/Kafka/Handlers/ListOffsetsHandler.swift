@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import Logging
 import AMQStorage
 
 /// ListOffsets v1–7 and OffsetForLeaderEpoch v2–4, answered by the partition's leader.

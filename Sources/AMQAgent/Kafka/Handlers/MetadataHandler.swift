@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import Logging
 
 /// Metadata v0–12. Topics null = all, [] = brokers only. Brokers are the alive agents with their
 /// advertised Kafka address and their zone as rack. Each partition's leader is its leading agent
@@ -30,9 +31,7 @@ struct MetadataHandler {
             var created = false
             for name in names where view.topic(name) == nil && Self.isValidTopicName(name) {
                 do {
-                    _ = try await broker.control.createTopic(
-                        ControlAPI.CreateTopicRequest(name: name, partitions: view.topology.settings.defaultPartitions, configs: [:], validateOnly: false)
-                    )
+                    _ = try await broker.control.createTopic(name: name, partitions: view.topology.settings.defaultPartitions)
                     created = true
                     context.logger.info("Auto-created topic", metadata: ["amq.topic": "\(name)"])
                 } catch let error as ControlPlaneError where error.code == .topicExists {

@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import Logging
 import AMQStorage
 import NIOCore
 
@@ -46,9 +47,10 @@ struct ProduceHandler {
             staged.append(partitions)
         }
         let acks = request.acks
+        let outcomes = staged
         return .run {
             var response = ProduceResponse()
-            for (topic, partitions) in zip(request.topicData, staged) {
+            for (topic, partitions) in zip(request.topicData, outcomes) {
                 var results: [ProduceResponse.PartitionProduceResponse] = []
                 for (data, outcome) in zip(topic.partitionData, partitions) {
                     results.append(await Self.finish(outcome, index: data.index, storage: view?.storage))
