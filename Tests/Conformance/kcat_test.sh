@@ -14,9 +14,12 @@ check() { # check NAME EXPECTED ACTUAL
     echo "ok: $1"
 }
 
-# K1: metadata lists the brokers and the topic.
-kcat -L -b "$B" > "$work/k1" 2>&1 || fail "K1 kcat -L: $(cat "$work/k1")"
-grep -q "topic \"$T\" with 3 partitions:" "$work/k1" || fail "K1: $(cat "$work/k1")"
+# K1: metadata lists the brokers and the topic (agents learn a new topic within moments).
+deadline=$((SECONDS + 30))
+until kcat -L -b "$B" > "$work/k1" 2>&1 && grep -q "topic \"$T\" with 3 partitions:" "$work/k1"; do
+    [ $SECONDS -lt $deadline ] || fail "K1: $(cat "$work/k1")"
+    sleep 0.1
+done
 grep -q "brokers:" "$work/k1" || fail "K1 brokers: $(cat "$work/k1")"
 echo "ok: K1 metadata"
 

@@ -109,9 +109,14 @@ struct LocalFleet {
     }
 
     private func agentArguments(_ node: NodeInfo, controllerURL: String) -> [String] {
-        [
+        // Back on the ports it had when they are still free, so clients' cached addresses work.
+        func port(_ last: Int?) -> String {
+            guard let last, ProcessControl.isPortFree(host: node.host, port: last) else { return "0" }
+            return String(last)
+        }
+        return [
             "agent", "run", "--controller", controllerURL, "--zone", node.zone, "--node-id", String(node.id),
-            "--secret-file", layout.secretFile, "--host", node.host, "--kafka-port", "0", "--admin-port", "0",
+            "--secret-file", layout.secretFile, "--host", node.host, "--kafka-port", port(node.kafkaPort), "--admin-port", port(node.adminPort),
         ]
     }
 

@@ -67,6 +67,28 @@ enum ProcessControl {
     }
 
     /// True while `pid` runs and is not a zombie. Reaps it if it is our exited child.
+    /// Whether nothing listens on (or holds) `host:port` now: a restarted agent takes its old
+    /// ports back when it can, so clients holding its address reconnect to it, as to a Kafka broker.
+    static func isPortFree(host: String, port: Int) -> Bool {
+        guard port > 0, port < 65536 else { return false }
+        #if canImport(Glibc)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return false }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
     static func isAlive(_ pid: Int32) -> Bool {
         guard pid > 0 else { return false }
         var status: Int32 = 0
