@@ -40,11 +40,11 @@ import Testing
         #expect(group.heartbeat(a, generation: 1) == .rebalanceInProgress)
         #expect(group.heartbeat(b, generation: 1) == .rebalanceInProgress)
         #expect(syncErrors(group.sync(b, generation: 1)) == [.rebalanceInProgress])
-        #expect(group.join(client: "client-a", memberID: a.memberID, metadata: [1]).isEmpty)
-        let answers = try joins(group.join(client: "client-b", memberID: b.memberID, metadata: [2]))
+        #expect(group.join(client: "client-a", memberID: a, metadata: [1]).isEmpty)
+        let answers = try joins(group.join(client: "client-b", memberID: b, metadata: [2]))
         #expect(answers.count == 3)
         #expect(Set(answers.map(\.generationID)) == [2])
-        #expect(answers.first { $0.memberID == a.memberID }?.members.count == 3)
+        #expect(answers.first { $0.memberID == a }?.members.count == 3)
         #expect(group.heartbeat(a, generation: 1) == .illegalGeneration)
         #expect(group.heartbeat(a, generation: 2) == nil)  // between JoinGroup and SyncGroup
     }
@@ -52,15 +52,15 @@ import Testing
     @Test func leaveRebalancesTheRestAndTheLastLeaveEmptiesTheGroup() throws {
         var group = Harness()
         let (a, b) = try group.stableGroup()
-        let (result, actions) = group.machine.leave([LeavingMember(memberID: b.memberID), LeavingMember(memberID: "nobody")], now: group.now)
+        let (result, actions) = group.machine.leave([LeavingMember(memberID: b), LeavingMember(memberID: "nobody")], now: group.now)
         #expect(result.members == [nil, .unknownMemberID])
         #expect(actions.isEmpty)
         #expect(group.machine.state == .preparingRebalance)
-        let rejoined = try joins(group.join(client: "client-a", memberID: a.memberID, metadata: [1]))
+        let rejoined = try joins(group.join(client: "client-a", memberID: a, metadata: [1]))
         #expect(rejoined.map(\.generationID) == [2])
-        #expect(rejoined.first?.members.map(\.memberID) == [a.memberID])
+        #expect(rejoined.first?.members.map(\.memberID) == [a])
 
-        _ = group.machine.leave([LeavingMember(memberID: a.memberID)], now: group.now)
+        _ = group.machine.leave([LeavingMember(memberID: a)], now: group.now)
         #expect(group.machine.state == .empty)
         #expect(group.machine.memberCount == 0)
         #expect(group.machine.describe().state == "Empty")
@@ -78,22 +78,22 @@ import Testing
         #expect(group.machine.state == .preparingRebalance)
         #expect(group.heartbeat(b, generation: 1) == .unknownMemberID)
         #expect(group.machine.nextDeadline != nil)
-        let answers = try joins(group.join(client: "client-a", memberID: a.memberID, metadata: [1]))
-        #expect(answers.first?.members.map(\.memberID) == [a.memberID])
+        let answers = try joins(group.join(client: "client-a", memberID: a, metadata: [1]))
+        #expect(answers.first?.members.map(\.memberID) == [a])
     }
 
     @Test func aMemberThatDoesNotRejoinIsDroppedAtTheRebalanceTimeout() throws {
         var group = Harness()
         let (a, b) = try group.stableGroup()
         // a changes its metadata: a rebalance; b never rejoins.
-        #expect(group.join(client: "client-a", memberID: a.memberID, metadata: [9]).isEmpty)
+        #expect(group.join(client: "client-a", memberID: a, metadata: [9]).isEmpty)
         group.advance(.seconds(5))
         #expect(group.heartbeat(b, generation: 1) == .rebalanceInProgress)
         let deadline = try #require(group.machine.nextDeadline)
         #expect(deadline <= group.now + .seconds(6))
         group.now = deadline
         let answers = try joins(group.machine.tick(now: group.now))
-        #expect(answers.map(\.memberID) == [a.memberID])
+        #expect(answers.map(\.memberID) == [a])
         #expect(answers.first?.members.map(\.metadata) == [[9]])
         #expect(group.heartbeat(b, generation: 2) == .unknownMemberID)
     }

@@ -177,7 +177,7 @@ package actor GroupCoordinator {
     /// answering at once), and returns the answer whenever it comes.
     private func park<Result: Sendable>(
         _ id: GroupRequestID,
-        as slot: WritableKeyPath<Waiters, [GroupRequestID: Waiters.Slot<Result>]> & Sendable,
+        as slot: any WritableKeyPath<Waiters, [GroupRequestID: Waiters.Slot<Result>]> & Sendable,
         abandoned: Result,
         body: () -> Void
     ) async -> Result {

@@ -57,11 +57,11 @@ package struct GroupStateMachine: Sendable {
 
     package let groupID: String
     package let configuration: Configuration
-    package private(set) var state: GroupState = .empty
-    package private(set) var generationID: Int32 = 0
-    package private(set) var protocolType: String?
-    package private(set) var protocolName: String?
-    package private(set) var leaderID: String?
+    package internal(set) var state: GroupState = .empty
+    package internal(set) var generationID: Int32 = 0
+    package internal(set) var protocolType: String?
+    package internal(set) var protocolName: String?
+    package internal(set) var leaderID: String?
 
     var members: [String: Member] = [:]
     /// Member ids in the order they joined; the first rejoined one becomes leader if needed.

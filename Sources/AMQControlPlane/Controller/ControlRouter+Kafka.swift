@@ -20,7 +20,7 @@ extension ControlRouter {
             for (key, value) in create.configs.sorted(by: { $0.key < $1.key }) {
                 do {
                     try config.set(key, value)
-                } catch {
+                } catch let error as ControlPlaneError {
                     // Same check as `amq topic create --config`; re-coded so Kafka can say INVALID_CONFIG.
                     throw ControlPlaneError(.invalidConfig, error.message, underlying: error)
                 }
