@@ -95,14 +95,14 @@ package struct ControlClient: Sendable {
     /// Commits offsets of `group`; one result per entry, in order.
     package func commitOffsets(group: String, _ offsets: [GroupOffset]) async throws -> [GroupOffsetResult] {
         let response: ControlAPI.CommitOffsetsResponse = try await call(
-            .POST, ControlAPI.Path.offsets(group), body: ControlAPI.CommitOffsetsRequest(offsets: offsets)
+            .POST, try Self.offsetsPath(group), body: ControlAPI.CommitOffsetsRequest(offsets: offsets)
         )
         return response.results
     }
 
     /// The offsets `group` committed for `topics` (nil: all topics); uncommitted partitions are absent.
     package func fetchOffsets(group: String, topics: [String]?) async throws -> [GroupOffset] {
-        var path = ControlAPI.Path.offsets(group)
+        var path = try Self.offsetsPath(group)
         if let topics {
             // Kafka distinguishes "all topics" (null) from "none" (empty); the query cannot.
             guard !topics.isEmpty else { return [] }
@@ -120,7 +120,13 @@ package struct ControlClient: Sendable {
 
     /// Forgets every committed offset of `group`.
     package func deleteOffsets(group: String) async throws {
-        let _: Empty? = try await callOptional(.DELETE, ControlAPI.Path.offsets(group), body: Optional<Int>.none)
+        let _: Empty? = try await callOptional(.DELETE, try Self.offsetsPath(group), body: Optional<Int>.none)
+    }
+
+    /// An empty group id would make a path the router does not know; say what is wrong instead.
+    private static func offsetsPath(_ group: String) throws(ControlPlaneError) -> String {
+        guard !group.isEmpty else { throw ControlPlaneError(.invalidArgument, "group id must not be empty") }
+        return ControlAPI.Path.offsets(group)
     }
 
     /// The HTTP status of a plain GET of `url` (an agent's `/readyz`, say); nil when nothing answered.
