@@ -66,7 +66,7 @@ import Testing
             }
             // A new leader (a restarted agent) rebuilds the producer state from the log.
             try await withEngine(configuration, store: store, cluster) { engine in
-                try await engine.becomeLeader(key, epoch: cluster.epoch + 1)
+                try await engine.becomeLeader(key, epoch: cluster.epoch)
                 #expect(try await engine.append(key, batches: idempotent(producer: 9, sequence: 3, records: 1)) == AppendResult(baseOffset: 5, lastOffset: 5))
                 do {
                     _ = try await engine.append(key, batches: idempotent(producer: 9, sequence: 5, records: 1))

@@ -41,12 +41,18 @@ struct KafkaServer: Service {
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await channel.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask {
-                            // A connection handles its own errors: one bad client must not take the
-                            // listener down (as in swift-nio's TCP echo server).
-                            await KafkaConnection(broker: broker, logger: logger).run(connection)
+                    // Ending the accept loop (shutdown closes the channel, or we are cancelled) is
+                    // how this service stops, not a failure.
+                    do {
+                        for try await connection in inbound {
+                            group.addTask {
+                                // A connection handles its own errors: one bad client must not take
+                                // the listener down (as in swift-nio's TCP echo server).
+                                await KafkaConnection(broker: broker, logger: logger).run(connection)
+                            }
                         }
+                    } catch is CancellationError {
+                    } catch let error as ChannelError where error == .ioOnClosedChannel || error == .alreadyClosed {
                     }
                 }
                 // Closed: the open connections end too.

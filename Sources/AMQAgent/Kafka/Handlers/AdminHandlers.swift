@@ -236,6 +236,9 @@ struct AdminHandlers {
         switch error.code {
         case .topicExists: code = topicExists
         case .topicNotFound: code = .unknownTopicOrPartition
+        case .invalidTopicName: code = .invalidTopicException
+        case .invalidPartitions: code = .invalidPartitions
+        case .invalidConfig: code = .invalidConfig
         case .invalidArgument: code = invalid
         case .controllerUnreachable: code = .requestTimedOut
         default: code = .unknownServerError
