@@ -168,10 +168,11 @@ let package = Package(
         .testTarget(
             name: "AMQAgentTests",
             dependencies: [
-                "AMQAgent", "AMQControlPlane",
+                "AMQAgent", "AMQControlPlane", "AMQKafkaProtocol", "AMQStorage", "AMQTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSwiftSettings

@@ -1,5 +1,6 @@
 import AMQAgent
 import AMQControlPlane
+import AMQTestSupport
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -134,16 +135,6 @@ func withController(_ body: @Sendable (ControllerFixture) async throws -> Void) 
         let url = try #require(await iterator.next())
         try await body(ControllerFixture(url: url, secret: secret, store: store, logs: logs))
     }
-}
-
-/// Polls until `probe` yields a value, for at most `timeout`.
-func eventually<T>(timeout: Duration = .seconds(15), _ probe: () async throws -> T?) async rethrows -> T? {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if let value = try await probe() { return value }
-        try? await Task.sleep(for: .milliseconds(25))
-    }
-    return try await probe()
 }
 
 func get(_ url: String) async -> (status: Int, body: String) {

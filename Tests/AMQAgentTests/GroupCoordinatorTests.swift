@@ -1,4 +1,5 @@
 import AMQAgent
+import AMQTestSupport
 import Foundation
 import Logging
 import Testing

@@ -50,6 +50,13 @@ import Testing
                     [Self.scripts + "/idempotent_restart_test.py", bootstrap, "idem", "kill -9 \(pid)", start],
                     environment: Self.credentials
                 )
+                // The group kcat committed before the restart resumes from its offsets: nothing new.
+                let resumed = try await ExternalProcess.run(
+                    "/usr/bin/env",
+                    ["kcat", "-b", bootstrap, "-G", "g-kcat-t", "-X", "auto.offset.reset=earliest", "-e", "-q", "-f", "%p:%o\n", "kcat-t"],
+                    deadline: .seconds(120)
+                )
+                #expect(resumed.code == 0 && resumed.stdout.isEmpty, "kcat group after restart: \(resumed.stdout.prefix(500)) \(resumed.stderr.suffix(2000))")
             }
         }
     }

@@ -10,3 +10,15 @@ package func eventually(
     }
     return try await condition()
 }
+
+/// Polls until `probe` yields a value, for at most `timeout`; the value, or nil at the deadline.
+package func eventually<T>(
+    timeout: Duration = .seconds(15), every interval: Duration = .milliseconds(25), _ probe: () async throws -> T?
+) async rethrows -> T? {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if let value = try await probe() { return value }
+        try? await Task.sleep(for: interval)
+    }
+    return try await probe()
+}
