@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Kafka benchmark: a real client (confluent-kafka / librdkafka) produces and consumes through amq,
+# on a one-agent and a three-zone local cluster, on the local object store and on SeaweedFS's S3
+# server, with 1 KiB and 16 KiB records. Prints MB/s, records/s and p50/p99/p99.9 produce latency
+# beside the bare PUT latency measured in the same run, profiles one agent under full load, and
+# puts the figures in docs/benchmarks.md (between the kafka markers).
+#
+#   benchmarks/kafka.sh                   # release build, 10 s per phase
+#   SECONDS_PER_PHASE=4 benchmarks/kafka.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+phase=${SECONDS_PER_PHASE:-10}
+python=${AMQ_TEST_VENV:-$root/.venv}/bin/python
+work=$(mktemp -d /tmp/amq-kbench.XXXXXX)
+weed_pid=""
+cleanup() {
+    for dir in "$work"/cluster-*; do
+        [ -d "$dir" ] && AMQ_DATA_DIR="$dir" "$amq" cluster stop bench --timeout 5 >/dev/null 2>&1 || true
+    done
+    [ -n "$weed_pid" ] && kill "$weed_pid" 2>/dev/null && wait "$weed_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+# shellcheck source=benchmarks/lib.sh
+. "$root/benchmarks/lib.sh"
+build_release
+start_seaweedfs
+export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
+curl -sf -o /dev/null -X PUT "http://127.0.0.1:$s3_port/amq-kafka-bench"
+
+rows="$work/rows.md"
+: > "$rows"
+profile=""
+for store in local s3; do
+    if [ "$store" = local ]; then put_url="file://$work/put-latency"; else put_url="s3://amq-kafka-bench?endpoint=http://127.0.0.1:$s3_port"; fi
+    put=$("$python" "$root/benchmarks/put_latency.py" "$put_url" 65536 200)
+    put_p99=$(echo "$put" | "$python" -c 'import json,sys; print(round(json.load(sys.stdin)["put_p99_ms"], 1))')
+    for shape in "1 agent:a" "3 zones:a,b,c"; do
+        name=${shape%%:*}; zones=${shape#*:}
+        dir="$work/cluster-$store-${zones//,/}"
+        mkdir -p "$dir"
+        args=(cluster create bench --local --zones "$zones" --agents-per-zone 1)
+        [ "$store" = s3 ] && args+=(--object-store "s3://amq-kafka-bench/${zones//,/}?endpoint=http://127.0.0.1:$s3_port")
+        echo "==> $name, $store store" >&2
+        AMQ_DATA_DIR="$dir" "$amq" "${args[@]}" >/dev/null 2>&1
+        bootstrap=$(AMQ_DATA_DIR="$dir" "$amq" cluster status --format json | "$python" -c 'import json,sys; print(",".join("%s:%s" % (a["host"], a["kafkaPort"]) for a in json.load(sys.stdin)["agents"]))')
+        for size in 1024 16384; do
+            topic="bench-$size"
+            AMQ_DATA_DIR="$dir" "$amq" topic create "$topic" --partitions 6 --config linger.ms=5 >/dev/null
+            rate=$(( size == 1024 ? 2000 : 500 ))
+            if [ "$store" = local ] && [ "$name" = "1 agent" ] && [ "$size" = 1024 ]; then
+                # Profile the agent during the full-speed phase.
+                pid=$(AMQ_DATA_DIR="$dir" "$amq" cluster status --format json | "$python" -c 'import json,sys; print(json.load(sys.stdin)["agents"][0]["pid"])')
+                perf record -F 499 -g -p "$pid" -o "$work/perf.data" -- sleep "$phase" >/dev/null 2>&1 &
+                perf_pid=$!
+            fi
+            result=$("$python" "$root/benchmarks/kafka_bench.py" "$bootstrap" "$topic" 6 "$size" "$phase" "$rate")
+            if [ -n "${perf_pid:-}" ]; then
+                wait "$perf_pid" || true
+                perf_pid=""
+                perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null > "$work/perf.txt" || true
+                profile=$("$python" "$root/benchmarks/profile_summary.py" "$work/perf.txt")
+            fi
+            echo "$result" >&2
+            "$python" - "$name" "$store" "$put_p99" "$result" >> "$rows" <<'PY'
+import json, sys
+name, store, put_p99, r = sys.argv[1], sys.argv[2], float(sys.argv[3]), json.loads(sys.argv[4])
+aim = 5 + 5 + put_p99 + 10  # client linger + topic linger + PUT p99 + 10 ms
+print(f"| {name} | {store} | {r['record_bytes'] // 1024} KiB | {r['produce_mb_s']:.1f} | {r['produce_records_s']:.0f} | "
+      f"{r['consume_mb_s']:.1f} | {r['p50_ms']:.1f} / {r['p99_ms']:.1f} / {r['p999_ms']:.1f} ms @ {r['latency_rate']}/s | "
+      f"{put_p99:.1f} ms | {'yes' if r['p99_ms'] <= aim else 'no'} ({aim:.0f} ms) |")
+PY
+        done
+        AMQ_DATA_DIR="$dir" "$amq" cluster stop bench >/dev/null 2>&1
+    done
+done
+
+section="$work/section.md"
+{
+    echo 'Run with `benchmarks/kafka.sh`.'
+    echo
+    echo "## Kafka produce and consume (confluent-kafka $("$python" -c 'import confluent_kafka; print(confluent_kafka.version()[0])'), librdkafka $("$python" -c 'import confluent_kafka; print(confluent_kafka.libversion()[0])'))"
+    echo
+    echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), release build; $(date -u +%Y-%m-%dT%H:%M:%SZ)."
+    echo "Client and agents on the same machine. Topics of 6 partitions, topic linger.ms=5; producer acks=all,"
+    echo "linger.ms=5, no compression; ${phase} s at full speed (MB/s, records/s, then consumed back from offset 0),"
+    echo "then ${phase} s at a fixed rate for latency (send to acknowledgement, as librdkafka reports it)."
+    echo "The latency aim is p99 ≤ client linger + topic linger + PUT p99 + 10 ms, with the bare PUT p99 of a"
+    echo "64 KiB object to the same store measured in the same run."
+    echo
+    echo "| cluster | store | record | produce MB/s | records/s | consume MB/s | produce latency p50 / p99 / p99.9 | PUT p99 | p99 within aim |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    cat "$rows"
+    if [ -n "$profile" ]; then
+        echo
+        echo "Where the agent's CPU went at full load (one agent, local store, 1 KiB records; \`perf record\`,"
+        echo "share of samples):"
+        echo
+        echo "| layer | % of samples |"
+        echo "|---|---|"
+        echo "$profile" | "$python" -c 'import json,sys; [print(f"| {k} | {v} |") for k, v in json.load(sys.stdin)["samples_pct"].items()]'
+    fi
+} > "$section"
+cat "$section"
+write_section kafka "$section"
+echo "==> figures written to docs/benchmarks.md" >&2
