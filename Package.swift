@@ -121,7 +121,8 @@ let package = Package(
         .target(
             name: "AMQTestSupport",
             dependencies: [
-                "AMQObjectStore",
+                "AMQObjectStore", "AMQControlPlane",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -162,7 +163,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQControlPlaneTests",
-            dependencies: ["AMQControlPlane"],
+            dependencies: ["AMQControlPlane", "AMQTestSupport"],
             swiftSettings: strictSwiftSettings
         ),
         .testTarget(

@@ -99,41 +99,25 @@ import Testing
 
 // MARK: - Fixture
 
+/// A test controller whose log lines are kept for inspection.
 struct ControllerFixture: Sendable {
-    let url: String
-    let secret: ClusterSecret
-    let store: TopologyStore
+    let controller: TestController
     let logs: LogCapture
 
-    func node(_ id: Int) async throws -> NodeInfo? {
-        try await store.snapshot("demo").nodes.first { $0.id == id }
-    }
+    var url: String { controller.url }
+    var secret: ClusterSecret { controller.secret }
+    var store: TopologyStore { controller.store }
+
+    func node(_ id: Int) async throws -> NodeInfo? { try await controller.node(id) }
 }
 
 /// Runs a controller for cluster `demo` (zones a and b, one node each) on a free port.
 func withController(_ body: @Sendable (ControllerFixture) async throws -> Void) async throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("amq-agent-test-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let database = try ControlPlaneDatabase(path: directory + "/amq.db")
-    let store = TopologyStore(database: database, actor: "test")
-    try await store.createCluster(
-        .init(name: "demo", zones: ["a", "b"], agentsPerZone: 1, objectStoreURL: "file://\(directory)/objects", dataDir: directory, local: true)
-    )
-    let secret = ClusterSecret.generate()
     let logs = LogCapture()
     var logger = Logger(label: "test.controller") { _ in logs }
     logger.logLevel = .info
-    let controller = ControllerService(
-        configuration: .init(cluster: "demo", host: "127.0.0.1", port: 0, secret: secret), database: database, logger: logger
-    )
-    let (urls, continuation) = AsyncStream.makeStream(of: String.self)
-    try await withThrowingDiscardingTaskGroup { group in
-        group.addTask { try await controller.run { continuation.yield($0) } }
-        defer { group.cancelAll() }
-        var iterator = urls.makeAsyncIterator()
-        let url = try #require(await iterator.next())
-        try await body(ControllerFixture(url: url, secret: secret, store: store, logs: logs))
+    try await TestController.with(logger: logger) { controller in
+        try await body(ControllerFixture(controller: controller, logs: logs))
     }
 }
 

@@ -1,4 +1,5 @@
 import AMQControlPlane
+import AMQTestSupport
 import Foundation
 import Logging
 import Testing
@@ -8,7 +9,7 @@ import Testing
 /// the Kafka layer maps those codes to Kafka error codes.
 @Suite(.timeLimit(.minutes(2))) struct ControllerKafkaRoutesTests {
     @Test func producerIDsThroughTheController() async throws {
-        try await withTestController { fixture in
+        try await TestController.with { fixture in
             let first = try await fixture.client.allocateProducerID()
             let second = try await fixture.client.allocateProducerID()
             #expect(first == ControlAPI.ProducerIDResponse(producerID: 1000, producerEpoch: 0))
@@ -17,7 +18,7 @@ import Testing
     }
 
     @Test func topicAdminIsVersionedAuditedAndMapsErrors() async throws {
-        try await withTestController { fixture in
+        try await TestController.with { fixture in
             let client = fixture.client
             let version = try await fixture.store.topologyVersion("demo")
 
@@ -59,7 +60,7 @@ import Testing
         defer { directory.cleanup() }
         // A group id with characters that need escaping in a URL path.
         let group = "consumers/one two?x=1&y#z%"
-        try await withTestController(directory: directory) { fixture in
+        try await TestController.with(directory: directory.path) { fixture in
             let client = fixture.client
             _ = try await client.createTopic(name: "orders", partitions: 2)
             let results = try await client.commitOffsets(
@@ -74,7 +75,7 @@ import Testing
             #expect(try await client.listOffsetGroups() == ["consumers/one two?x=1&y#z%", "other"].sorted())
         }
         // A new controller process on the same database.
-        try await withTestController(directory: directory, createCluster: false) { fixture in
+        try await TestController.with(directory: directory.path, createCluster: false) { fixture in
             let client = fixture.client
             let offsets = try await client.fetchOffsets(group: group, topics: nil)
             #expect(offsets.count == 1)
@@ -87,44 +88,5 @@ import Testing
             #expect(try await client.listOffsetGroups() == ["other"])
             await expectCode(.invalidArgument) { _ = try await client.commitOffsets(group: "", []) }
         }
-    }
-}
-
-struct TestController: Sendable {
-    let store: TopologyStore
-    let client: ControlClient
-}
-
-/// Runs a real controller for cluster `demo` (zones a, b; one node each) on a database in
-/// `directory`, for the duration of `body`.
-func withTestController(
-    directory: TemporaryDirectory? = nil,
-    createCluster: Bool = true,
-    _ body: @Sendable (TestController) async throws -> Void
-) async throws {
-    let owned = directory == nil ? try TemporaryDirectory() : nil
-    defer { owned?.cleanup() }
-    let path = (directory ?? owned)?.path ?? ""
-    let database = try ControlPlaneDatabase(path: path + "/amq.db")
-    let store = TopologyStore(database: database, actor: "test")
-    if createCluster {
-        try await store.createCluster(
-            .init(name: "demo", zones: ["a", "b"], agentsPerZone: 1, objectStoreURL: "file://\(path)/objects", dataDir: path, local: true)
-        )
-    }
-    let secret = ClusterSecret.generate()
-    var logger = Logger(label: "test.controller")
-    // Cancelling the controller at the end of each test logs shutdown noise; the tests check results, not logs.
-    logger.logLevel = .critical
-    let controller = ControllerService(
-        configuration: .init(cluster: "demo", host: "127.0.0.1", port: 0, secret: secret), database: database, logger: logger
-    )
-    let (urls, continuation) = AsyncStream.makeStream(of: String.self)
-    try await withThrowingDiscardingTaskGroup { group in
-        group.addTask { try await controller.run { continuation.yield($0) } }
-        defer { group.cancelAll() }
-        var iterator = urls.makeAsyncIterator()
-        let url = try #require(await iterator.next())
-        try await body(TestController(store: store, client: try ControlClient(baseURL: url, secret: secret)))
     }
 }

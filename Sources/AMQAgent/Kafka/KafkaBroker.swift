@@ -197,7 +197,9 @@ extension StorageError {
 extension KafkaErrorCode {
     /// The code for any error a handler meets talking to storage.
     init(_ error: any Error) {
-        if let error = error as? StorageError {
+        if let error = error as? ListOffsetsHandler.LeadError {
+            self = error.code
+        } else if let error = error as? StorageError {
             self = error.kafkaCode
         } else if let error = error as? ControlPlaneError {
             switch error.code {

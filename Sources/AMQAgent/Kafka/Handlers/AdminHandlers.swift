@@ -202,8 +202,6 @@ struct AdminHandlers {
                     } else {
                         out.lowWatermark = try await storage.deleteRecords(key, before: before)
                     }
-                } catch let error as ListOffsetsHandler.LeadError {
-                    out.errorCode = error.code.rawValue
                 } catch {
                     out.errorCode = KafkaErrorCode(error).rawValue
                 }

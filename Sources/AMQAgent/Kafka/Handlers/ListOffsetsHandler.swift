@@ -48,8 +48,6 @@ struct ListOffsetsHandler {
                             out.errorCode = KafkaErrorCode.invalidRequest.rawValue
                         }
                     }
-                } catch let error as LeadError {
-                    out.errorCode = error.code.rawValue
                 } catch {
                     out.errorCode = KafkaErrorCode(error).rawValue
                 }
@@ -79,8 +77,6 @@ struct ListOffsetsHandler {
                         out.leaderEpoch = partition.leaderEpoch
                         out.endOffset = try await storage.bounds(key).highWatermark
                     }
-                } catch let error as LeadError {
-                    out.errorCode = error.code.rawValue
                 } catch {
                     out.errorCode = KafkaErrorCode(error).rawValue
                 }
