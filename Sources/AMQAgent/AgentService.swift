@@ -24,7 +24,7 @@ package struct AgentService: Sendable {
     package func run() async throws {
         let client = try ControlClient(baseURL: configuration.controllerURL, secret: configuration.secret)
         let groups = GroupCoordinator(logger: logger)
-        let broker = KafkaBroker(state: state, control: client, groups: groups, logger: logger)
+        let broker = KafkaBroker(state: state, control: client, groups: groups, metrics: metrics, logger: logger)
         let kafka: KafkaServer
         do {
             kafka = try await KafkaServer.bind(host: configuration.bindHost, port: configuration.kafkaPort, broker: broker, logger: logger)

@@ -39,6 +39,9 @@ import Testing
             // v3+ checks the software name.
             #expect(try await client.call(ApiVersionsRequest(clientSoftwareName: "-bad-", clientSoftwareVersion: "1"), version: 3).errorCode == KafkaErrorCode.invalidRequest.rawValue)
             await client.close()
+            // Each answered request is counted per API on the admin endpoint.
+            let metrics = await get("http://127.0.0.1:\(agent.adminPort)/metrics").body
+            #expect(metrics.contains(#"amq_kafka_requests_total{api="ApiVersions"} 4"#), "\(metrics)")
         }
     }
 
@@ -175,6 +178,7 @@ import Testing
 
 struct RunningAgent: Sendable {
     var kafkaPort: Int
+    var adminPort: Int
     /// Partitions of `orders` this agent leads, and those it does not.
     var ledPartitions: [Int]
     var otherPartitions: [Int]
@@ -203,7 +207,7 @@ func withAgent(_ body: @Sendable (RunningAgent) async throws -> Void) async thro
             // Leading means the storage engine took the partitions on.
             #expect(await eventually { await agent.state.storage?.ledPartitions.count == led.count })
             try await body(
-                RunningAgent(kafkaPort: try #require(node.kafkaPort), ledPartitions: led, otherPartitions: partitions.filter { $0.leader != 1 }.map(\.index))
+                RunningAgent(kafkaPort: try #require(node.kafkaPort), adminPort: try #require(node.adminPort), ledPartitions: led, otherPartitions: partitions.filter { $0.leader != 1 }.map(\.index))
             )
         }
     }

@@ -1,3 +1,4 @@
+import AMQKafkaProtocol
 import Metrics
 import Prometheus
 
@@ -11,6 +12,9 @@ package struct AgentMetrics: Sendable {
     private let topologyUpdates: Metrics.Counter
     private let uptime: Metrics.Gauge
     private let routedTopics: Metrics.Gauge
+    private let kafkaRequests: [ApiKey: (count: Metrics.Counter, duration: Metrics.Timer)]
+    private let kafkaConnections: Metrics.Counter
+    private let kafkaRefused: Metrics.Counter
 
     package init() {
         let registry = PrometheusCollectorRegistry()
@@ -22,6 +26,33 @@ package struct AgentMetrics: Sendable {
         topologyUpdates = Metrics.Counter(label: "amq_topology_updates_total", factory: factory)
         uptime = Metrics.Gauge(label: "amq_process_uptime_seconds", factory: factory)
         routedTopics = Metrics.Gauge(label: "amq_routed_topics", factory: factory)
+        var kafkaRequests: [ApiKey: (count: Metrics.Counter, duration: Metrics.Timer)] = [:]
+        for key in ApiKey.allCases {
+            let dimensions = [("api", key.name)]
+            kafkaRequests[key] = (
+                Metrics.Counter(label: "amq_kafka_requests_total", dimensions: dimensions, factory: factory),
+                Metrics.Timer(label: "amq_kafka_request_duration_seconds", dimensions: dimensions, factory: factory)
+            )
+        }
+        self.kafkaRequests = kafkaRequests
+        kafkaConnections = Metrics.Counter(label: "amq_kafka_connections_total", factory: factory)
+        kafkaRefused = Metrics.Counter(label: "amq_kafka_requests_refused_total", factory: factory)
+    }
+
+    /// A Kafka request answered (or, for acks=0, done) after `duration`.
+    func kafkaRequest(_ api: ApiKey, took duration: Duration) {
+        guard let metrics = kafkaRequests[api] else { return }
+        metrics.count.increment()
+        metrics.duration.record(duration: duration)
+    }
+
+    func kafkaConnectionOpened() {
+        kafkaConnections.increment()
+    }
+
+    /// A request that could not be answered, so its connection was closed.
+    func kafkaRequestRefused() {
+        kafkaRefused.increment()
     }
 
     func topologyApplied(version: Int, routedTopics: Int) {

@@ -11,6 +11,7 @@ struct KafkaBroker: Sendable {
     let state: AgentState
     let control: ControlClient
     let groups: GroupCoordinator
+    let metrics: AgentMetrics
     let logger: Logger
 
     /// How a request proceeds once read.
@@ -31,25 +32,48 @@ struct KafkaBroker: Sendable {
         do {
             header = try RequestHeader.decode(from: &buffer)
         } catch {
+            metrics.kafkaRequestRefused()
             return .close("unreadable request header: \(error)")
         }
         guard let apiKey = ApiKey(rawValue: header.apiKey) else {
+            metrics.kafkaRequestRefused()
             return .close("API key \(header.apiKey) is not supported (correlation \(header.correlationID))")
         }
         if apiKey == .apiVersions, !apiKey.acceptedVersions.contains(header.apiVersion) {
             // A newer client than we know: answer in the oldest form so it retries lower (§4.1).
+            metrics.kafkaRequest(.apiVersions, took: .zero)
             return .respond(ApiVersionsHandler.unsupportedVersionFrame(correlationID: header.correlationID))
         }
         guard apiKey.acceptedVersions.contains(header.apiVersion) else {
+            metrics.kafkaRequestRefused()
             return .close("\(apiKey.name) v\(header.apiVersion) is not supported (we accept \(apiKey.acceptedVersions))")
         }
         let body: KafkaRequestBody
         do {
             body = try KafkaRequestBody.decode(apiKey: apiKey, version: header.apiVersion, from: &buffer)
         } catch {
+            metrics.kafkaRequestRefused()
             return .close("malformed \(apiKey.name) v\(header.apiVersion) request: \(error)")
         }
         let request = KafkaRequestContext(header: header, session: session, logger: logger)
+        let started = ContinuousClock.now
+        switch await route(body, request) {
+        case .respond(let frame):
+            metrics.kafkaRequest(apiKey, took: .now - started)
+            return .respond(frame)
+        case .run(let work):
+            return .run { [metrics] in
+                let frame = await work()
+                metrics.kafkaRequest(apiKey, took: .now - started)
+                return frame
+            }
+        case .close(let reason):
+            metrics.kafkaRequestRefused()
+            return .close(reason)
+        }
+    }
+
+    private func route(_ body: KafkaRequestBody, _ request: KafkaRequestContext) async -> Start {
         switch body {
         case .apiVersions(let body):
             return .respond(request.frame(ApiVersionsHandler.handle(body, request)))

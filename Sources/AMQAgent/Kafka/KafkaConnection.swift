@@ -22,6 +22,7 @@ struct KafkaConnection {
         var logger = self.logger
         logger[metadataKey: "amq.client"] = "\(peer.map { "\($0)" } ?? "?")"
         let session = KafkaSession(peer: peer)
+        broker.metrics.kafkaConnectionOpened()
         do {
             try await connection.executeThenClose { inbound, outbound in
                 let (responses, responseSink) = AsyncStream.makeStream(of: EventLoopFuture<ByteBuffer?>.self)
