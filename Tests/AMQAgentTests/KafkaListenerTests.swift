@@ -121,6 +121,26 @@ import Testing
         }
     }
 
+    @Test func metadataCreatesUnknownTopicsOnlyWhenTheClusterAllowsIt() async throws {
+        try await withAgent { agent in
+            let client = try await WireClient.connect(port: agent.kafkaPort)
+            let ask = MetadataRequest(topics: [.init(name: "auto-made")], allowAutoTopicCreation: true)
+            #expect(try await client.call(ask, version: 12).topics.first?.errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue)
+            _ = try await agent.controller.store.updateSettings("demo", [("auto.create.topics.enable", "true"), ("default.partitions", "2")])
+            // Once the agent holds the new settings, asking creates the topic through the controller.
+            let created = await eventually {
+                let topic = try? await client.call(ask, version: 12).topics.first
+                return topic?.errorCode == 0 ? topic : nil
+            }
+            #expect(created?.partitions.count == 2)
+            #expect(try await agent.controller.store.topics("demo").map(\.name).contains("auto-made"))
+            // A client that says no is not given one.
+            let declined = MetadataRequest(topics: [.init(name: "not-wanted")], allowAutoTopicCreation: false)
+            #expect(try await client.call(declined, version: 12).topics.first?.errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue)
+            await client.close()
+        }
+    }
+
     @Test func malformedAndOversizedFramesCloseOnlyTheirConnection() async throws {
         try await withAgent { agent in
             let bystander = try await WireClient.connect(port: agent.kafkaPort)
@@ -177,6 +197,7 @@ import Testing
 // MARK: - Fixture
 
 struct RunningAgent: Sendable {
+    var controller: TestController
     var kafkaPort: Int
     var adminPort: Int
     /// Partitions of `orders` this agent leads, and those it does not.
@@ -207,7 +228,7 @@ func withAgent(_ body: @Sendable (RunningAgent) async throws -> Void) async thro
             // Leading means the storage engine took the partitions on.
             #expect(await eventually { await agent.state.storage?.ledPartitions.count == led.count })
             try await body(
-                RunningAgent(kafkaPort: try #require(node.kafkaPort), adminPort: try #require(node.adminPort), ledPartitions: led, otherPartitions: partitions.filter { $0.leader != 1 }.map(\.index))
+                RunningAgent(controller: fixture.controller, kafkaPort: try #require(node.kafkaPort), adminPort: try #require(node.adminPort), ledPartitions: led, otherPartitions: partitions.filter { $0.leader != 1 }.map(\.index))
             )
         }
     }
