@@ -182,6 +182,7 @@ let package = Package(
             name: "AMQCommandsTests",
             dependencies: [
                 "AMQCommands", "AMQControlPlane", "AMQKafkaProtocol",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),

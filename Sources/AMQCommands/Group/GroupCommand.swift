@@ -81,8 +81,9 @@ struct GroupDescribe: AsyncParsableCommand {
             if described.groupState == "Dead" {
                 throw KafkaClientError(.invalidArgument, "group \"\(group)\" does not exist; list groups with 'amq group list'")
             }
-            let members = try described.members.map { member in
-                let assignment = described.protocolType == "consumer" ? try ConsumerProtocolBytes.decodeAssignment(member.memberAssignment) : .init()
+            let members = try described.members.map { member throws -> Member in
+                var assignment = ConsumerProtocolAssignment()
+                if described.protocolType == "consumer" { assignment = try ConsumerProtocolBytes.decodeAssignment(member.memberAssignment) }
                 return Member(
                     memberId: member.memberId, clientId: member.clientId, clientHost: member.clientHost,
                     assignment: Dictionary(assignment.assignedPartitions.map { ($0.topic, $0.partitions.sorted()) }, uniquingKeysWith: +)

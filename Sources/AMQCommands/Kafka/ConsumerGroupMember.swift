@@ -36,7 +36,7 @@ package struct ConsumerGroupMember: Sendable {
             let coordinator = try await currentCoordinator()
             let join = try await client.joinGroup(
                 JoinGroupRequest(
-                    groupId: group, sessionTimeoutMs: Int32(sessionTimeout.milliseconds), rebalanceTimeoutMs: Int32(rebalanceTimeout.milliseconds),
+                    groupId: group, sessionTimeoutMs: Int32(sessionTimeout.inMilliseconds), rebalanceTimeoutMs: Int32(rebalanceTimeout.inMilliseconds),
                     memberId: memberID, protocolType: "consumer",
                     protocols: [.init(name: RangeAssignor.protocolName, metadata: ConsumerProtocolBytes.subscription(topics: [topic]))]
                 ),
@@ -66,7 +66,8 @@ package struct ConsumerGroupMember: Sendable {
             memberID = join.memberId
             generation = join.generationId
             isLeader = join.leader == join.memberId
-            let assignments = isLeader ? try await assign(join.members) : []
+            var assignments: [SyncGroupRequest.SyncGroupRequestAssignment] = []
+            if isLeader { assignments = try await assign(join.members) }
             let sync = try await client.syncGroup(
                 SyncGroupRequest(
                     groupId: group, generationId: generation, memberId: memberID, protocolType: "consumer",

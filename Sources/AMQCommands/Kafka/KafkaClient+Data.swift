@@ -63,7 +63,8 @@ extension KafkaClient {
             let topic = try await topic(name)
             var byLeader: [BrokerAddress: [Int32]] = [:]
             for partition in remaining.keys.sorted() {
-                byLeader[try leader(topic, partition), default: []].append(partition)
+                let address = try leader(topic, partition)
+                byLeader[address, default: []].append(partition)
             }
             for (address, partitions) in byLeader {
                 let outcome = try await produce(name, partitions.map { ($0, remaining[$0] ?? []) }, to: address, acks: acks)
@@ -85,7 +86,7 @@ extension KafkaClient {
     private func produce(
         _ topic: String, _ batches: [(Int32, [Record])], to address: BrokerAddress, acks: ProduceAcks
     ) async throws -> (produced: [ProducedPartition], failed: [(Int32, Int16)]) {
-        let timeoutMs = Int32(configuration.requestTimeout.milliseconds)
+        let timeoutMs = Int32(configuration.requestTimeout.inMilliseconds)
         let request: (Int16) -> ProduceRequest = { _ in
             ProduceRequest(
                 transactionalId: nil, acks: acks.rawValue, timeoutMs: timeoutMs,
@@ -125,7 +126,10 @@ extension KafkaClient {
             if attempt > 1 { try await backoff(attempt - 1) }
             let topic = try await topic(name)
             var byLeader: [BrokerAddress: [Int32]] = [:]
-            for partition in remaining.sorted() { byLeader[try leader(topic, partition), default: []].append(partition) }
+            for partition in remaining.sorted() {
+                let address = try leader(topic, partition)
+                byLeader[address, default: []].append(partition)
+            }
             var lastError: (Int32, Int16)?
             for (address, group) in byLeader {
                 let (response, _) = try await call(address) { _ in
@@ -162,13 +166,16 @@ extension KafkaClient {
     package func fetch(topic name: String, offsets: [Int32: Int64], maxWait: Duration, maxBytes: Int32 = 4 << 20) async throws -> FetchRound {
         let topic = try await topic(name)
         var byLeader: [BrokerAddress: [Int32]] = [:]
-        for partition in offsets.keys.sorted() { byLeader[try leader(topic, partition), default: []].append(partition) }
+        for partition in offsets.keys.sorted() {
+            let address = try leader(topic, partition)
+            byLeader[address, default: []].append(partition)
+        }
         let timeout = configuration.requestTimeout + maxWait
         var round = FetchRound()
         try await withThrowingTaskGroup(of: (FetchResponse, [Int32]).self) { group in
             for (address, partitions) in byLeader {
                 let request = FetchRequest(
-                    replicaId: -1, maxWaitMs: Int32(maxWait.milliseconds), minBytes: 1, maxBytes: maxBytes, isolationLevel: 0,
+                    replicaId: -1, maxWaitMs: Int32(maxWait.inMilliseconds), minBytes: 1, maxBytes: maxBytes, isolationLevel: 0,
                     sessionId: 0, sessionEpoch: -1,
                     topics: [
                         .init(

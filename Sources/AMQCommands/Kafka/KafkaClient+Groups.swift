@@ -80,19 +80,15 @@ extension KafkaClient {
 
     /// The group's committed offsets: for `topics`, or every topic the group has offsets for.
     package func committedOffsets(group: String, coordinator: BrokerAddress, topics: [String: [Int32]]?) async throws -> [CommittedOffset] {
-        let (response, version) = try await call(coordinator) { version in
+        let sortedTopics = topics.map { $0.sorted { $0.key < $1.key } }
+        let (response, version) = try await call(coordinator) { version -> OffsetFetchRequest in
             if version >= 8 {
                 // v8+ asks for several groups at once (KIP-709).
-                return OffsetFetchRequest(
-                    groups: [
-                        .init(
-                            groupId: group, memberId: nil, memberEpoch: -1,
-                            topics: topics.map { $0.sorted { $0.key < $1.key }.map { .init(name: $0.key, partitionIndexes: $0.value) } }
-                        )
-                    ]
-                )
+                let wanted: [OffsetFetchRequest.OffsetFetchRequestTopics]? = sortedTopics.map { $0.map { .init(name: $0.key, partitionIndexes: $0.value) } }
+                return OffsetFetchRequest(groups: [.init(groupId: group, memberId: nil, memberEpoch: -1, topics: wanted)])
             }
-            return OffsetFetchRequest(groupId: group, topics: topics.map { $0.sorted { $0.key < $1.key }.map { .init(name: $0.key, partitionIndexes: $0.value) } })
+            let wanted: [OffsetFetchRequest.OffsetFetchRequestTopic]? = sortedTopics.map { $0.map { .init(name: $0.key, partitionIndexes: $0.value) } }
+            return OffsetFetchRequest(groupId: group, topics: wanted)
         }
         var result: [CommittedOffset] = []
         if version >= 8 {

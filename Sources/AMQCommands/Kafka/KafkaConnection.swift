@@ -50,7 +50,7 @@ final class KafkaConnection: Sendable {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.milliseconds(timeout.milliseconds))
+                .connectTimeout(.milliseconds(timeout.inMilliseconds))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: address.host, port: address.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -242,7 +242,7 @@ final class KafkaConnection: Sendable {
 
 extension Duration {
     /// Whole milliseconds, for NIO's `TimeAmount` and Kafka's `*Ms` fields.
-    var milliseconds: Int64 {
+    var inMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }

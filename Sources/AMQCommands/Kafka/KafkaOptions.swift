@@ -18,7 +18,7 @@ struct KafkaOptions: ParsableArguments {
             do {
                 _ = try BrokerAddress.parseList(bootstrap)
             } catch {
-                throw ValidationError("--bootstrap: \(error.message)")
+                throw ValidationError("--bootstrap: \(error)")
             }
         }
         guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be more than 0 seconds") }
@@ -30,7 +30,7 @@ struct KafkaOptions: ParsableArguments {
             do {
                 return try BrokerAddress.parseList(text)
             } catch {
-                throw KafkaClientError(.invalidArgument, "$AMQ_BOOTSTRAP: \(error.message)")
+                throw KafkaClientError(.invalidArgument, "$AMQ_BOOTSTRAP: \(error)")
             }
         }
         let (store, cluster) = try await global.openCluster()

@@ -145,7 +145,7 @@ struct QuickstartCommand: AsyncParsableCommand {
             }
         )
         let consumed = outcome.consumed.values.reduce(0, +)
-        let seconds = String(format: "%.1f", Double(elapsed.milliseconds) / 1000)
+        let seconds = String(format: "%.1f", Double(elapsed.inMilliseconds) / 1000)
         Output.line()
         Output.line("\(Self.records) records produced to \(Self.topic) and \(consumed) consumed by group \(Self.group) (generation \(outcome.generation)) in \(seconds)s")
         Output.line("Data: topology \(global.resolvedDBPath), objects \(layout.objectsDirectory), logs \(layout.logsDirectory)")

@@ -67,7 +67,7 @@ struct ConsumeCommand: AsyncParsableCommand {
     func run() async throws {
         let stop = StopSignal()
         let session = ConsumeSession(
-            topic: topic, group: group, fromBeginning: fromBeginning, count: count, partition: partition.map(Int32.init),
+            topic: topic, group: group, fromBeginning: fromBeginning, count: count, partition: partition.map { Int32($0) },
             idleTimeout: timeout.map { .milliseconds(Int64($0 * 1000)) }, format: format, printKeys: printKeys
         )
         let consumed = try await KafkaClient.withClient(kafka, global) { client in

@@ -109,7 +109,7 @@ struct ProduceCommand: AsyncParsableCommand {
                 byPartition[part.partition] = (part.baseOffset, last, part.count)
             }
         }
-        let seconds = Double(elapsed.milliseconds) / 1000
+        let seconds = Double(elapsed.inMilliseconds) / 1000
         var lines = ["Produced \(total) record(s) to \(topic) in \(String(format: "%.2f", seconds))s (acks=\(acks == .all ? "all" : String(acks.rawValue)))"]
         for (partition, range) in byPartition.sorted(by: { $0.key < $1.key }) {
             let offsets = range.first < 0 ? "offsets not reported with acks=0" : "offsets \(range.first)-\(range.last)"
