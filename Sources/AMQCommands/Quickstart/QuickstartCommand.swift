@@ -135,15 +135,12 @@ struct QuickstartCommand: AsyncParsableCommand {
         Output.line()
         Output.table(["agent", "zone", "kafka", "admin"], nodes.map { [String($0.id), $0.zone, Output.optional($0.kafkaPort), Output.optional($0.adminPort)] })
         Output.line()
-        Output.table(
-            ["partition", "produced", "offsets", "consumed"],
-            outcome.produced.keys.union(outcome.consumed.keys).sorted().map { partition in
-                [
-                    String(partition), String(outcome.produced[partition] ?? 0),
-                    outcome.offsets[partition].map { "\($0.lowerBound)-\($0.upperBound)" } ?? "-", String(outcome.consumed[partition] ?? 0),
-                ]
-            }
-        )
+        var rows: [[String]] = []
+        for partition in Set(outcome.produced.keys).union(outcome.consumed.keys).sorted() {
+            let range: String = outcome.offsets[partition].map { "\($0.lowerBound)-\($0.upperBound)" } ?? "-"
+            rows.append([String(partition), String(outcome.produced[partition] ?? 0), range, String(outcome.consumed[partition] ?? 0)])
+        }
+        Output.table(["partition", "produced", "offsets", "consumed"], rows)
         let consumed = outcome.consumed.values.reduce(0, +)
         let seconds = String(format: "%.1f", Double(elapsed.inMilliseconds) / 1000)
         Output.line()
