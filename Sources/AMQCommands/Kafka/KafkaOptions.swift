@@ -13,6 +13,9 @@ struct KafkaOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Seconds to wait for any one broker response.", valueName: "seconds"))
     var requestTimeout: Double = 15
 
+    @Option(name: .long, help: "Client log level on stderr: trace shows every request, debug connections and groups.")
+    var logLevel: Logger.Level = .warning
+
     func validate() throws {
         if let bootstrap {
             do {
@@ -62,6 +65,8 @@ extension KafkaClient {
     static func withClient<Result: Sendable>(
         _ options: KafkaOptions, _ global: GlobalOptions, _ body: (KafkaClient) async throws -> Result
     ) async throws -> Result {
-        try await withClient(try await options.configuration(global), logger: Logger(label: "amq.kafka"), body)
+        var logger = Logger(label: "amq.kafka")
+        logger.logLevel = options.logLevel
+        return try await withClient(try await options.configuration(global), logger: logger, body)
     }
 }
