@@ -92,13 +92,12 @@ package enum Generator {
         output.sources["ApiKey.swift"] = file(apiKeyLines(apiRows))
         output.sources["KafkaRequestBody.swift"] = file(requestBodyLines(apiRows.map(\.spec)))
 
-        var sampleFile = ["@testable import AMQKafkaProtocol", ""]
-        sampleFile += samples
+        var sampleFile = samples
         sampleFile.append("/// Every generated message and data type with the versions it handles.")
         sampleFile.append("let generatedSampleTypes: [(type: any SampleProviding.Type, versions: ClosedRange<Int16>)] = [")
         sampleFile += sampleTypes.map { "    \($0)," }
         sampleFile.append("]")
-        output.tests["Samples.swift"] = file(sampleFile, imports: ["NIOCore"])
+        output.tests["Samples.swift"] = file(sampleFile, imports: ["AMQKafkaProtocol", "NIOCore"])
         return output
     }
 
