@@ -229,8 +229,9 @@ package actor KafkaClient {
             }
         }
         let tried = anyBrokers.map(\.description).joined(separator: ", ")
+        let last = (lastError as? KafkaClientError).map { "; last: \($0.message)" } ?? ""
         throw KafkaClientError(
-            .brokerUnreachable, "no broker answered (tried \(tried)); is the cluster running? check 'amq cluster status'", underlying: lastError
+            .brokerUnreachable, "no broker answered Metadata (tried \(tried)\(last))", underlying: lastError
         )
     }
 
@@ -264,7 +265,10 @@ package actor KafkaClient {
         for attempt in 1...configuration.attempts {
             if attempt > 1 { try await backoff(attempt - 1) }
             let response = try await metadata(topics: [name])
-            guard let topic = response.topics.first(where: { $0.name == name }) else { continue }
+            guard let topic = response.topics.first(where: { $0.name == name }) else {
+                lastCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
+                continue
+            }
             lastCode = topic.errorCode
             if topic.errorCode != 0 {
                 guard KafkaErrors.isRetriableWithRefresh(topic.errorCode) else {
