@@ -39,7 +39,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         let directoryArguments = dataDir.map { ["--data-dir", $0] } ?? []
         let global = try GlobalOptions.parse(directoryArguments)
         let store = try global.openStore()
-        try await startCluster(store, arguments: directoryArguments)
+        try await startCluster(store, arguments: directoryArguments, databasePath: global.resolvedDBPath)
         let info = try await store.cluster(Self.cluster)
         let outcome: Outcome
         do {
@@ -52,6 +52,10 @@ struct QuickstartCommand: AsyncParsableCommand {
             // Agents learn of a new topic with the next topology version; give them time.
             configuration.attempts = 10
             outcome = try await KafkaClient.withClient(configuration, logger: Logger(label: "amq.quickstart")) { try await Self.exercise($0) }
+        } catch var error as KafkaClientError {
+            if !keepRunning { try await stop(store, info) }
+            error.message += "; the agents' logs are in \(FleetLayout(directory: info.dataDir).logsDirectory)"
+            throw error
         } catch {
             if !keepRunning { try await stop(store, info) }
             throw error
@@ -62,16 +66,16 @@ struct QuickstartCommand: AsyncParsableCommand {
     }
 
     /// Creates the cluster with `amq cluster create --local`, or starts the existing one.
-    private func startCluster(_ store: TopologyStore, arguments: [String]) async throws {
+    private func startCluster(_ store: TopologyStore, arguments: [String], databasePath: String) async throws {
         if try await store.listClusters().contains(where: { $0.name == Self.cluster }) {
             let info = try await store.cluster(Self.cluster)
             guard info.local else {
                 throw FleetError("cluster \"\(Self.cluster)\" exists and is not local; delete it with 'amq cluster delete \(Self.cluster)' or use another --data-dir")
             }
             Output.progress("Reusing cluster \(Self.cluster) (for a fresh one: amq cluster delete \(Self.cluster))")
-            try await ClusterStart.parse(arguments + [Self.cluster]).run()
+            try await LocalFleet(store: store, cluster: info).start(databasePath: databasePath)
         } else {
-            try await ClusterCreate.parse(arguments + [Self.cluster, "--local", "--zones", "a,b,c", "--agents-per-zone", "1"]).run()
+            _ = try await ClusterCreate.parse(arguments + [Self.cluster, "--local", "--zones", "a,b,c", "--agents-per-zone", "1"]).createAndStart()
         }
     }
 
@@ -133,7 +137,12 @@ struct QuickstartCommand: AsyncParsableCommand {
         let bootstrap = nodes.compactMap { node in node.kafkaPort.map { "\(node.host):\($0)" } }.joined(separator: ",")
         Output.line("amq quickstart: cluster \(Self.cluster), \(nodes.count) agents in \(Set(nodes.map(\.zone)).count) zones")
         Output.line()
-        Output.table(["agent", "zone", "kafka", "admin"], nodes.map { [String($0.id), $0.zone, Output.optional($0.kafkaPort), Output.optional($0.adminPort)] })
+        Output.table(
+            ["agent", "zone", "kafka", "admin"],
+            nodes.map { node in
+                [String(node.id), node.zone, node.kafkaPort.map { "\(node.host):\($0)" } ?? "-", node.adminPort.map { "\(node.host):\($0)" } ?? "-"]
+            }
+        )
         Output.line()
         var rows: [[String]] = []
         for partition in Set(outcome.produced.keys).union(outcome.consumed.keys).sorted() {
