@@ -1,4 +1,5 @@
 import AMQKafkaProtocol
+import Foundation
 import Logging
 import NIOCore
 import Testing
@@ -178,5 +179,51 @@ import Testing
         }
         #expect(error?.code == .brokerUnreachable)
         #expect(error?.message.contains("amq cluster status") == true)
+    }
+}
+
+/// Goal: the client's produce → group consume → commit path works against a real Kafka protocol
+/// implementation. Runs only when `AMQ_TEST_BOOTSTRAP` names a broker (an amq agent, Kafka, or
+/// `scripts/kafka-fake-broker.py`); `AMQ_TEST_TOPIC` must exist there (default amq-client-test).
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["AMQ_TEST_BOOTSTRAP"] != nil))
+struct KafkaClientLiveTests {
+    @Test(.timeLimit(.minutes(1)))
+    func produceThenConsumeInAGroup() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let bootstrap = try BrokerAddress.parseList(environment["AMQ_TEST_BOOTSTRAP"] ?? "")
+        let topic = environment["AMQ_TEST_TOPIC"] ?? "amq-client-test"
+        let group = "amq-client-test-\(UUID().uuidString.prefix(8))"
+        try await KafkaClient.withClient(KafkaClientConfiguration(bootstrap: bootstrap), logger: Logger(label: "test")) { client in
+            let partitions = try await client.topic(topic).partitions.map(\.index)
+            let before = try await client.listOffsets(topic: topic, partitions: partitions, spec: .latest)
+            var sent: [Int32: [Record]] = [:]
+            for index in 0..<20 {
+                let key = Array("key-\(index)".utf8)
+                sent[Murmur2.partition(forKey: key, partitions: partitions.count), default: []]
+                    .append(Record(key: key, value: Array("value-\(index)".utf8), timestamp: 1_700_000_000_000 + Int64(index)))
+            }
+            let produced = try await client.produce(topic: topic, records: sent, acks: .all)
+            #expect(produced.reduce(0) { $0 + $1.count } == 20)
+            for part in produced { #expect(part.baseOffset == before[part.partition]) }
+
+            var member = ConsumerGroupMember(client: client, group: group, topic: topic)
+            #expect(try await member.join() == partitions)
+            #expect(try await member.committed().isEmpty)
+            var offsets = before
+            var received: [Int32: [Record]] = [:]
+            while received.values.reduce(0, { $0 + $1.count }) < 20 {
+                let round = try await client.fetch(topic: topic, offsets: offsets, maxWait: .milliseconds(200))
+                for fetched in round.records { received[fetched.partition, default: []].append(fetched.record) }
+                offsets.merge(round.nextOffsets) { max($0, $1) }
+            }
+            // Keys and values, not whole records: a broker may rewrite timestamps (LogAppendTime).
+            func pairs(_ records: [Int32: [Record]]) -> [Int32: [String]] {
+                records.mapValues { $0.map { "\(String(decoding: $0.key ?? [], as: UTF8.self))=\(String(decoding: $0.value ?? [], as: UTF8.self))" } }
+            }
+            #expect(pairs(received) == pairs(sent))
+            try await member.commit(offsets)
+            #expect(try await member.committed() == offsets)
+            try await member.leave()
+        }
     }
 }
