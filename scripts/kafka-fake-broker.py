@@ -4,7 +4,7 @@
 # independent implementation of the same schemas, so an encoding mistake fails loudly here; the
 # answers come from its encoder. Topics spring into being with 3 partitions; one group at a time.
 #
-#   .venv/bin/python scripts/kafka-fake-broker.py 19092 [old]   # 'old' caps versions (v0-7 era)
+#   .venv/bin/python scripts/kafka-fake-broker.py 19092 [old|mock]   # cap versions: older brokers, librdkafka's mock
 #   AMQ_TEST_BOOTSTRAP=127.0.0.1:19092 swift test --filter KafkaClientLiveTests
 #
 # Needs kafka-python 3.0.x (scripts/test-requirements.txt). Not a broker: no persistence, no
@@ -48,7 +48,11 @@ def batch(topic, partition, offset):
 def handle(key, version, req):
     R = CLASSES[key][1]
     if key == 18:
-        caps = {10: 2, 9: 5, 13: 2, 11: 5, 14: 3, 12: 3, 0: 7, 1: 11, 2: 5, 3: 8, 8: 7, 15: 4, 16: 3} if len(sys.argv) > 2 else {}
+        caps = {
+            'old': {10: 2, 9: 5, 13: 2, 11: 5, 14: 3, 12: 3, 0: 7, 1: 11, 2: 5, 3: 8, 8: 7, 15: 4, 16: 3},
+            # what librdkafka 2.16's mock broker advertises
+            'mock': {0: 10, 1: 16, 2: 7, 3: 13, 8: 9, 9: 6, 10: 3, 11: 6, 12: 5, 13: 4, 14: 4},
+        }.get(sys.argv[2] if len(sys.argv) > 2 else '', {})
         keys = [(k, max(c[0].min_version, 0), min(c[0].max_version, caps.get(k, 99))) for k, c in CLASSES.items()]
         return R(error_code=0, api_keys=[R.ApiVersion(api_key=k, min_version=a, max_version=b) for k, a, b in keys])
     if key == 3:

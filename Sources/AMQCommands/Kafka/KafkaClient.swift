@@ -194,7 +194,14 @@ package actor KafkaClient {
         }
         var body = ByteBuffer()
         build(version).encode(into: &body, version: version)
-        _ = try await connection.roundTrip(apiKey: Request.apiKey, version: version, clientID: configuration.clientID, body: body, expectResponse: false)
+        let clientID = configuration.clientID
+        let timeout = configuration.requestTimeout
+        let frameBody = body
+        _ = try await withTimeout(
+            timeout, { KafkaClientError(.timeout, "\(Request.apiKey.name) to broker \(address) could not be sent within \(timeout)") }
+        ) {
+            try await connection.roundTrip(apiKey: Request.apiKey, version: version, clientID: clientID, body: frameBody, expectResponse: false)
+        }
     }
 
     /// Pauses before attempt `attempt` (1-based), doubling each time.

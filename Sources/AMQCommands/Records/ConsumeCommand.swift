@@ -133,13 +133,25 @@ struct ConsumeSession: Sendable {
             offsets = try await client.listOffsets(topic: topic, partitions: partitions, spec: reset)
         }
         var printed = 0
+        var failures = 0
         var lastActivity = ContinuousClock.now
         while !stop.isSet, count.map({ printed < $0 }) ?? true {
             if let idleTimeout, ContinuousClock.now - lastActivity >= idleTimeout { break }
             if offsets.isEmpty {
                 try await Task.sleep(for: maxWait)
             } else {
-                let round = try await client.fetch(topic: topic, offsets: offsets, maxWait: maxWait)
+                let round: FetchRound
+                do {
+                    round = try await client.fetch(topic: topic, offsets: offsets, maxWait: maxWait)
+                    failures = 0
+                } catch let error as KafkaClientError where Self.isTransient(error) && failures < Self.retries {
+                    // An agent restarting or a leader moving: ask Metadata again and carry on.
+                    failures += 1
+                    Output.progress("warning: \(error.message); retrying (\(failures)/\(Self.retries))")
+                    await client.invalidate(topic)
+                    try await client.backoff(failures)
+                    continue
+                }
                 round.skipped.forEach { Output.progress("warning: \($0)") }
                 var cutShort = false
                 for fetched in round.records {
@@ -174,6 +186,13 @@ struct ConsumeSession: Sendable {
             try await member.commitAndLeave(offsets)
         }
         return printed
+    }
+
+    /// Consecutive failed fetches tolerated before giving up.
+    static let retries = 5
+
+    static func isTransient(_ error: KafkaClientError) -> Bool {
+        [.connectionClosed, .timeout, .brokerUnreachable].contains(error.code)
     }
 
     /// Joins and picks each assigned partition's start: the committed offset, else `reset`.
