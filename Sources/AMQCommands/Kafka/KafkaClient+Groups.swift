@@ -26,15 +26,14 @@ extension KafkaClient {
         var lastCode: Int16 = 0
         for attempt in 1...configuration.attempts {
             if attempt > 1 { try await backoff(attempt - 1) }
-            let broker = anyBroker
-            let (response, version) = try await call(broker) { version in
+            let (response, version) = try await callAnyBroker { version in
                 // v4+ batches keys in CoordinatorKeys (KIP-699); earlier versions take one Key.
                 version >= 4 ? FindCoordinatorRequest(keyType: 0, coordinatorKeys: [group]) : FindCoordinatorRequest(key: group, keyType: 0)
             }
             let (code, host, port): (Int16, String, Int32)
             if version >= 4 {
                 guard let coordinator = response.coordinators.first(where: { $0.key == group }) ?? response.coordinators.first else {
-                    throw KafkaClientError(.protocolError, "FindCoordinator from \(broker) returned no coordinator for group \"\(group)\"")
+                    throw KafkaClientError(.protocolError, "FindCoordinator returned no coordinator for group \"\(group)\"")
                 }
                 (code, host, port) = (coordinator.errorCode, coordinator.host, coordinator.port)
             } else {
@@ -45,11 +44,6 @@ extension KafkaClient {
             guard KafkaErrors.isRetriableWithRefresh(code) else { throw KafkaClientError.broker(code, "FindCoordinator for group \"\(group)\"") }
         }
         throw KafkaClientError.broker(lastCode, "FindCoordinator for group \"\(group)\" after \(configuration.attempts) attempts")
-    }
-
-    /// A broker for cluster-wide questions: a known one, else the first bootstrap address.
-    private var anyBroker: BrokerAddress {
-        brokers.values.min { $0.nodeID < $1.nodeID }?.address ?? configuration.bootstrap[0]
     }
 
     // MARK: Offsets

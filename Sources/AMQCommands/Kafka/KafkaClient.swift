@@ -15,6 +15,7 @@ package struct KafkaClientConfiguration: Sendable {
     package var retryBackoff: Duration = .milliseconds(200)
 
     package init(bootstrap: [BrokerAddress]) {
+        precondition(!bootstrap.isEmpty, "a Kafka client needs at least one bootstrap address")
         self.bootstrap = bootstrap
     }
 }
@@ -219,26 +220,32 @@ package actor KafkaClient {
 
     /// Asks the first broker that answers; nil topics means all topics.
     package func metadata(topics: [String]?) async throws -> MetadataResponse {
-        var lastError: (any Error)?
-        for address in anyBrokers {
+        let (response, _) = try await callAnyBroker { version in
+            MetadataRequest(
+                topics: topics.map { $0.map { MetadataRequest.MetadataRequestTopic(name: $0) } } ?? (version == 0 ? [] : nil),
+                allowAutoTopicCreation: false
+            )
+        }
+        remember(response)
+        return response
+    }
+
+    /// Sends a cluster-wide question to known brokers, then bootstrap addresses, until one answers.
+    func callAnyBroker<Request: KafkaRequest>(_ build: (Int16) -> Request) async throws -> (response: Request.Response, version: Int16) {
+        var lastError: KafkaClientError?
+        let candidates = anyBrokers
+        for address in candidates {
             do {
-                let (response, _) = try await call(address) { version in
-                    MetadataRequest(
-                        topics: topics.map { $0.map { MetadataRequest.MetadataRequestTopic(name: $0) } } ?? (version == 0 ? [] : nil),
-                        allowAutoTopicCreation: false
-                    )
-                }
-                remember(response)
-                return response
-            } catch let error as KafkaClientError where error.code == .brokerUnreachable || error.code == .connectionClosed || error.code == .timeout {
+                return try await call(address, build)
+            } catch let error as KafkaClientError where [.brokerUnreachable, .connectionClosed, .timeout].contains(error.code) {
                 lastError = error
-                logger.debug("Broker did not answer Metadata", metadata: ["kafka.broker": "\(address)", "error": "\(error)"])
+                logger.debug("Broker did not answer", metadata: ["kafka.broker": "\(address)", "kafka.api_key": "\(Request.apiKey.name)", "error": "\(error)"])
             }
         }
-        let tried = anyBrokers.map(\.description).joined(separator: ", ")
-        let last = (lastError as? KafkaClientError).map { "; last: \($0.message)" } ?? ""
+        let tried = candidates.map(\.description).joined(separator: ", ")
         throw KafkaClientError(
-            .brokerUnreachable, "no broker answered Metadata (tried \(tried)\(last))", underlying: lastError
+            .brokerUnreachable, "no broker answered \(Request.apiKey.name) (tried \(tried)\(lastError.map { "; last: \($0.message)" } ?? ""))",
+            underlying: lastError
         )
     }
 
