@@ -59,6 +59,11 @@ extension KafkaClient {
         var attempt = 0
         while !remaining.isEmpty {
             attempt += 1
+            guard attempt <= configuration.attempts else {
+                throw KafkaClientError(
+                    .brokerError, "Produce to \(name) partitions \(remaining.keys.sorted()) got no answer for them after \(configuration.attempts) attempts"
+                )
+            }
             if attempt > 1 { try await backoff(attempt - 1) }
             let topic = try await topic(name)
             var byLeader: [BrokerAddress: [Int32]] = [:]

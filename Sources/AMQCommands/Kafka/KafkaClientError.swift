@@ -51,6 +51,7 @@ package struct KafkaClientError: Error, Sendable, CustomStringConvertible {
             case .nonEmptyGroup?, .unknownMemberID?:
                 "; the group has active members: stop its consumers first"
             case .invalidRequiredAcks?: "; use --acks all, 1 or 0"
+            case .messageTooLarge?, .recordListTooLarge?: "; send fewer or smaller records per request (amq produce --batch-size)"
             default: ""
             }
         let code: Code = errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue ? .unknownTopic : .brokerError
