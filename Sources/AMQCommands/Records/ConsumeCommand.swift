@@ -175,10 +175,13 @@ struct ConsumeSession: Sendable {
                     try await member?.commit(offsets)
                 }
             }
-            if var current = member, try await !current.heartbeatIfDue() {
-                // Rebalancing: our commit may be refused (the generation is over), then rejoin.
-                try? await current.commit(offsets)
-                offsets = try await startOffsets(&current, client: client, reset: reset)
+            if var current = member {
+                if try await !current.heartbeatIfDue() {
+                    // Rebalancing: the generation is over, so the broker may refuse this commit;
+                    // whatever it keeps, the next owner resumes from the committed offsets.
+                    try? await current.commit(offsets)
+                    offsets = try await startOffsets(&current, client: client, reset: reset)
+                }
                 member = current
             }
         }
