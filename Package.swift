@@ -103,7 +103,9 @@ let package = Package(
                 "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQKafkaProtocol",
                 "AMQAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -181,7 +183,9 @@ let package = Package(
         .testTarget(
             name: "AMQCommandsTests",
             dependencies: [
-                "AMQCommands", "AMQControlPlane",
+                "AMQCommands", "AMQControlPlane", "AMQKafkaProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -173,13 +173,13 @@ _amq() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    cluster|node|topic|partition|audit|controller|agent|bench|help)
+    cluster|node|topic|partition|audit|produce|consume|group|quickstart|controller|agent|bench|help)
         # Offer subcommand argument completions
         "_amq_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'cluster node topic partition audit controller agent bench help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'cluster node topic partition audit produce consume group quickstart controller agent bench help' -- "${cur}"))
         ;;
     esac
 }
@@ -840,6 +840,245 @@ _amq_audit() {
         return
         ;;
     '--limit')
+        return
+        ;;
+    esac
+}
+
+_amq_produce() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --key-separator --partition --acks --batch-size)
+    __amq_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--bootstrap')
+        return
+        ;;
+    '--request-timeout')
+        return
+        ;;
+    '--log-level')
+        __amq_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--key-separator')
+        return
+        ;;
+    '--partition')
+        return
+        ;;
+    '--acks')
+        return
+        ;;
+    '--batch-size')
+        return
+        ;;
+    esac
+}
+
+_amq_consume() {
+    repeating_flags=()
+    non_repeating_flags=(--from-beginning --print-keys --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --group --count --partition --timeout --format)
+    __amq_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--bootstrap')
+        return
+        ;;
+    '--request-timeout')
+        return
+        ;;
+    '--log-level')
+        __amq_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--group')
+        return
+        ;;
+    '--count')
+        return
+        ;;
+    '--partition')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--format')
+        __amq_add_completions -W 'text'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_amq_group() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __amq_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    list|describe|reset-offsets)
+        # Offer subcommand argument completions
+        "_amq_group_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'list describe reset-offsets' -- "${cur}"))
+        ;;
+    esac
+}
+
+_amq_group_list() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --format)
+    __amq_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--bootstrap')
+        return
+        ;;
+    '--request-timeout')
+        return
+        ;;
+    '--log-level')
+        __amq_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--format')
+        __amq_add_completions -W 'table'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_amq_group_describe() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --format)
+    __amq_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--bootstrap')
+        return
+        ;;
+    '--request-timeout')
+        return
+        ;;
+    '--log-level')
+        __amq_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--format')
+        __amq_add_completions -W 'table'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_amq_group_reset-offsets() {
+    repeating_flags=()
+    non_repeating_flags=(--to-earliest --to-latest --execute --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --format --topic --to-offset)
+    __amq_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--bootstrap')
+        return
+        ;;
+    '--request-timeout')
+        return
+        ;;
+    '--log-level')
+        __amq_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--format')
+        __amq_add_completions -W 'table'$'\n''json'
+        return
+        ;;
+    '--topic')
+        return
+        ;;
+    '--to-offset')
+        return
+        ;;
+    esac
+}
+
+_amq_quickstart() {
+    repeating_flags=()
+    non_repeating_flags=(--keep-running --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--data-dir)
+    __amq_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--data-dir')
         return
         ;;
     esac

@@ -12,6 +12,7 @@ public struct AMQCommand: AsyncParsableCommand {
             amq keeps a cluster's topology in a SQLite database and runs a controller and node agents \
             that speak the Kafka protocol. Start with a local cluster:
 
+              amq quickstart
               amq cluster create demo --local --zones a,b,c --agents-per-zone 2
               amq topic create orders --partitions 12
               amq cluster status
@@ -19,13 +20,14 @@ public struct AMQCommand: AsyncParsableCommand {
         version: AMQVersion.current,
         subcommands: [
             ClusterCommand.self, NodeCommand.self, TopicCommand.self, PartitionCommand.self, AuditCommand.self,
-            ControllerCommand.self, AgentCommand.self, BenchCommand.self,
+            ProduceCommand.self, ConsumeCommand.self, GroupCommand.self, QuickstartCommand.self, ControllerCommand.self,
+            AgentCommand.self, BenchCommand.self,
         ]
     )
 
     public init() {}
 
-    /// Exit codes: 0 success, 64 usage, 1 failure, 69 controller unreachable, 75 database locked.
+    /// Exit codes: 0 success, 64 usage, 1 failure, 69 controller or brokers unreachable, 75 database locked.
     enum Exit {
         static let usage: Int32 = 64
         static let failure: Int32 = 1
@@ -67,6 +69,13 @@ public struct AMQCommand: AsyncParsableCommand {
         case let error as ObjectStoreError:
             printError(error.message)
             return error.code == .invalidConfiguration ? Exit.usage : Exit.failure
+        case let error as KafkaClientError:
+            printError(error.message)
+            switch error.code {
+            case .invalidArgument: return Exit.usage
+            case .brokerUnreachable: return Exit.unavailable
+            default: return Exit.failure
+            }
         case let error as FleetError:
             printError(error.description)
             return Exit.failure

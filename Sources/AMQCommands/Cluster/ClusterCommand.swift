@@ -69,6 +69,13 @@ struct ClusterCreate: AsyncParsableCommand {
     }
 
     func run() async throws {
+        guard try await createAndStart() else { return }
+        Output.line("Cluster \(name) is up. Next: amq topic create orders --partitions 12; amq cluster status")
+    }
+
+    /// Everything `run` does but the closing line, for `amq quickstart`; true when a local fleet
+    /// was started.
+    func createAndStart() async throws -> Bool {
         let directory = FleetLayout.clusterDirectory(dataDir: global.resolvedDataDir, cluster: name)
         try Validation.name(name, what: "cluster name")
         let layout = FleetLayout(directory: directory)
@@ -118,7 +125,7 @@ struct ClusterCreate: AsyncParsableCommand {
         Output.progress("Created cluster \(name): zones \(zoneList.joined(separator: ",")), \(agentsPerZone * zoneList.count) nodes, objects in \(objectStoreURL)")
         guard local else {
             printFleetInstructions(info, layout: layout)
-            return
+            return false
         }
         Output.progress("Starting the local fleet…")
         let fleet = LocalFleet(store: store, cluster: info)
@@ -128,7 +135,7 @@ struct ClusterCreate: AsyncParsableCommand {
             _ = try? await fleet.stop(timeout: .seconds(5))
             throw FleetError("\(error); the topology is kept: fix the cause, then run 'amq cluster start \(name)'")
         }
-        Output.line("Cluster \(name) is up. Next: amq topic create orders --partitions 12; amq cluster status")
+        return true
     }
 
     private func printFleetInstructions(_ info: ClusterInfo, layout: FleetLayout) {

@@ -1,0 +1,169 @@
+import AMQControlPlane
+import AMQKafkaProtocol
+import ArgumentParser
+import Foundation
+import Logging
+
+struct QuickstartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quickstart",
+        abstract: "Run a local 3-zone cluster, produce and consume 100 records through Kafka, and show what happened.",
+        discussion: """
+            Creates the local cluster "quickstart" (3 zones, 1 agent each, SQLite, a local object \
+            store directory, agents as background processes), or reuses it if it exists (delete it \
+            with 'amq cluster delete quickstart' to start afresh). Then creates the topic \
+            "quickstart-events" with 3 partitions, produces 100 records through the Kafka protocol, \
+            consumes them back in the group "quickstart-group", and prints the agents, the records \
+            per partition, the time taken, where the data lives and what to try next. The cluster is \
+            stopped at the end unless --keep-running.
+
+            Example:
+              amq quickstart --keep-running
+            """
+    )
+
+    static let cluster = "quickstart"
+    static let topic = "quickstart-events"
+    static let group = "quickstart-group"
+    static let partitions = 3
+    static let records = 100
+
+    @Option(name: .long, help: ArgumentHelp("Data directory (default: $AMQ_DATA_DIR, else ~/.amq).", valueName: "dir"))
+    var dataDir: String?
+
+    @Flag(name: .long, help: "Leave the cluster running afterwards.")
+    var keepRunning = false
+
+    func run() async throws {
+        let started = ContinuousClock.now
+        let directoryArguments = dataDir.map { ["--data-dir", $0] } ?? []
+        let global = try GlobalOptions.parse(directoryArguments)
+        let store = try global.openStore()
+        try await startCluster(store, arguments: directoryArguments, databasePath: global.resolvedDBPath)
+        let info = try await store.cluster(Self.cluster)
+        let outcome: Outcome
+        do {
+            if try await !store.topics(Self.cluster).contains(where: { $0.name == Self.topic }) {
+                _ = try await store.createTopic(Self.cluster, name: Self.topic, partitions: Self.partitions, config: TopicConfig())
+                Output.progress("Created topic \(Self.topic) with \(Self.partitions) partitions")
+            }
+            var configuration = KafkaClientConfiguration(bootstrap: try await KafkaOptions.agentAddresses(store: store, cluster: Self.cluster))
+            configuration.clientID = "amq-quickstart"
+            // Agents learn of a new topic with the next topology version; give them time.
+            configuration.attempts = 10
+            outcome = try await KafkaClient.withClient(configuration, logger: Logger(label: "amq.quickstart")) { try await Self.exercise($0) }
+        } catch var error as KafkaClientError {
+            if !keepRunning { try await stop(store, info) }
+            error.message += "; the agents' logs are in \(FleetLayout(directory: info.dataDir).logsDirectory)"
+            throw error
+        } catch {
+            if !keepRunning { try await stop(store, info) }
+            throw error
+        }
+        let nodes = try await store.nodes(Self.cluster)
+        if !keepRunning { try await stop(store, info) }
+        summarize(outcome, nodes: nodes, info: info, global: global, elapsed: ContinuousClock.now - started)
+    }
+
+    /// Creates the cluster with `amq cluster create --local`, or starts the existing one.
+    private func startCluster(_ store: TopologyStore, arguments: [String], databasePath: String) async throws {
+        if try await store.listClusters().contains(where: { $0.name == Self.cluster }) {
+            let info = try await store.cluster(Self.cluster)
+            guard info.local else {
+                throw FleetError("cluster \"\(Self.cluster)\" exists and is not local; delete it with 'amq cluster delete \(Self.cluster)' or use another --data-dir")
+            }
+            Output.progress("Reusing cluster \(Self.cluster) (for a fresh one: amq cluster delete \(Self.cluster))")
+            try await LocalFleet(store: store, cluster: info).start(databasePath: databasePath)
+        } else {
+            _ = try await ClusterCreate.parse(arguments + [Self.cluster, "--local", "--zones", "a,b,c", "--agents-per-zone", "1"]).createAndStart()
+        }
+    }
+
+    private func stop(_ store: TopologyStore, _ info: ClusterInfo) async throws {
+        _ = try await LocalFleet(store: store, cluster: info).stop(timeout: .seconds(10))
+        Output.progress("Stopped cluster \(Self.cluster) (bring it back with 'amq cluster start \(Self.cluster)'; --keep-running leaves it up)")
+    }
+
+    struct Outcome: Sendable {
+        var produced: [Int32: Int] = [:]
+        var consumed: [Int32: Int] = [:]
+        var offsets: [Int32: ClosedRange<Int64>] = [:]
+        var generation: Int32 = -1
+    }
+
+    /// Produces the records (keyed, so Kafka's partitioner spreads them) and reads them back in
+    /// the group, from its committed offsets (earliest on the first run) to the end.
+    static func exercise(_ client: KafkaClient) async throws -> Outcome {
+        let metadata = try await client.topic(topic)
+        var batches: [Int32: [Record]] = [:]
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for index in 0..<records {
+            let key = Array("user-\(index % 20)".utf8)
+            let value = Array("{\"event\":\(index),\"kind\":\"\(["click", "view", "purchase"][index % 3])\"}".utf8)
+            batches[Murmur2.partition(forKey: key, partitions: metadata.partitions.count), default: []]
+                .append(Record(key: key, value: value, timestamp: now + Int64(index)))
+        }
+        var outcome = Outcome()
+        for produced in try await client.produce(topic: topic, records: batches, acks: .all) {
+            outcome.produced[produced.partition, default: 0] += produced.count
+            outcome.offsets[produced.partition] = produced.baseOffset...(produced.baseOffset + Int64(produced.count) - 1)
+        }
+        Output.progress("Produced \(records) records to \(topic)")
+        let partitions = metadata.partitions.map(\.index)
+        let ends = try await client.listOffsets(topic: topic, partitions: partitions, spec: .latest)
+        var member = ConsumerGroupMember(client: client, group: group, topic: topic)
+        _ = try await member.join()
+        outcome.generation = member.generation
+        var offsets = try await member.committed()
+        let missing = member.assignment.filter { offsets[$0] == nil }
+        if !missing.isEmpty { offsets.merge(try await client.listOffsets(topic: topic, partitions: missing, spec: .earliest)) { old, _ in old } }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while offsets.contains(where: { $0.value < ends[$0.key] ?? 0 }) {
+            guard ContinuousClock.now < deadline else {
+                throw KafkaClientError(.timeout, "consuming \(topic) did not reach the end within 60s; see the agents' logs")
+            }
+            let round = try await client.fetch(topic: topic, offsets: offsets.filter { $0.value < ends[$0.key] ?? 0 }, maxWait: .milliseconds(500))
+            for record in round.records { outcome.consumed[record.partition, default: 0] += 1 }
+            offsets.merge(round.nextOffsets) { max($0, $1) }
+            try await member.commit(offsets)
+            _ = try await member.heartbeatIfDue()
+        }
+        try await member.commitAndLeave(offsets)
+        return outcome
+    }
+
+    private func summarize(_ outcome: Outcome, nodes: [NodeInfo], info: ClusterInfo, global: GlobalOptions, elapsed: Duration) {
+        let layout = FleetLayout(directory: info.dataDir)
+        let bootstrap = nodes.compactMap { node in node.kafkaPort.map { "\(node.host):\($0)" } }.joined(separator: ",")
+        Output.line("amq quickstart: cluster \(Self.cluster), \(nodes.count) agents in \(Set(nodes.map(\.zone)).count) zones")
+        Output.line()
+        Output.table(
+            ["agent", "zone", "kafka", "admin"],
+            nodes.map { node in
+                [String(node.id), node.zone, node.kafkaPort.map { "\(node.host):\($0)" } ?? "-", node.adminPort.map { "\(node.host):\($0)" } ?? "-"]
+            }
+        )
+        Output.line()
+        var rows: [[String]] = []
+        for partition in Set(outcome.produced.keys).union(outcome.consumed.keys).sorted() {
+            let range: String = outcome.offsets[partition].map { "\($0.lowerBound)-\($0.upperBound)" } ?? "-"
+            rows.append([String(partition), String(outcome.produced[partition] ?? 0), range, String(outcome.consumed[partition] ?? 0)])
+        }
+        Output.table(["partition", "produced", "offsets", "consumed"], rows)
+        let consumed = outcome.consumed.values.reduce(0, +)
+        let seconds = String(format: "%.1f", Double(elapsed.inMilliseconds) / 1000)
+        Output.line()
+        Output.line("\(Self.records) records produced to \(Self.topic) and \(consumed) consumed by group \(Self.group) (generation \(outcome.generation)) in \(seconds)s")
+        Output.line("Data: topology \(global.resolvedDBPath), objects \(layout.objectsDirectory), logs \(layout.logsDirectory)")
+        let prefix = dataDir.map { "AMQ_DATA_DIR=\($0) " } ?? ""
+        Output.line()
+        Output.line("Try next:")
+        if !keepRunning { Output.line("  \(prefix)amq cluster start \(Self.cluster)") }
+        Output.line("  kcat -b \(bootstrap) -L")
+        Output.line("  kcat -b \(bootstrap) -t \(Self.topic) -C -e -f '%p:%o %k=%s\\n'")
+        Output.line("  \(prefix)amq consume \(Self.topic) --from-beginning --count 10 --print-keys")
+        Output.line("  \(prefix)amq group describe \(Self.group)")
+        Output.line("  \(prefix)amq cluster stop \(Self.cluster)")
+        if !keepRunning { Output.line("(agent ports change on every start: 'amq cluster status' shows the current ones)") }
+    }
+}
