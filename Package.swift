@@ -123,7 +123,7 @@ let package = Package(
         .target(
             name: "AMQTestSupport",
             dependencies: [
-                "AMQObjectStore", "AMQControlPlane",
+                "AMQObjectStore", "AMQControlPlane", "AMQAgent", "AMQStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -183,7 +183,7 @@ let package = Package(
         .testTarget(
             name: "AMQCommandsTests",
             dependencies: [
-                "AMQCommands", "AMQControlPlane", "AMQKafkaProtocol",
+                "AMQCommands", "AMQControlPlane", "AMQKafkaProtocol", "AMQTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

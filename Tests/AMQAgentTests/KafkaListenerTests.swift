@@ -15,7 +15,7 @@ import Testing
 /// oversized frames, every produce error, pipelining with acks=0.
 @Suite(.timeLimit(.minutes(3))) struct KafkaListenerTests {
     @Test func apiVersionsAdvertisesOurRangesAndAnswersNewerClientsInV0() async throws {
-        try await withAgent { agent in
+        try await TestAgent.with { agent in
             let client = try await WireClient.connect(port: agent.kafkaPort)
             let response = try await client.call(ApiVersionsRequest(clientSoftwareName: "amq-test", clientSoftwareVersion: "1.0"), version: 3)
             #expect(response.errorCode == 0)
@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func pipelinedRequestsAreAnsweredInOrderAndAcksZeroGetsNoAnswer() async throws {
-        try await withAgent { agent in
+        try await TestAgent.with { agent in
             let client = try await WireClient.connect(port: agent.kafkaPort)
             let partition = try #require(agent.ledPartitions.first)
             func produce(_ value: String, acks: Int16) -> ProduceRequest {
@@ -84,7 +84,7 @@ import Testing
     }
 
     @Test func produceErrorsGetTheirCodesAndTheConnectionStays() async throws {
-        try await withAgent { agent in
+        try await TestAgent.with { agent in
             let client = try await WireClient.connect(port: agent.kafkaPort)
             let led = try #require(agent.ledPartitions.first)
             let notLed = try #require(agent.otherPartitions.first)
@@ -122,7 +122,7 @@ import Testing
     }
 
     @Test func metadataCreatesUnknownTopicsOnlyWhenTheClusterAllowsIt() async throws {
-        try await withAgent { agent in
+        try await TestAgent.with { agent in
             let client = try await WireClient.connect(port: agent.kafkaPort)
             let ask = MetadataRequest(topics: [.init(name: "auto-made")], allowAutoTopicCreation: true)
             #expect(try await client.call(ask, version: 12).topics.first?.errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue)
@@ -142,7 +142,7 @@ import Testing
     }
 
     @Test func malformedAndOversizedFramesCloseOnlyTheirConnection() async throws {
-        try await withAgent { agent in
+        try await TestAgent.with { agent in
             let bystander = try await WireClient.connect(port: agent.kafkaPort)
             let malformed: [ByteBuffer] = [
                 { var b = ByteBuffer(); b.writeInteger(Int32(999)); b.writeInteger(Int16(0)); b.writeInteger(Int32(1)); return b }(),  // unknown API key
@@ -168,7 +168,7 @@ import Testing
     }
 
     @Test func fetchAtTheEndWaitsForDataThenReturnsIt() async throws {
-        try await withAgent { agent in
+        try await TestAgent.with { agent in
             let partition = try #require(agent.ledPartitions.first)
             let consumer = try await WireClient.connect(port: agent.kafkaPort)
             let producer = try await WireClient.connect(port: agent.kafkaPort)
@@ -195,44 +195,6 @@ import Testing
 }
 
 // MARK: - Fixture
-
-struct RunningAgent: Sendable {
-    var controller: TestController
-    var kafkaPort: Int
-    var adminPort: Int
-    /// Partitions of `orders` this agent leads, and those it does not.
-    var ledPartitions: [Int]
-    var otherPartitions: [Int]
-}
-
-/// A controller, one agent (node 1 of a two-zone cluster whose node 2 never starts) and a topic
-/// `orders` with 4 partitions, 2 of them led by the agent.
-func withAgent(_ body: @Sendable (RunningAgent) async throws -> Void) async throws {
-    try await withController { fixture in
-        _ = try await fixture.store.createTopic("demo", name: "orders", partitions: 4, config: {
-            var config = TopicConfig()
-            config.lingerMs = 5
-            return config
-        }())
-        var configuration = AgentConfiguration(controllerURL: fixture.url, secret: fixture.secret, zone: "a", nodeID: 1, nodeName: nil)
-        configuration.topologyWait = .seconds(2)
-        var logger = Logger(label: "test.agent")
-        logger.logLevel = .warning
-        let agent = AgentService(configuration: configuration, logger: logger)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await agent.run() }
-            defer { group.cancelAll() }
-            let node = try #require(await eventually { try await fixture.node(1).flatMap { $0.kafkaPort == nil || $0.liveness != .alive ? nil : $0 } })
-            let partitions = try await fixture.store.partitions("demo", topic: "orders")
-            let led = partitions.filter { $0.leader == 1 }.map(\.index)
-            // Leading means the storage engine took the partitions on.
-            #expect(await eventually { await agent.state.storage?.ledPartitions.count == led.count })
-            try await body(
-                RunningAgent(controller: fixture.controller, kafkaPort: try #require(node.kafkaPort), adminPort: try #require(node.adminPort), ledPartitions: led, otherPartitions: partitions.filter { $0.leader != 1 }.map(\.index))
-            )
-        }
-    }
-}
 
 /// A bare Kafka connection: frames out, frames in, nothing clever.
 struct WireClient: Sendable {

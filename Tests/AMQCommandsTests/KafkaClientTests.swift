@@ -1,4 +1,5 @@
 import AMQKafkaProtocol
+import AMQTestSupport
 import Foundation
 import Logging
 import NIOCore
@@ -182,16 +183,17 @@ import Testing
     }
 }
 
-/// Goal: the client's produce → group consume → commit path works against a real Kafka protocol
-/// implementation. Runs only when `AMQ_TEST_BOOTSTRAP` names a broker (an amq agent, Kafka, or
-/// `scripts/kafka-fake-broker.py`); `AMQ_TEST_TOPIC` must exist there (default amq-client-test).
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["AMQ_TEST_BOOTSTRAP"] != nil))
+/// The client's produce → group consume → commit → leave path against a real agent (in this
+/// process, with a real controller and local object store) that leads every partition.
+@Suite(.timeLimit(.minutes(2)))
 struct KafkaClientLiveTests {
-    @Test(.timeLimit(.minutes(1)))
-    func produceThenConsumeInAGroup() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let bootstrap = try BrokerAddress.parseList(environment["AMQ_TEST_BOOTSTRAP"] ?? "")
-        let topic = environment["AMQ_TEST_TOPIC"] ?? "amq-client-test"
+    @Test func produceThenConsumeInAGroup() async throws {
+        try await TestAgent.with(zones: ["a"]) { agent in
+            try await roundTrip(bootstrap: try BrokerAddress.parseList(agent.bootstrap), topic: "orders")
+        }
+    }
+
+    func roundTrip(bootstrap: [BrokerAddress], topic: String) async throws {
         let group = "amq-client-test-\(UUID().uuidString.prefix(8))"
         try await KafkaClient.withClient(KafkaClientConfiguration(bootstrap: bootstrap), logger: Logger(label: "test")) { client in
             let partitions = try await client.topic(topic).partitions.map(\.index)

@@ -38,7 +38,7 @@ import Glibc
             let before = try await amq.json(StatusJSON.self, ["cluster", "status"])
             let agent = try #require(before.agents.first)
             let base = "http://\(agent.host):\(try #require(agent.adminPort))/v1/topics/events/partitions"
-            #expect(try await eventually { await httpGet("\(base)/0/records?offset=0").status == 200 })
+            #expect(await eventually { await httpGet("\(base)/0/records?offset=0").status == 200 })
 
             // Two appenders, one per partition, each waiting for its acknowledgement before the next.
             let acked = try await withThrowingTaskGroup(of: [Acked].self) { group in

@@ -2,7 +2,7 @@ import AMQControlPlane
 import Foundation
 import Logging
 
-/// A real controller for cluster `demo` (zones a and b, one node each) on a SQLite database in a
+/// A real controller for cluster `demo` (zones a and b by default, one node each) on a SQLite database in a
 /// directory, listening on a free port on 127.0.0.1, for the duration of a test body.
 package struct TestController: Sendable {
     package let url: String
@@ -22,7 +22,7 @@ package struct TestController: Sendable {
     /// Runs the controller on `directory` (a fresh temporary one when nil, removed afterwards);
     /// `createCluster: false` reopens a database a previous run left.
     package static func with(
-        directory: String? = nil, createCluster: Bool = true, logger: Logger = Self.quietLogger,
+        directory: String? = nil, createCluster: Bool = true, zones: [String] = ["a", "b"], logger: Logger = Self.quietLogger,
         _ body: @Sendable (TestController) async throws -> Void
     ) async throws {
         let owned = directory == nil
@@ -33,7 +33,7 @@ package struct TestController: Sendable {
         let store = TopologyStore(database: database, actor: "test")
         if createCluster {
             try await store.createCluster(
-                .init(name: "demo", zones: ["a", "b"], agentsPerZone: 1, objectStoreURL: "file://\(path)/objects", dataDir: path, local: true)
+                .init(name: "demo", zones: zones, agentsPerZone: 1, objectStoreURL: "file://\(path)/objects", dataDir: path, local: true)
             )
         }
         let secret = ClusterSecret.generate()
