@@ -36,17 +36,21 @@ struct AMQProcess {
     /// Runs `amq ARGS` with AMQ_DATA_DIR set to this fixture's directory. A command still running
     /// after `deadline` is killed, so a hang fails its test (exit 137) instead of stalling the suite.
     @discardableResult
-    func run(_ arguments: [String], environment extra: [String: String] = [:], deadline: Duration = .seconds(90)) async throws -> Result {
+    func run(
+        _ arguments: [String], environment extra: [String: String] = [:], input: String? = nil, deadline: Duration = .seconds(90)
+    ) async throws -> Result {
         try await ExternalProcess.run(
             Self.binary, arguments, environment: extra.merging(["AMQ_DATA_DIR": dataDir]) { given, _ in given },
-            removing: ["AMQ_DB", "AMQ_CLUSTER"], deadline: deadline
+            removing: ["AMQ_DB", "AMQ_CLUSTER", "AMQ_BOOTSTRAP"], input: input, deadline: deadline
         )
     }
 
     /// Runs and requires exit 0.
     @discardableResult
-    func ok(_ arguments: [String], environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) async throws -> Result {
-        let result = try await run(arguments, environment: environment)
+    func ok(
+        _ arguments: [String], environment: [String: String] = [:], input: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> Result {
+        let result = try await run(arguments, environment: environment, input: input)
         try #require(
             result.code == 0, "amq \(arguments.joined(separator: " ")) exited \(result.code): \(result.stderr)",
             sourceLocation: sourceLocation

@@ -12,7 +12,7 @@ enum ExternalProcess {
 
     static func run(
         _ executable: String, _ arguments: [String], environment extra: [String: String] = [:], removing: [String] = [],
-        deadline: Duration = .seconds(90)
+        input: String? = nil, deadline: Duration = .seconds(90)
     ) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -32,7 +32,13 @@ enum ExternalProcess {
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        if let input {
+            let inPath = scratch.appendingPathComponent("in").path
+            _ = FileManager.default.createFile(atPath: inPath, contents: Data(input.utf8))
+            process.standardInput = FileHandle(forReadingAtPath: inPath)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         let (exits, exit) = AsyncStream.makeStream(of: Int32.self, bufferingPolicy: .bufferingNewest(1))
         process.terminationHandler = { exit.yield($0.terminationStatus); exit.finish() }
         try process.run()

@@ -164,6 +164,6 @@ struct QuickstartCommand: AsyncParsableCommand {
         Output.line("  \(prefix)amq consume \(Self.topic) --from-beginning --count 10 --print-keys")
         Output.line("  \(prefix)amq group describe \(Self.group)")
         Output.line("  \(prefix)amq cluster stop \(Self.cluster)")
-        if !keepRunning { Output.line("(agent ports change on every start: 'amq cluster status' shows the current ones)") }
+        if !keepRunning { Output.line("(a restarted agent takes its old ports back when they are free; 'amq cluster status' shows the current ones)") }
     }
 }
