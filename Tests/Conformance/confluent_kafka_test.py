@@ -7,6 +7,8 @@ import sys
 import time
 import uuid
 
+from waiting import until
+
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, OffsetSpec, ResourceType
 
@@ -22,15 +24,6 @@ try:
 except KafkaException as e:
     assert e.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS, e
 
-
-def until(condition, what, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
 
 
 until(lambda: T in a.list_topics(timeout=10).topics and len(a.list_topics(timeout=10).topics[T].partitions) == 3,

@@ -10,6 +10,8 @@ import threading
 import time
 import uuid
 
+from waiting import until
+
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import TopicAlreadyExistsError
@@ -18,16 +20,6 @@ from kafka.structs import OffsetAndMetadata
 B = sys.argv[1]
 T = "kp-" + uuid.uuid4().hex[:8]
 
-
-def until(condition, what, timeout=30.0):
-    """Waits for condition() with a deadline (no bare sleeps)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
 
 
 adm = KafkaAdminClient(bootstrap_servers=B, client_id="kp-admin")
