@@ -568,9 +568,12 @@ package actor StorageEngine {
         while cached.readableBytes < maxBytes,
             let range = logCache.last(where: { $0.partition == partition && $0.base <= next && next < $0.end })
         {
-            var part = Self.batches(from: range.bytes, offset: next, maxBytes: cached.readableBytes == 0 ? maxBytes : maxBytes - cached.readableBytes)
-            guard part.readableBytes > 0 else { break }
+            let room = maxBytes - cached.readableBytes
+            var (part, complete) = Self.batches(from: range.bytes, offset: next, maxBytes: cached.readableBytes == 0 ? maxBytes : room)
+            guard part.readableBytes > 0, cached.readableBytes == 0 || part.readableBytes <= room else { break }
             cached.writeBuffer(&part)
+            // A range cut short by maxBytes ends the read: the next range would leave a gap.
+            guard complete else { break }
             next = range.end
         }
         if cached.readableBytes > 0 {
@@ -614,10 +617,11 @@ package actor StorageEngine {
         var batches = ByteBuffer()
         for part in parts {
             let remaining = maxBytes - batches.readableBytes
-            var slice = Self.batches(from: part, offset: offset, maxBytes: batches.readableBytes == 0 ? maxBytes : remaining)
+            var (slice, complete) = Self.batches(from: part, offset: offset, maxBytes: batches.readableBytes == 0 ? maxBytes : remaining)
             if batches.readableBytes > 0, slice.readableBytes > remaining { break }
             batches.writeBuffer(&slice)
-            if batches.readableBytes >= maxBytes { break }
+            // A segment cut short by maxBytes ends the read: the next one would leave a gap.
+            if !complete || batches.readableBytes >= maxBytes { break }
         }
         result.batches = batches
         return result
@@ -752,8 +756,9 @@ package actor StorageEngine {
         }
     }
 
-    /// The batches of `bytes` from the one holding `offset`, up to `maxBytes` (at least one).
-    static func batches(from bytes: ByteBuffer, offset: Int64, maxBytes: Int) -> ByteBuffer {
+    /// The batches of `bytes` from the one holding `offset`, up to `maxBytes` (at least one), and
+    /// whether they run to the end of `bytes`.
+    static func batches(from bytes: ByteBuffer, offset: Int64, maxBytes: Int) -> (batches: ByteBuffer, complete: Bool) {
         var index = bytes.readerIndex
         var start: Int?
         var end = index
@@ -769,8 +774,8 @@ package actor StorageEngine {
             index += header.totalSize
             end = index
         }
-        guard let start else { return ByteBuffer() }
-        return bytes.getSlice(at: start, length: end - start) ?? ByteBuffer()
+        guard let start else { return (ByteBuffer(), true) }
+        return (bytes.getSlice(at: start, length: end - start) ?? ByteBuffer(), end == bytes.writerIndex)
     }
 
     // MARK: Waiting for room

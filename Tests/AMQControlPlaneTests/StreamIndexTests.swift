@@ -1,4 +1,5 @@
 import AMQControlPlane
+import AMQTestSupport
 import Foundation
 import Testing
 
@@ -112,7 +113,7 @@ import Testing
             var pending: [Range<Int64>] = []
         }
         var agents = [Agent(id: 1), Agent(id: 2)]
-        var random = SplitMix(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var objects = 0
         for _ in 0..<150 {
             let a = Int(random.next() % 2)
@@ -171,17 +172,4 @@ private func range(_ key: PartitionKey, epoch: Int, _ offsets: Range<Int64>, pos
 private func commit(_ store: TopologyStore, node: Int, epoch: Int, _ key: PartitionKey, _ offsets: Range<Int64>, object: String) async throws -> [CommitResponse.Outcome] {
     let segment = Segment(baseOffset: offsets.lowerBound, endOffset: offsets.upperBound, objectKey: object, position: 0, length: 10, maxTimestamp: 0)
     return try await store.commit("demo", CommitRequest(nodeID: node, objectKey: object, objectSize: 10, ranges: [.init(partition: key, leaderEpoch: epoch, segment: segment)])).outcomes
-}
-
-/// A small deterministic generator, so a failing seed replays exactly.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E9B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
