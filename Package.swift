@@ -28,10 +28,12 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
+        .target(name: "CAMQCRC32C"),
         .target(
             name: "AMQKafkaProtocol",
             dependencies: [
-                .product(name: "NIOCore", package: "swift-nio")
+                "CAMQCRC32C",
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSwiftSettings
         ),

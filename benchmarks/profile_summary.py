@@ -2,8 +2,8 @@
 
 Usage: profile_summary.py REPORT.txt
 Prints {"samples_pct": {layer: percent, …}}. The protocol layer is the Kafka codec, framing and
-request routing (AMQKafkaProtocol without its CRC-32C, plus the agent's Kafka connection and
-handlers); CRC-32C (batch validation) and storage are reported beside it.
+request routing (AMQKafkaProtocol without batch validation, plus the agent's Kafka connection and
+handlers); batch validation (CRC-32C) and storage are reported beside it.
 """
 import json
 import re
@@ -17,7 +17,7 @@ for line in open(sys.argv[1], errors="replace"):
     if not m:
         continue
     pct, dso, sym = float(m.group(1)), m.group(2), m.group(3)
-    if "CRC32C" in sym:
+    if "CRC32C" in sym or "crc32c" in sym or "validateBatches" in sym:
         layers["crc32c (batch validation)"] += pct
     elif "AMQKafkaProtocol" in sym or ("AMQAgent" in sym and ("Kafka" in sym or "Handler" in sym)):
         layers["kafka protocol (codec, framing, handlers)"] += pct

@@ -1,6 +1,12 @@
+import CAMQCRC32C
+
 /// CRC-32C (Castagnoli), the checksum of Kafka's record batch v2 and of amq's stream objects.
-/// Slicing-by-8 tables: about 1 GB/s in release builds without hardware instructions.
+/// The CPU's CRC-32C instruction where there is one (x86-64 SSE 4.2, ARMv8 CRC32), else
+/// slicing-by-8 tables (about 1 GB/s in release builds).
 package enum CRC32C {
+    /// Decided once per process.
+    static let hardware = camq_crc32c_hardware_available() != 0
+
     static let tables: [[UInt32]] = {
         var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for byte in 0..<256 {
@@ -19,6 +25,12 @@ package enum CRC32C {
 
     /// The checksum of `bytes`, continuing from `crc` (the checksum of what came before).
     package static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        guard hardware, let base = bytes.baseAddress else { return software(bytes, continuing: crc) }
+        return ~camq_crc32c_hardware_update(~crc, base, bytes.count)
+    }
+
+    /// The table-driven checksum: where the CPU has no instruction, and to check the one it has.
+    package static func software(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         var crc = ~crc
         var index = 0
         let count = bytes.count
