@@ -87,15 +87,15 @@ import Testing
             Issue.record("expected MEMBER_ID_REQUIRED")
             return
         }
-        let started = ContinuousClock.now
         let task = Task { await coordinator.join(Self.request("a", memberID: id)) }
         let parked = await eventually(timeout: .seconds(5)) {
             await coordinator.describe(groupID: "orders-app").state == "PreparingRebalance" ? true : nil
         }
         #expect(parked == true)
         task.cancel()
+        // Without a tick loop nothing else can answer it: returning at all is the point (the
+        // suite's time limit catches a hang).
         #expect(await task.value == .failure(.coordinatorNotAvailable))
-        #expect(ContinuousClock.now - started < .seconds(5))
         // The member itself stays until its rebalance or session deadline says otherwise.
         #expect(await coordinator.describe(groupID: "orders-app").members.count == 1)
     }
