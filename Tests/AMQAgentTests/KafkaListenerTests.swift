@@ -124,6 +124,10 @@ import Testing
     @Test func metadataCreatesUnknownTopicsOnlyWhenTheClusterAllowsIt() async throws {
         try await TestAgent.with { agent in
             let client = try await WireClient.connect(port: agent.kafkaPort)
+            // No topics asked: none in v1+, all of them in v0 (which cannot say null).
+            #expect(try await client.call(MetadataRequest(topics: []), version: 12).topics.isEmpty)
+            #expect(try await client.call(MetadataRequest(topics: []), version: 0).topics.map(\.name) == ["orders"])
+            #expect(try await client.call(MetadataRequest(topics: nil), version: 1).topics.map(\.name) == ["orders"])
             let ask = MetadataRequest(topics: [.init(name: "auto-made")], allowAutoTopicCreation: true)
             #expect(try await client.call(ask, version: 12).topics.first?.errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue)
             _ = try await agent.controller.store.updateSettings("demo", [("auto.create.topics.enable", "true"), ("default.partitions", "2")])

@@ -2,7 +2,7 @@ import AMQControlPlane
 import AMQKafkaProtocol
 import Logging
 
-/// Metadata v0–12. Topics null = all, [] = brokers only. Brokers are the alive agents with their
+/// Metadata v0–12. Topics null = all, [] = brokers only (in v0, [] = all). Brokers are the alive agents with their
 /// advertised Kafka address and their zone as rack. Each partition's leader is its leading agent
 /// (replicas and ISR name the leader only: S3 is the replica). A partition whose leader is down
 /// answers LEADER_NOT_AVAILABLE with leader -1. An unknown topic is created when both the request
@@ -20,7 +20,8 @@ struct MetadataHandler {
             )
         }
         let names: [String]
-        if let topics = request.topics {
+        // v0 has no null: there an empty list means every topic.
+        if let topics = request.topics, !(topics.isEmpty && context.version == 0) {
             names = topics.compactMap(\.name)
         } else {
             names = view.topology.topics.map(\.name).sorted()
