@@ -29,6 +29,6 @@ start_seaweedfs
 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench \
     "$amq" bench storage --object-store "s3://amq-bench?endpoint=http://127.0.0.1:$s3_port" --megabytes "$megabytes" --output "$results"
 
-{ echo 'Run with `benchmarks/storage.sh`.'; echo; sed 's/^# Benchmarks$//' "$results"; } > "$work/section.md"
+{ echo 'Run with `benchmarks/storage.sh`.'; echo; sed '/^# Benchmarks$/d' "$results"; } > "$work/section.md"
 write_section storage "$work/section.md"
 echo "==> figures written to docs/benchmarks.md" >&2

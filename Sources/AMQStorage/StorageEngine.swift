@@ -85,6 +85,11 @@ package actor StorageEngine {
     private var nextWaiterID = 0
     private var stopped = false
 
+    // Running totals for the agent's metrics.
+    private var objectsUploaded = 0
+    private var rangesCommitted = 0
+    private var retries = 0
+
     // The log cache: committed batches, newest last.
     private var logCache: Deque<CachedRange> = []
     private var logCacheBytes = 0
@@ -433,6 +438,7 @@ package actor StorageEngine {
             let entry = buffer.entries[range.partition]!
             switch outcome {
             case .accepted:
+                rangesCommitted += 1
                 committed(range.partition, segment: range.segment, data: entry.bytes)
                 for waiter in entry.waiters { waiter.complete(.success(waiter.offsets)) }
             case .fenced(let leader, let epoch):
@@ -476,6 +482,7 @@ package actor StorageEngine {
     }
 
     private func uploaded(_ buffer: OpenBuffer) {
+        objectsUploaded += 1
         inFlightUploads -= 1
         unuploadedBytes -= buffer.bytes
         resumeRoomWaiters()
@@ -511,6 +518,7 @@ package actor StorageEngine {
                 return value
             } catch {
                 attempt += 1
+                retries += 1
                 logger.warning("Retrying", metadata: ["amq.operation": "\(what)", "amq.attempt": "\(attempt)", "amq.error": "\(error)"])
                 let jittered = delay * Double.random(in: 0.5...1.0)
                 try? await Task.sleep(for: jittered)
@@ -827,6 +835,24 @@ package actor StorageEngine {
     // MARK: Introspection (metrics, tests)
 
     package var pendingUploadBytes: Int { unuploadedBytes }
+
+    /// What the agent's `/metrics` shows about its storage.
+    package struct Statistics: Sendable, Equatable {
+        package var pendingUploadBytes: Int
+        package var uploadsInFlight: Int
+        package var cachedLogBytes: Int
+        package var ledPartitions: Int
+        package var objectsUploaded: Int
+        package var rangesCommitted: Int
+        package var retries: Int
+    }
+
+    package var statistics: Statistics {
+        Statistics(
+            pendingUploadBytes: unuploadedBytes, uploadsInFlight: inFlightUploads, cachedLogBytes: logCacheBytes,
+            ledPartitions: ledPartitions.count, objectsUploaded: objectsUploaded, rangesCommitted: rangesCommitted, retries: retries
+        )
+    }
     package var cachedLogBytes: Int { logCacheBytes }
 }
 

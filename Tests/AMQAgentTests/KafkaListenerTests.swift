@@ -194,6 +194,11 @@ import Testing
             #expect((data.records?.readableBytes ?? 0) > 0)
             await consumer.close()
             await producer.close()
+            // The storage engine's state is on /metrics too.
+            let metrics = await get("http://127.0.0.1:\(agent.adminPort)/metrics").body
+            #expect(metrics.contains("amq_storage_led_partitions \(agent.ledPartitions.count)"), "\(metrics)")
+            #expect(metrics.contains("amq_storage_ranges_committed_total 1"), "\(metrics)")
+            #expect(metrics.contains("amq_storage_pending_upload_bytes 0"), "\(metrics)")
         }
     }
 }

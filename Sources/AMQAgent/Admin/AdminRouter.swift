@@ -1,5 +1,6 @@
 import AMQControlPlane
 import Foundation
+import AMQStorage
 import Hummingbird
 import NIOCore
 
@@ -20,6 +21,9 @@ enum AdminRouter {
             )
         }
         router.get("metrics") { _, _ in
+            if let storage = await state.storage {
+                metrics.record(storage: await storage.statistics, blockCacheBytes: await storage.blockCache.bytes)
+            }
             let text = metrics.render(uptimeSeconds: await state.uptimeSeconds)
             return Response(
                 status: .ok,

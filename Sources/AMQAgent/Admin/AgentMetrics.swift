@@ -1,6 +1,8 @@
 import AMQKafkaProtocol
+import AMQStorage
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The agent's metrics, created once, on a registry of its own (no global bootstrap, so tests can
 /// run several agents in one process). `/metrics` renders the registry in Prometheus text format.
@@ -15,6 +17,10 @@ package struct AgentMetrics: Sendable {
     private let kafkaRequests: [ApiKey: (count: Metrics.Counter, duration: Metrics.Timer)]
     private let kafkaConnections: Metrics.Counter
     private let kafkaRefused: Metrics.Counter
+    private let storageGauges: [String: Metrics.Gauge]
+    private let storageCounters: [String: Metrics.Counter]
+    /// The engine keeps running totals; counters advance by what is new since the last scrape.
+    private let storageSeen = StorageTotals()
 
     package init() {
         let registry = PrometheusCollectorRegistry()
@@ -37,6 +43,29 @@ package struct AgentMetrics: Sendable {
         self.kafkaRequests = kafkaRequests
         kafkaConnections = Metrics.Counter(label: "amq_kafka_connections_total", factory: factory)
         kafkaRefused = Metrics.Counter(label: "amq_kafka_requests_refused_total", factory: factory)
+        storageGauges = Dictionary(
+            uniqueKeysWithValues: ["pending_upload_bytes", "uploads_in_flight", "log_cache_bytes", "block_cache_bytes", "led_partitions"].map {
+                ($0, Metrics.Gauge(label: "amq_storage_\($0)", factory: factory))
+            }
+        )
+        storageCounters = Dictionary(
+            uniqueKeysWithValues: ["objects_uploaded", "ranges_committed", "retries"].map {
+                ($0, Metrics.Counter(label: "amq_storage_\($0)_total", factory: factory))
+            }
+        )
+    }
+
+    /// Samples the storage engine's state into the storage metrics (called on each scrape).
+    func record(storage: StorageEngine.Statistics, blockCacheBytes: Int) {
+        storageGauges["pending_upload_bytes"]?.record(storage.pendingUploadBytes)
+        storageGauges["uploads_in_flight"]?.record(storage.uploadsInFlight)
+        storageGauges["log_cache_bytes"]?.record(storage.cachedLogBytes)
+        storageGauges["block_cache_bytes"]?.record(blockCacheBytes)
+        storageGauges["led_partitions"]?.record(storage.ledPartitions)
+        let totals = ["objects_uploaded": storage.objectsUploaded, "ranges_committed": storage.rangesCommitted, "retries": storage.retries]
+        for (name, delta) in storageSeen.advance(to: totals) where delta > 0 {
+            storageCounters[name]?.increment(by: delta)
+        }
     }
 
     /// A Kafka request answered (or, for acks=0, done) after `duration`.
@@ -73,5 +102,22 @@ package struct AgentMetrics: Sendable {
     package func render(uptimeSeconds: Double) -> String {
         uptime.record(uptimeSeconds)
         return registry.emitToString()
+    }
+}
+
+/// The storage totals last turned into counter increments.
+final class StorageTotals: Sendable {
+    private let seen = Mutex<[String: Int]>([:])
+
+    /// How much each total grew since the previous call.
+    func advance(to totals: [String: Int]) -> [String: Int] {
+        seen.withLock { seen in
+            var deltas: [String: Int] = [:]
+            for (name, total) in totals {
+                deltas[name] = max(0, total - (seen[name] ?? 0))
+                seen[name] = total
+            }
+            return deltas
+        }
     }
 }
