@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Unmodified Kafka clients against a 3-zone local cluster whose object store is SeaweedFS's S3
-/// server: kcat (librdkafka 2.0.2), kafka-python 3.0 and confluent-kafka 2.x (librdkafka 2.16),
+/// server: kcat (librdkafka 2.0.2), kafka-python 3.0, confluent-kafka 2.x (librdkafka 2.16) and aiokafka 0.14,
 /// driven by the scripts in Tests/Conformance (reference §6). Each script checks counts, contents
 /// and per-partition order itself and ends with PASS.
 @Suite(.serialized, .timeLimit(.minutes(20))) struct KafkaConformanceTests {
@@ -38,6 +38,7 @@ import Testing
                 try await Self.script("kcat", "/bin/bash", [Self.scripts + "/kcat_test.sh", bootstrap, "kcat-t"])
                 try await Self.script("kafka-python", Self.python, [Self.scripts + "/kafka_python_test.py", bootstrap])
                 try await Self.script("confluent-kafka", Self.python, [Self.scripts + "/confluent_kafka_test.py", bootstrap])
+                try await Self.script("aiokafka", Self.python, [Self.scripts + "/aiokafka_test.py", bootstrap])
 
                 // An idempotent producer across a SIGKILL and restart of the partition's agent.
                 try await amq.ok(["topic", "create", "idem", "--partitions", "1", "--config", "linger.ms=5"])
