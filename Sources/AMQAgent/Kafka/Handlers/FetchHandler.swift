@@ -66,6 +66,12 @@ struct FetchHandler {
                 out.records = ByteBuffer()
                 let room = responseMax - total
                 guard slot.maxBytes > 0, room > 0 || total == 0 else {
+                    // No room for data, but the bounds are still owed.
+                    if let bounds = try? await storage.bounds(key) {
+                        out.highWatermark = bounds.highWatermark
+                        out.lastStableOffset = bounds.highWatermark
+                        out.logStartOffset = bounds.logStart
+                    }
                     response.responses[slot.topic].partitions[slot.partition] = out
                     continue
                 }
