@@ -79,6 +79,27 @@ import Testing
         }
     }
 
+    @Test func aWaiterThatGivesUpDoesNotStopTheAppend() async throws {
+        try await withCluster(partitions: 1) { cluster in
+            let store = InMemoryObjectStore()
+            var configuration = StorageConfiguration(nodeID: cluster.leader)
+            configuration.linger = .milliseconds(5)
+            let key = cluster.keys[0]
+            try await withEngine(configuration, store: store, cluster) { engine in
+                try await engine.becomeLeader(key, epoch: cluster.epoch)
+                // A slow store: the upload takes a while.
+                await store.setFaults(.init(latency: .seconds(2)))
+                let pending = try await engine.stage(key, batches: batch(partition: 0, index: 0, records: 1))
+                let impatient = Task { try await pending.result() }
+                impatient.cancel()
+                await #expect(throws: CancellationError.self) { try await impatient.value }
+                // Someone who waits still gets the offsets; the append was not abandoned.
+                #expect(try await pending.result() == AppendResult(baseOffset: 0, lastOffset: 0))
+                await store.setFaults(.init())
+            }
+        }
+    }
+
     @Test func offsetsAreFoundByTimestamp() async throws {
         try await withCluster(partitions: 1) { cluster in
             let store = InMemoryObjectStore()

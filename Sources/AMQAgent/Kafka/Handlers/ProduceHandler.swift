@@ -48,12 +48,15 @@ struct ProduceHandler {
         }
         let acks = request.acks
         let outcomes = staged
+        // The producer's timeoutMs bounds the wait for the commit: past it the answer is
+        // REQUEST_TIMED_OUT (the append may still land; an idempotent retry is answered from it).
+        let deadline: ContinuousClock.Instant? = request.timeoutMs > 0 ? .now + .milliseconds(Int64(request.timeoutMs)) : nil
         return .run {
             var response = ProduceResponse()
             for (topic, partitions) in zip(request.topicData, outcomes) {
                 var results: [ProduceResponse.PartitionProduceResponse] = []
                 for (data, outcome) in zip(topic.partitionData, partitions) {
-                    results.append(await Self.finish(outcome, index: data.index, storage: view?.storage))
+                    results.append(await Self.finish(outcome, index: data.index, storage: view?.storage, deadline: deadline))
                 }
                 response.responses.append(.init(name: topic.name, partitionResponses: results))
             }
@@ -118,18 +121,39 @@ struct ProduceHandler {
         }
     }
 
-    private static func finish(_ outcome: Staged, index: Int32, storage: StorageEngine?) async -> ProduceResponse.PartitionProduceResponse {
+    private static func finish(
+        _ outcome: Staged, index: Int32, storage: StorageEngine?, deadline: ContinuousClock.Instant?
+    ) async -> ProduceResponse.PartitionProduceResponse {
         switch outcome {
         case .failed(let code, let message):
             return .init(index: index, errorCode: code.rawValue, baseOffset: -1, errorMessage: message)
         case .pending(let pending, let key):
             do {
-                let result = try await pending.result()
+                guard let result = try await Self.result(of: pending, by: deadline) else {
+                    return .init(
+                        index: index, errorCode: KafkaErrorCode.requestTimedOut.rawValue, baseOffset: -1,
+                        errorMessage: "not committed within the request's timeout; the object store may be slow"
+                    )
+                }
                 let logStart = (try? await storage?.bounds(key).logStart) ?? -1
                 return .init(index: index, errorCode: 0, baseOffset: result.baseOffset, logStartOffset: logStart)
             } catch {
                 return .init(index: index, errorCode: KafkaErrorCode(error).rawValue, baseOffset: -1, errorMessage: "\(error)")
             }
+        }
+    }
+
+    /// The append's result, or nil when `deadline` passes first.
+    private static func result(of pending: PendingAppend, by deadline: ContinuousClock.Instant?) async throws -> AppendResult? {
+        guard let deadline else { return try await pending.result() }
+        return try await withThrowingTaskGroup(of: AppendResult?.self) { group in
+            group.addTask { try await pending.result() }
+            group.addTask {
+                try await Task.sleep(until: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
         }
     }
 }
