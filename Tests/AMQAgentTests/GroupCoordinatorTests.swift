@@ -45,7 +45,7 @@ import Testing
 
             // The follower's SyncGroup parks until the leader's arrives.
             async let followerSync = coordinator.sync(SyncRequestInput(groupID: "orders-app", memberID: follower.memberID, generationID: 1))
-            let parked = await eventually(timeout: .seconds(5)) {
+            let parked = await eventually(timeout: .seconds(30)) {
                 await coordinator.describe(groupID: "orders-app").state == "CompletingRebalance" ? true : nil
             }
             #expect(parked == true)
@@ -68,11 +68,11 @@ import Testing
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await coordinator.run() }
             defer { group.cancelAll() }
-            let joined = try await Self.join(coordinator, "solo", sessionTimeout: .milliseconds(300))
+            let joined = try await Self.join(coordinator, "solo", sessionTimeout: .seconds(2))
             _ = await coordinator.sync(SyncRequestInput(groupID: "orders-app", memberID: joined.memberID, generationID: 1))
             #expect(await coordinator.describe(groupID: "orders-app").members.count == 1)
             // No heartbeats: the session runs out, the group empties and is forgotten.
-            let gone = await eventually(timeout: .seconds(5)) {
+            let gone = await eventually(timeout: .seconds(30)) {
                 await coordinator.describe(groupID: "orders-app").members.isEmpty ? true : nil
             }
             #expect(gone == true)
@@ -88,7 +88,7 @@ import Testing
             return
         }
         let task = Task { await coordinator.join(Self.request("a", memberID: id)) }
-        let parked = await eventually(timeout: .seconds(5)) {
+        let parked = await eventually(timeout: .seconds(30)) {
             await coordinator.describe(groupID: "orders-app").state == "PreparingRebalance" ? true : nil
         }
         #expect(parked == true)
