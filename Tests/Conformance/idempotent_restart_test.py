@@ -36,8 +36,10 @@ def produce():
             except BufferError:
                 p.poll(0.1)
         p.poll(0)
-        if i % 10 == 0:
-            time.sleep(0.01)  # spread the stream over the restart
+        if i % 100 == 99:
+            # Pace the stream by acknowledgements, so it spans the restart: each chunk waits
+            # for its commits (a deadline, not a sleep).
+            p.flush(120)
     p.flush(120)
 
 
