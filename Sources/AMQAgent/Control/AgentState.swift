@@ -6,6 +6,8 @@ import Foundation
 package actor AgentState {
     package private(set) var node: NodeInfo?
     package private(set) var topology: TopologySnapshot?
+    /// The topology indexed for request handling, rebuilt with each new version.
+    private(set) var lookup: TopologyLookup?
     /// The storage engine, once the agent has registered and opened the object store.
     package private(set) var storage: StorageEngine?
     package let startedAt = ContinuousClock.now
@@ -19,6 +21,7 @@ package actor AgentState {
     func registered(as node: NodeInfo, topology: TopologySnapshot) {
         self.node = node
         self.topology = topology
+        lookup = TopologyLookup(topology)
     }
 
     /// Keeps the newer of the held and the given snapshot; returns the replaced one when it changed.
@@ -26,6 +29,7 @@ package actor AgentState {
         guard snapshot.version > (topology?.version ?? -1) else { return .none }
         let old = topology
         topology = snapshot
+        lookup = TopologyLookup(snapshot)
         if let node, let updated = snapshot.nodes.first(where: { $0.id == node.id }) {
             self.node = updated
         }

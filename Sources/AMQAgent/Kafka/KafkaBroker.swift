@@ -146,8 +146,8 @@ struct KafkaBroker: Sendable {
 
     /// The agent's topology, node and storage, or nil until it has registered.
     func view() async -> BrokerView? {
-        guard let topology = await state.topology, let node = await state.node else { return nil }
-        return BrokerView(topology: topology, node: node, storage: await state.storage)
+        guard let topology = await state.topology, let lookup = await state.lookup, let node = await state.node else { return nil }
+        return BrokerView(topology: topology, lookup: lookup, node: node, storage: await state.storage)
     }
 }
 
@@ -175,31 +175,47 @@ struct KafkaRequestContext: Sendable {
 /// A consistent view of the cluster for one request.
 struct BrokerView: Sendable {
     let topology: TopologySnapshot
+    let lookup: TopologyLookup
     let node: NodeInfo
     let storage: StorageEngine?
 
-    func topic(_ name: String) -> TopicInfo? { topology.topics.first { $0.name == name } }
+    func topic(_ name: String) -> TopicInfo? { lookup.topics[name] }
 
     func partition(_ topic: String, _ index: Int) -> PartitionInfo? {
-        topology.partitions.first { $0.topic == topic && $0.index == index }
+        guard let partitions = lookup.partitions[topic] else { return nil }
+        // Partitions are numbered 0..<count, so the position is the index.
+        if partitions.indices.contains(index), partitions[index].index == index { return partitions[index] }
+        return partitions.first { $0.index == index }
     }
 
-    func partitions(of topic: String) -> [PartitionInfo] {
-        topology.partitions.filter { $0.topic == topic }.sorted { $0.index < $1.index }
-    }
+    func partitions(of topic: String) -> [PartitionInfo] { lookup.partitions[topic] ?? [] }
 
-    func node(_ id: Int) -> NodeInfo? { topology.nodes.first { $0.id == id } }
+    func node(_ id: Int) -> NodeInfo? { lookup.nodes[id] }
 
     /// Agents clients may connect to: alive, with a Kafka listener.
-    var brokers: [NodeInfo] {
-        topology.nodes.filter { $0.liveness == .alive && $0.kafkaPort != nil }.sorted { $0.id < $1.id }
-    }
+    var brokers: [NodeInfo] { lookup.brokers }
 
     /// Any agent serves admin requests (forwarding them to the controller); the lowest alive id is
     /// named as controller so every agent gives clients the same answer.
     var controllerID: Int32 { Int32(brokers.first?.id ?? node.id) }
 
     var clusterID: String { topology.cluster }
+
+    /// The storage, partition key and epoch of a partition this agent leads, or the Kafka error
+    /// that says why not.
+    func led(_ topic: String, _ partition: Int32) async throws(NotLed) -> (StorageEngine, PartitionKey, Int) {
+        guard let storage else { throw NotLed(code: .notLeaderOrFollower) }
+        guard let info = self.topic(topic), self.partition(topic, Int(partition)) != nil else {
+            throw NotLed(code: .unknownTopicOrPartition)
+        }
+        let key = PartitionKey(topicID: info.id, partition: Int(partition))
+        guard let epoch = await storage.leaderEpoch(key) else { throw NotLed(code: .notLeaderOrFollower) }
+        return (storage, key, epoch)
+    }
+
+    struct NotLed: Error {
+        var code: KafkaErrorCode
+    }
 }
 
 extension StorageError {
@@ -221,7 +237,7 @@ extension StorageError {
 extension KafkaErrorCode {
     /// The code for any error a handler meets talking to storage.
     init(_ error: any Error) {
-        if let error = error as? ListOffsetsHandler.LeadError {
+        if let error = error as? BrokerView.NotLed {
             self = error.code
         } else if let error = error as? StorageError {
             self = error.kafkaCode

@@ -193,7 +193,7 @@ struct AdminHandlers {
             for partition in topic.partitions {
                 var out = DeleteRecordsResponse.DeleteRecordsPartitionResult(partitionIndex: partition.partitionIndex, lowWatermark: -1)
                 do {
-                    let (storage, key, _) = try await ListOffsetsHandler.lead(topic.name, partition.partitionIndex, view: view)
+                    let (storage, key, _) = try await ListOffsetsHandler.led(topic.name, partition.partitionIndex, view: view)
                     let bounds = try await storage.bounds(key)
                     // -1 means "up to the high watermark" (Kafka's DeleteRecordsRequest.HIGH_WATERMARK).
                     let before = partition.offset == -1 ? bounds.highWatermark : partition.offset

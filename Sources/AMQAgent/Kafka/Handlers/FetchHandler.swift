@@ -39,13 +39,12 @@ struct FetchHandler {
         var slots: [Slot] = []
         for (t, topic) in request.topics.enumerated() {
             for (p, partition) in topic.partitions.enumerated() {
-                guard let info = view.topic(topic.topic), view.partition(topic.topic, Int(partition.partition)) != nil else {
-                    response.responses[t].partitions[p].errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
-                    continue
-                }
-                let key = PartitionKey(topicID: info.id, partition: Int(partition.partition))
-                guard let epoch = await storage.leaderEpoch(key) else {
-                    response.responses[t].partitions[p].errorCode = KafkaErrorCode.notLeaderOrFollower.rawValue
+                let key: PartitionKey
+                let epoch: Int
+                do {
+                    (_, key, epoch) = try await view.led(topic.topic, partition.partition)
+                } catch {
+                    response.responses[t].partitions[p].errorCode = error.code.rawValue
                     continue
                 }
                 if let error = Self.checkEpoch(partition.currentLeaderEpoch, against: epoch) {

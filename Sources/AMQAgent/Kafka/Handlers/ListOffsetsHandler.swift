@@ -24,7 +24,7 @@ struct ListOffsetsHandler {
             for partition in topic.partitions {
                 var out = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: partition.partitionIndex)
                 do {
-                    let (storage, key, epoch) = try await Self.lead(topic.name, partition.partitionIndex, view: view)
+                    let (storage, key, epoch) = try await Self.led(topic.name, partition.partitionIndex, view: view)
                     if let error = FetchHandler.checkEpoch(partition.currentLeaderEpoch, against: epoch) {
                         out.errorCode = error.rawValue
                     } else {
@@ -66,7 +66,7 @@ struct ListOffsetsHandler {
             for partition in topic.partitions {
                 var out = OffsetForLeaderEpochResponse.EpochEndOffset(partition: partition.partition)
                 do {
-                    let (storage, key, epoch) = try await Self.lead(topic.topic, partition.partition, view: view)
+                    let (storage, key, epoch) = try await Self.led(topic.topic, partition.partition, view: view)
                     if let error = FetchHandler.checkEpoch(partition.currentLeaderEpoch, against: epoch) {
                         out.errorCode = error.rawValue
                     } else if Int(partition.leaderEpoch) > epoch {
@@ -87,18 +87,8 @@ struct ListOffsetsHandler {
         return response
     }
 
-    struct LeadError: Error {
-        var code: KafkaErrorCode
-    }
-
-    /// The storage, partition key and epoch of a partition this agent leads.
-    static func lead(_ topic: String, _ partition: Int32, view: BrokerView?) async throws -> (StorageEngine, PartitionKey, Int) {
-        guard let view, let storage = view.storage else { throw LeadError(code: .notLeaderOrFollower) }
-        guard let info = view.topic(topic), view.partition(topic, Int(partition)) != nil else {
-            throw LeadError(code: .unknownTopicOrPartition)
-        }
-        let key = PartitionKey(topicID: info.id, partition: Int(partition))
-        guard let epoch = await storage.leaderEpoch(key) else { throw LeadError(code: .notLeaderOrFollower) }
-        return (storage, key, epoch)
+    static func led(_ topic: String, _ partition: Int32, view: BrokerView?) async throws -> (StorageEngine, PartitionKey, Int) {
+        guard let view else { throw BrokerView.NotLed(code: .notLeaderOrFollower) }
+        return try await view.led(topic, partition)
     }
 }
