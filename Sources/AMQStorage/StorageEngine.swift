@@ -266,9 +266,8 @@ package actor StorageEngine {
         if unuploadedBytes + batches.readableBytes > configuration.maxUnuploadedBytes, unuploadedBytes > 0 {
             try await waitForRoom(batches.readableBytes)
         }
-        guard !stopped else { throw StorageError(.shuttingDown, "the agent is shutting down") }
         // Leadership may have moved, or another append of the same producer landed, while we waited.
-        guard partitions[partition].map({ if case .leader = $0.role { true } else { false } }) == true else { throw notLeader(partition) }
+        try requireLeader(partition)
         if let duplicate = try checkSequences(partition, headers) { return duplicate }
         guard var state = partitions[partition], case .leader(let epoch) = state.role else { throw notLeader(partition) }
 
