@@ -212,32 +212,6 @@ import Glibc
         }
     }
 
-    /// Conditional puts racing on one key: exactly one wins, the others learn the key exists.
-    @Test(arguments: S3ClientServer.allCases) func racingConditionalPutsHaveOneWinner(_ server: S3ClientServer) async throws {
-        try await server.withStore { store in
-            for round in 0..<3 {
-                let key = "race/\(round)"
-                let outcomes = await withTaskGroup(of: ObjectStoreError.Code?.self) { group in
-                    for writer in 0..<8 {
-                        group.addTask {
-                            do {
-                                try await store.put(key, body: ByteBuffer(string: "writer-\(writer)"), ifAbsent: true)
-                                return nil
-                            } catch let error as ObjectStoreError {
-                                return error.code
-                            } catch {
-                                return .protocolFailure
-                            }
-                        }
-                    }
-                    return await group.reduce(into: [ObjectStoreError.Code?]()) { $0.append($1) }
-                }
-                #expect(outcomes.filter { $0 == nil }.count == 1, "round \(round): \(outcomes)")
-                #expect(outcomes.filter { $0 == .alreadyExists }.count == 7, "round \(round): \(outcomes)")
-            }
-        }
-    }
-
     /// 20 MiB through the multipart path in four 5 MiB parts comes back byte for byte; a
     /// conditional multipart put onto an existing key fails at completion and leaves no upload behind.
     @Test(arguments: S3ClientServer.allCases) func multipartRoundTrip(_ server: S3ClientServer) async throws {

@@ -13,6 +13,8 @@ import NIOHTTP1
 ///   multipart upload (aborted when it fails).
 /// - `put(ifAbsent: true)` sends `If-None-Match: *`, which AWS, SeaweedFS and moto all honour on
 ///   PUT and on CompleteMultipartUpload (412 becomes ``ObjectStoreError/Code/alreadyExists``).
+///   moto checks and writes in two steps, so racing conditional puts can both succeed there;
+///   nothing in amq depends on that race being decided (keys are unique per writer).
 /// - 5xx answers, `SlowDown`, `RequestTimeout`, `InternalError`, connection failures and timeouts
 ///   are retried with jittered exponential backoff up to ``S3Configuration/maxAttempts`` times,
 ///   then reported as ``ObjectStoreError/Code/unavailable``; other 4xx answers are final.
