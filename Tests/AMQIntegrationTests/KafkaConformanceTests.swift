@@ -7,7 +7,7 @@ import Testing
 /// driven by the scripts in Tests/Conformance (reference §6). Each script checks counts, contents
 /// and per-partition order itself and ends with PASS.
 @Suite(.serialized, .timeLimit(.minutes(20))) struct KafkaConformanceTests {
-    static let credentials = ["AWS_ACCESS_KEY_ID": "amqtest", "AWS_SECRET_ACCESS_KEY": "amqtestsecret"]
+    static let credentials = S3TestServer.credentialsEnvironment
 
     static var scripts: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

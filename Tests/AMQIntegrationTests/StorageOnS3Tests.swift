@@ -8,7 +8,7 @@ import Testing
 /// A local fleet whose object store is SeaweedFS's S3 server: records appended through the agents
 /// land in the bucket as WAL objects and read back, also after the fleet restarts.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct StorageOnS3Tests {
-    static let credentials = ["AWS_ACCESS_KEY_ID": "amqtest", "AWS_SECRET_ACCESS_KEY": "amqtestsecret"]
+    static let credentials = S3TestServer.credentialsEnvironment
 
     @Test func aLocalFleetStoresItsPartitionsInS3() async throws {
         try await S3TestServer.with(.seaweedfs) { server in

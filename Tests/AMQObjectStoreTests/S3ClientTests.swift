@@ -15,10 +15,10 @@ import Glibc
 #endif
 
 /// The S3 client against real servers: moto and SeaweedFS (through the shared ``S3TestServer``
-/// fixture), a SeaweedFS that checks signatures (``SignatureCheckingSeaweedFS``, below), and a
+/// fixture), a SeaweedFS that checks signatures (the same fixture, `checkingSignatures`), and a
 /// fault-injecting HTTP proxy in front of moto for the retry policy.
 @Suite(.timeLimit(.minutes(3))) struct S3ClientTests {
-    static let credentials = S3Credentials(accessKeyID: "amqtest", secretAccessKey: "amqtestsecret")
+    static let credentials = S3TestServer.credentials
 
     // MARK: Without a server
 
@@ -483,7 +483,7 @@ enum S3ClientServer: String, CaseIterable, Sendable, CustomTestStringConvertible
         switch self {
         case .moto: try await S3TestServer.with(.moto) { try await body($0.endpoint) }
         case .seaweedfs: try await S3TestServer.with(.seaweedfs) { try await body($0.endpoint) }
-        case .seaweedfsCheckingSignatures: try await SignatureCheckingSeaweedFS.with { try await body($0.endpoint) }
+        case .seaweedfsCheckingSignatures: try await S3TestServer.with(.seaweedfs, checkingSignatures: true) { try await body($0.endpoint) }
         }
     }
 
@@ -499,98 +499,6 @@ enum S3ClientServer: String, CaseIterable, Sendable, CustomTestStringConvertible
             try await store.createBucketIfNeeded()
             try await body(store)
         }
-    }
-}
-
-/// `weed server -s3` with an identity configured (amqtest/amqtestsecret, admin), so unlike the
-/// shared fixture's anonymous-mode server it checks signatures and refuses anonymous requests.
-/// Readiness is probed with signed requests through the client under test.
-struct SignatureCheckingSeaweedFS {
-    let endpoint: String
-    let directory: String
-    let process: Process
-
-    static func with(_ body: (SignatureCheckingSeaweedFS) async throws -> Void) async throws {
-        let server = try await start()
-        do {
-            try await body(server)
-        } catch {
-            await server.stop()
-            throw error
-        }
-        await server.stop()
-    }
-
-    /// Starts a server, trying fresh ports when another process took one between our probe and
-    /// SeaweedFS binding it (it has eight listeners, so with many tests in parallel this happens).
-    static func start() async throws -> SignatureCheckingSeaweedFS {
-        for _ in 1..<3 {
-            if let server = try await launch() { return server }
-        }
-        guard let server = try await launch() else {
-            throw S3TestServer.LaunchError(description: "SeaweedFS with identities found its ports taken three times")
-        }
-        return server
-    }
-
-    /// One launch; nil when a port was taken.
-    private static func launch() async throws -> SignatureCheckingSeaweedFS? {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("amq-s3auth-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
-        let identities = """
-            {"identities":[{"name":"amq","credentials":[{"accessKey":"amqtest","secretKey":"amqtestsecret"}],
-            "actions":["Admin","Read","Write","List","Tagging"]}]}
-            """
-        try identities.write(toFile: directory + "/s3.json", atomically: true, encoding: .utf8)
-        let ports = try (0..<8).map { _ in try freePort() }
-        let executable = S3TestServer.venvBin + "/weed"
-        guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw S3TestServer.LaunchError(description: "\(executable) is missing; run scripts/test.sh, which installs the test servers")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
-            "server", "-dir=\(directory)/data", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            "-master.port=\(ports[0])", "-master.port.grpc=\(ports[1])", "-volume.port=\(ports[2])", "-volume.port.grpc=\(ports[3])",
-            "-filer.port=\(ports[4])", "-filer.port.grpc=\(ports[5])", "-s3", "-s3.port=\(ports[6])", "-s3.port.grpc=\(ports[7])",
-            "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.config=\(directory)/s3.json", "-volume.max=0", "-master.volumeSizeLimitMB=64",
-        ]
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let log = directory + "/server.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? handle.close()
-        let server = SignatureCheckingSeaweedFS(endpoint: "http://127.0.0.1:\(ports[6])", directory: directory, process: process)
-
-        var configuration = S3Configuration(bucket: "amq-probe", endpoint: server.endpoint, credentials: S3ClientTests.credentials)
-        configuration.maxAttempts = 1
-        configuration.requestTimeout = .seconds(2)
-        var logger = Logger(label: "amq.test.s3-probe")
-        logger.logLevel = .critical  // Refusals while it starts are expected.
-        let probe = S3ObjectStore(configuration: configuration, logger: logger)
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline, process.isRunning {
-            if (try? await probe.createBucketIfNeeded()) != nil, (try? await probe.put("probe", body: ByteBuffer(string: "ok"))) != nil {
-                return server
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        await server.stop()
-        if output.contains("address already in use") { return nil }
-        throw S3TestServer.LaunchError(description: "SeaweedFS with identities did not become ready; log tail:\n\(output.suffix(2000))")
-    }
-
-    func stop() async {
-        process.terminate()
-        let deadline = ContinuousClock.now + .seconds(10)
-        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        try? FileManager.default.removeItem(atPath: directory)
     }
 }
 

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import AMQObjectStore
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -11,7 +12,17 @@ import Glibc
 
 /// A real S3-compatible server for tests: SeaweedFS (`weed server -s3`, disk-backed) or moto's S3
 /// server, started on free 127.0.0.1 ports in a temporary directory and stopped by `stop()`.
+///
+/// Both accept any signature unless started with `checkingSignatures` (SeaweedFS only), which
+/// configures one identity, ``credentials``, and makes SeaweedFS verify every request's signature.
 package struct S3TestServer: Sendable {
+    /// The credentials every test signs with; the only identity a signature-checking server knows.
+    package static let credentials = S3Credentials(accessKeyID: "amqtest", secretAccessKey: "amqtestsecret")
+    /// ``credentials`` as the environment of an `amq` process.
+    package static let credentialsEnvironment = [
+        "AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": credentials.secretAccessKey,
+    ]
+
     package enum Kind: String, Sendable, CaseIterable, CustomTestStringConvertible {
         case seaweedfs, moto
         package var testDescription: String { rawValue }
@@ -48,8 +59,8 @@ package struct S3TestServer: Sendable {
     }
 
     /// Runs `body` against a freshly started server, stopping it afterwards whatever happens.
-    package static func with<T>(_ kind: Kind, _ body: (S3TestServer) async throws -> T) async throws -> T {
-        let server = try await start(kind)
+    package static func with<T>(_ kind: Kind, checkingSignatures: Bool = false, _ body: (S3TestServer) async throws -> T) async throws -> T {
+        let server = try await start(kind, checkingSignatures: checkingSignatures)
         do {
             let result = try await body(server)
             await server.stop()
@@ -62,11 +73,12 @@ package struct S3TestServer: Sendable {
 
     /// Starts a server, trying again on fresh ports if one was taken between our probe and the
     /// server's bind (parallel tests start several servers at once).
-    package static func start(_ kind: Kind, extraArguments: [String] = []) async throws -> S3TestServer {
+    package static func start(_ kind: Kind, checkingSignatures: Bool = false, extraArguments: [String] = []) async throws -> S3TestServer {
+        precondition(!checkingSignatures || kind == .seaweedfs, "only SeaweedFS is started with identities")
         var lastError: (any Error)?
         for _ in 0..<3 {
             do {
-                return try await startOnce(kind, extraArguments: extraArguments)
+                return try await startOnce(kind, checkingSignatures: checkingSignatures, extraArguments: extraArguments)
             } catch let error as LaunchError where error.exitedEarly {
                 lastError = error
             }
@@ -74,7 +86,7 @@ package struct S3TestServer: Sendable {
         throw lastError!
     }
 
-    private static func startOnce(_ kind: Kind, extraArguments: [String]) async throws -> S3TestServer {
+    private static func startOnce(_ kind: Kind, checkingSignatures: Bool, extraArguments: [String]) async throws -> S3TestServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("amq-s3-\(kind.rawValue)-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
         let port = try freePort()
@@ -94,6 +106,14 @@ package struct S3TestServer: Sendable {
                 "-s3", "-s3.port=\(port)", "-s3.port.grpc=\(ports[6])", "-s3.port.iceberg=0", "-s3.port.lance=0",
                 "-volume.max=0", "-master.volumeSizeLimitMB=64",
             ]
+            if checkingSignatures {
+                let identities = """
+                    {"identities":[{"name":"amq","credentials":[{"accessKey":"\(credentials.accessKeyID)","secretKey":"\(credentials.secretAccessKey)"}],
+                    "actions":["Admin","Read","Write","List","Tagging"]}]}
+                    """
+                try identities.write(toFile: directory + "/s3.json", atomically: true, encoding: .utf8)
+                arguments.append("-s3.config=\(directory)/s3.json")
+            }
         case .moto:
             executable = venvBin + "/moto_server"
             arguments = ["-H", "127.0.0.1", "-p", "\(port)"]
@@ -115,8 +135,8 @@ package struct S3TestServer: Sendable {
         try? handle.close()
         let server = S3TestServer(kind: kind, endpoint: "http://127.0.0.1:\(port)", directory: directory, pid: process.processIdentifier)
 
-        // Ready once S3 answers anything over HTTP; SeaweedFS also needs its master elected and a
-        // volume registered before writes succeed, so probe with a real bucket write.
+        // Ready once a signed bucket and object write succeed: SeaweedFS needs its master elected
+        // and a volume registered before writes do, and signed requests work on every variant.
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if !process.isRunning { break }
@@ -131,31 +151,27 @@ package struct S3TestServer: Sendable {
         )
     }
 
-    /// Creates and deletes a probe bucket and object with unsigned requests (both servers accept
-    /// anonymous requests when no identities are configured).
+    /// Creates a probe bucket, writes and deletes an object in it, with one attempt per request.
     private func acceptsWrites() async -> Bool {
-        let bucket = endpoint + "/amq-probe"
-        guard let created = await status(.PUT, bucket), created == 200 || created == 409 else { return false }
-        guard await status(.PUT, bucket + "/probe", body: "probe") == 200 else { return false }
-        _ = await status(.DELETE, bucket + "/probe")
-        _ = await status(.DELETE, bucket)
-        return true
-    }
-
-    private func status(_ method: HTTPMethod, _ url: String, body: String? = nil) async -> Int? {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)) else { return nil }
-        _ = try? await response.body.collect(upTo: 1 << 20)
-        return Int(response.status.code)
-    }
-
-    /// Creates `bucket` with an unsigned request (the test servers accept anonymous callers).
-    package func createBucket(_ bucket: String) async throws {
-        guard let code = await status(.PUT, "\(endpoint)/\(bucket)"), code == 200 || code == 409 else {
-            throw LaunchError(description: "cannot create bucket \(bucket) on \(endpoint)")
+        var configuration = S3Configuration(bucket: "amq-probe", endpoint: endpoint, credentials: Self.credentials)
+        configuration.maxAttempts = 1
+        configuration.requestTimeout = .seconds(2)
+        var logger = Logger(label: "amq.test.s3-probe")
+        logger.logLevel = .critical  // refusals while it starts are expected
+        let probe = S3ObjectStore(configuration: configuration, logger: logger)
+        do {
+            try await probe.createBucketIfNeeded()
+            try await probe.put("probe", body: ByteBuffer(string: "probe"))
+            try await probe.delete(["probe"])
+            return true
+        } catch {
+            return false
         }
+    }
+
+    /// Creates `bucket` (signed, so it works on every variant).
+    package func createBucket(_ bucket: String) async throws {
+        try await S3ObjectStore(configuration: S3Configuration(bucket: bucket, endpoint: endpoint, credentials: Self.credentials)).createBucketIfNeeded()
     }
 
     /// SIGTERM, then SIGKILL if it lingers; then removes the directory.
@@ -202,7 +218,7 @@ extension S3TestServer {
     package func makeStore(prefix: String = "amq/") async throws -> S3ObjectStore {
         let configuration = S3Configuration(
             bucket: "amq-\(UUID().uuidString.prefix(8).lowercased())", prefix: prefix, endpoint: endpoint, region: "us-east-1",
-            addressing: .path, credentials: S3Credentials(accessKeyID: "amqtest", secretAccessKey: "amqtestsecret")
+            addressing: .path, credentials: Self.credentials
         )
         let store = S3ObjectStore(configuration: configuration)
         try await store.createBucketIfNeeded()
