@@ -244,7 +244,10 @@ package actor StorageEngine {
 
     /// Appends whole record batches (magic 2, validated here) to `partition`, which this agent
     /// must lead; returns once they are durable in the object store and committed to the index.
-    package func append(_ partition: PartitionKey, batches: ByteBuffer) async throws -> AppendResult {
+    ///
+    /// Nonisolated, like ``stage(_:batches:)``: the wait for the commit happens off the actor, so
+    /// thousands of appends completing at once do not queue for it just to return.
+    nonisolated package func append(_ partition: PartitionKey, batches: ByteBuffer) async throws -> AppendResult {
         try await stage(partition, batches: batches).result()
     }
 
@@ -253,7 +256,10 @@ package actor StorageEngine {
     /// request order (the Kafka connection's reader) keeps its order even when it awaits the
     /// results concurrently. Idempotent batches (producer id ≥ 0) are checked against the
     /// partition's producer state: a retry gets its original offsets, a gap is refused.
-    package func stage(_ partition: PartitionKey, batches: ByteBuffer) async throws -> PendingAppend {
+    ///
+    /// The batches are validated (headers, CRC) before the engine's actor is entered: all appends
+    /// pass through it one at a time, so it does only what needs its state.
+    nonisolated package func stage(_ partition: PartitionKey, batches: ByteBuffer) async throws -> PendingAppend {
         let headers: [RecordBatchHeader]
         do {
             headers = try RecordBatchHeader.validateBatches(batches)
@@ -261,48 +267,58 @@ package actor StorageEngine {
             throw StorageError(.corrupt, "\(error) (partition \(partition))", underlying: error)
         }
         guard !headers.isEmpty else { throw StorageError(.corrupt, "empty produce to \(partition)") }
+        return try await stage(partition, batches: batches, headers: headers)
+    }
+
+    private func stage(_ partition: PartitionKey, batches: ByteBuffer, headers: [RecordBatchHeader]) async throws -> PendingAppend {
+        let idempotent = headers.contains { $0.producerID >= 0 && $0.baseSequence >= 0 }
         try requireLeader(partition)
-        if let duplicate = try checkSequences(partition, headers) { return duplicate }
+        if idempotent, let duplicate = try checkSequences(partition, headers) { return duplicate }
         if unuploadedBytes + batches.readableBytes > configuration.maxUnuploadedBytes, unuploadedBytes > 0 {
             try await waitForRoom(batches.readableBytes)
+            // Leadership may have moved, or another append of the same producer landed, meanwhile.
+            try requireLeader(partition)
+            if idempotent, let duplicate = try checkSequences(partition, headers) { return duplicate }
         }
-        // Leadership may have moved, or another append of the same producer landed, while we waited.
-        try requireLeader(partition)
-        if let duplicate = try checkSequences(partition, headers) { return duplicate }
-        guard var state = partitions[partition], case .leader(let epoch) = state.role else { throw notLeader(partition) }
-
+        // One lookup; the state is changed in place through its index (a copy would also copy
+        // the producer table on every idempotent append).
+        guard let slot = partitions.index(forKey: partition), case .leader(let epoch) = partitions.values[slot].role else {
+            throw notLeader(partition)
+        }
         var bytes = batches
         var index = bytes.readerIndex
-        let base = state.nextOffset
+        let base = partitions.values[slot].nextOffset
+        var next = base
         var maxTimestamp = Int64.min
-        var idempotent: [(RecordBatchHeader, Int64)] = []
         for header in headers {
-            RecordBatchHeader.setBaseOffset(state.nextOffset, in: &bytes, at: index)
+            RecordBatchHeader.setBaseOffset(next, in: &bytes, at: index)
             RecordBatchHeader.setPartitionLeaderEpoch(Int32(truncatingIfNeeded: epoch), in: &bytes, at: index)
-            if header.producerID >= 0, header.baseSequence >= 0 { idempotent.append((header, state.nextOffset)) }
-            state.nextOffset += Int64(header.lastOffsetDelta) + 1
+            next += Int64(header.lastOffsetDelta) + 1
             maxTimestamp = max(maxTimestamp, header.maxTimestamp)
             index += header.totalSize
         }
-        let pending = PendingAppend(offsets: AppendResult(baseOffset: base, lastOffset: state.nextOffset - 1))
-        for (header, offset) in idempotent {
-            state.producers.record(
-                producerID: header.producerID, epoch: header.producerEpoch,
-                .init(
-                    firstSequence: header.baseSequence,
-                    lastSequence: ProducerStateTable.last(first: header.baseSequence, count: header.lastOffsetDelta + 1),
-                    baseOffset: offset, lastOffset: offset + Int64(header.lastOffsetDelta), pending: pending
+        let pending = PendingAppend(offsets: AppendResult(baseOffset: base, lastOffset: next - 1))
+        partitions.values[slot].nextOffset = next
+        if idempotent {
+            var offset = base
+            for header in headers {
+                defer { offset += Int64(header.lastOffsetDelta) + 1 }
+                guard header.producerID >= 0, header.baseSequence >= 0 else { continue }
+                partitions.values[slot].producers.record(
+                    producerID: header.producerID, epoch: header.producerEpoch,
+                    .init(
+                        firstSequence: header.baseSequence,
+                        lastSequence: ProducerStateTable.last(first: header.baseSequence, count: header.lastOffsetDelta + 1),
+                        baseOffset: offset, lastOffset: offset + Int64(header.lastOffsetDelta), pending: pending
+                    )
                 )
-            )
+            }
         }
-        partitions[partition] = state
-
+        let linger = partitions.values[slot].linger ?? configuration.linger
         if open == nil { open = OpenBuffer(opened: .now) }
-        open!.add(partition, epoch: epoch, base: base, end: state.nextOffset, maxTimestamp: maxTimestamp, bytes: &bytes)
-        let linger = state.linger ?? configuration.linger
+        open!.add(partition, epoch: epoch, base: base, end: next, maxTimestamp: maxTimestamp, bytes: &bytes, waiter: pending)
         open!.linger = min(open!.linger ?? linger, linger)
         unuploadedBytes += batches.readableBytes
-        open!.entries[partition]!.waiters.append(pending)
         sealIfDue()
         return pending
     }
@@ -310,8 +326,7 @@ package actor StorageEngine {
     /// Checks idempotent batches against the producer state: nil to append them, a settled or
     /// in-flight append for a retried batch, or the refusal.
     private func checkSequences(_ partition: PartitionKey, _ headers: [RecordBatchHeader]) throws(StorageError) -> PendingAppend? {
-        guard let state = partitions[partition], headers.contains(where: { $0.producerID >= 0 && $0.baseSequence >= 0 }) else { return nil }
-        var scratch = state.producers
+        guard var scratch = partitions[partition]?.producers else { return nil }
         for (position, header) in headers.enumerated() where header.producerID >= 0 && header.baseSequence >= 0 {
             let last = ProducerStateTable.last(first: header.baseSequence, count: header.lastOffsetDelta + 1)
             switch scratch.check(producerID: header.producerID, epoch: header.producerEpoch, firstSequence: header.baseSequence, lastSequence: last) {
@@ -941,15 +956,16 @@ private struct OpenBuffer {
         self.opened = opened
     }
 
-    mutating func add(_ partition: PartitionKey, epoch: Int, base: Int64, end: Int64, maxTimestamp: Int64, bytes data: inout ByteBuffer) {
+    mutating func add(_ partition: PartitionKey, epoch: Int, base: Int64, end: Int64, maxTimestamp: Int64, bytes data: inout ByteBuffer, waiter: PendingAppend) {
         bytes += data.readableBytes
-        if entries[partition] == nil {
-            order.append(partition)
-            entries[partition] = PendingRange(epoch: epoch, base: base, end: end, maxTimestamp: maxTimestamp, bytes: data)
+        if let slot = entries.index(forKey: partition) {
+            entries.values[slot].end = end
+            entries.values[slot].maxTimestamp = max(entries.values[slot].maxTimestamp, maxTimestamp)
+            entries.values[slot].bytes.writeBuffer(&data)
+            entries.values[slot].waiters.append(waiter)
         } else {
-            entries[partition]!.end = end
-            entries[partition]!.maxTimestamp = max(entries[partition]!.maxTimestamp, maxTimestamp)
-            entries[partition]!.bytes.writeBuffer(&data)
+            order.append(partition)
+            entries[partition] = PendingRange(epoch: epoch, base: base, end: end, maxTimestamp: maxTimestamp, bytes: data, waiters: [waiter])
         }
     }
 }
