@@ -113,6 +113,66 @@ import Testing
         #expect(try await store.nodes("demo").map(\.id) == [2, 3, 4, 5, 6])
     }
 
+    @Test func leadersOnADownNodeFailOverOnce() async throws {
+        let (store, directory) = try await makeStore()
+        defer { directory.cleanup() }
+        let before = try await store.createTopic("demo", name: "orders", partitions: 12, config: TopicConfig())
+        for node in try await store.nodes("demo") {
+            _ = try await store.register(
+                "demo", .init(nodeID: node.id, name: nil, zone: node.zone, host: "127.0.0.1", kafkaPort: 9000 + node.id, rpcPort: nil, adminPort: 9100 + node.id, pid: 100 + node.id)
+            )
+        }
+        #expect(try await store.failOver("demo").isEmpty, "nothing is down")
+        // Node 1 misses its heartbeats; the others do not.
+        let cutoff = Date()
+        for id in 2...6 { _ = try await store.heartbeat("demo", nodeID: id, ackedVersion: nil, pid: 100 + id) }
+        #expect(try await store.markDown("demo", heartbeatBefore: cutoff) == [1])
+        let version = try await store.topologyVersion("demo")
+        let moves = try await store.failOver("demo")
+        #expect(moves.contains { $0.fromLeader == 1 })
+        #expect(try await store.topologyVersion("demo") == version + 1, "one version for the whole fail-over")
+        let after = try await store.describeTopic("demo", "orders").partitions
+        var leaders: [Int: Int] = [:]
+        for (old, new) in zip(before.partitions, after) {
+            leaders[new.leader, default: 0] += 1
+            #expect(new.leader != 1 && !new.replicas.values.contains(1))
+            #expect(new.leaderEpoch == (old.leader == new.leader ? old.leaderEpoch : old.leaderEpoch + 1))
+            if old.leader != 1 && !old.replicas.values.contains(1) {
+                #expect(old == new, "partition \(old.index) held nothing on node 1 and must not move")
+            }
+        }
+        #expect(Set(leaders.keys) == [2, 3, 4, 5, 6] && leaders.values.max()! - leaders.values.min()! <= 1)
+        #expect(try await store.failOver("demo").isEmpty, "a second round has nothing to do")
+
+        // With every node down there is nowhere to go: nothing changes, nothing fails.
+        _ = try await store.markDown("demo", heartbeatBefore: Date().addingTimeInterval(1))
+        #expect(try await store.failOver("demo").isEmpty)
+        #expect(try await store.describeTopic("demo", "orders").partitions == after)
+        // The first node back takes every leader stranded on a down one.
+        #expect(try await store.heartbeat("demo", nodeID: 4, ackedVersion: nil, pid: 104) == .revived)
+        #expect(try await store.failOver("demo").count == 12)
+        #expect(try await store.describeTopic("demo", "orders").partitions.allSatisfy { $0.leader == 4 && $0.replicas.isEmpty })
+    }
+
+    @Test func failOverGoesOnlyToNodesThatAreUp() async throws {
+        let (store, directory) = try await makeStore(zones: ["a", "b"], agentsPerZone: 1)
+        defer { directory.cleanup() }
+        let before = try await store.createTopic("demo", name: "orders", partitions: 4, config: TopicConfig())
+        func register(_ id: Int, _ zone: String) async throws {
+            _ = try await store.register("demo", .init(nodeID: id, name: nil, zone: zone, host: "127.0.0.1", kafkaPort: 9000 + id, rpcPort: nil, adminPort: 9100 + id, pid: 100 + id))
+        }
+        // Node 1 registers and dies; node 2 never started: nowhere to fail over to.
+        try await register(1, "a")
+        #expect(try await store.markDown("demo", heartbeatBefore: Date().addingTimeInterval(1)) == [1])
+        #expect(try await store.failOver("demo").isEmpty)
+        #expect(try await store.describeTopic("demo", "orders").partitions == before.partitions)
+        // Once node 2 is up, node 1's leaders move to it.
+        try await register(2, "b")
+        let moves = try await store.failOver("demo")
+        #expect(Set(moves.filter { $0.fromLeader == 1 }.map(\.index)) == Set(before.partitions.filter { $0.leader == 1 }.map(\.index)))
+        #expect(try await store.describeTopic("demo", "orders").partitions.allSatisfy { $0.leader == 2 })
+    }
+
     @Test func rebalanceDryRunChangesNothing() async throws {
         let (store, directory) = try await makeStore()
         defer { directory.cleanup() }

@@ -58,6 +58,20 @@ import Testing
                     deadline: .seconds(120)
                 )
                 #expect(resumed.code == 0 && resumed.stdout.isEmpty, "kcat group after restart: \(resumed.stdout.prefix(500)) \(resumed.stderr.suffix(2000))")
+
+                // The same with the agent left dead: the controller marks it down and fails the
+                // partition over to another agent under a new epoch; the producer follows it there.
+                try await amq.ok(["topic", "create", "failover", "--partitions", "1", "--config", "linger.ms=5"])
+                let placed = try #require(try await amq.json([PartitionJSON].self, ["partition", "list", "--topic", "failover"]).first)
+                let running = try await amq.json(StatusJSON.self, ["cluster", "status"])
+                let victim = try #require(running.agents.first { $0.nodeId == placed.leader })
+                let victimPID = try #require(victim.pid)
+                try await Self.script(
+                    "idempotent failover", Self.python,
+                    [Self.scripts + "/idempotent_restart_test.py", bootstrap, "failover", "kill -9 \(victimPID)", "true"]
+                )
+                let moved = try #require(try await amq.json([PartitionJSON].self, ["partition", "list", "--topic", "failover"]).first)
+                #expect(moved.leader != victim.nodeId && moved.leaderEpoch == placed.leaderEpoch + 1)
             }
         }
     }

@@ -115,6 +115,28 @@ struct AgentStateJSON: Decodable {
         #expect(downed, "node 3 was not marked down")
         #expect(status.agents.first { $0.nodeId == 3 }?.process == "stale")
 
+        // Its leaders fail over to the five agents that are up, each under a new epoch, and those
+        // agents take them: together they lead all 12 partitions again.
+        let failedOver = try await eventually(timeout: .seconds(20), every: .milliseconds(250)) {
+            let now = try await amq.json([PartitionJSON].self, ["partition", "list", "--topic", "orders"])
+            return now.contains { $0.leader == 3 } ? nil : now
+        }
+        let moved = try #require(failedOver, "node 3's partitions never failed over")
+        for (old, new) in zip(partitions, moved) {
+            #expect(new.leaderEpoch == (old.leader == 3 ? old.leaderEpoch + 1 : old.leaderEpoch), "partition \(new.index)")
+        }
+        let survivors = status.agents.filter { $0.nodeId != 3 }
+        let ledAgain = await eventually(timeout: .seconds(20), every: .milliseconds(100)) {
+            var led = 0
+            for agent in survivors {
+                let metrics = await httpGet("http://\(agent.host):\(agent.adminPort!)/metrics").body
+                let line = metrics.split(separator: "\n").first { $0.hasPrefix("amq_storage_led_partitions ") }
+                led += line.flatMap { Int(Double($0.split(separator: " ").last ?? "") ?? -1) } ?? 0
+            }
+            return led == 12
+        }
+        #expect(ledAgain, "the surviving agents did not take over node 3's partitions")
+
         // Stop leaves no amq process of this cluster behind.
         let pids = [status.controller.pid].compactMap { $0 } + status.agents.compactMap(\.pid)
         let stopped = try await amq.ok(["cluster", "stop", "demo"])

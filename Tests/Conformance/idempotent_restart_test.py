@@ -1,6 +1,7 @@
 """An idempotent producer (confluent-kafka) keeps producing while the partition's agent is killed
-with SIGKILL and started again. Afterwards every acknowledged record is in the log exactly once,
-in the order produced, and nothing appears that was not sent.
+with SIGKILL and then started again (START-COMMAND), or left dead (START-COMMAND `true`: the
+controller fails the partition over to another agent). Afterwards every acknowledged record is in
+the log exactly once, in the order produced, and nothing appears that was not sent.
 
 Usage: idempotent_restart_test.py BOOTSTRAP TOPIC 'KILL-COMMAND' 'START-COMMAND'
 The topic must exist with 1 partition and be empty. Prints PASS and exits 0.
@@ -52,7 +53,7 @@ assert len(acked) >= 500, "the first 500 records were not acknowledged"
 subprocess.run(KILL, shell=True, check=True)
 print("agent killed after", len(acked), "acks")
 subprocess.run(START, shell=True, check=True)
-print("agent started again")
+print("start command done")
 t.join()
 assert not errors, errors[:5]
 assert sorted(acked) == list(range(N)), (len(acked), N)

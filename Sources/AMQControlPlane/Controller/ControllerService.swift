@@ -109,7 +109,8 @@ struct VersionWatcher: Service {
     }
 }
 
-/// Marks nodes down after they miss `missedHeartbeatsBeforeDown` heartbeats.
+/// Marks nodes down after they miss `missedHeartbeatsBeforeDown` heartbeats, and moves the
+/// leadership of their partitions to nodes that are up (`TopologyStore.failOver`).
 struct LivenessMonitor: Service {
     let store: TopologyStore
     let cluster: String
@@ -126,6 +127,18 @@ struct LivenessMonitor: Service {
                 let downed = try await store.markDown(cluster, heartbeatBefore: Date().addingTimeInterval(-grace))
                 for node in downed {
                     logger.notice("Node marked down after missed heartbeats", metadata: ["amq.node.id": "\(node)"])
+                }
+                // Every round, not only when a node goes down: a leader left on a down node
+                // because no other node was up then moves as soon as one is.
+                let moves = try await store.failOver(cluster)
+                for move in moves where move.fromLeader != move.toLeader {
+                    logger.notice(
+                        "Partition leadership failed over",
+                        metadata: [
+                            "kafka.topic": "\(move.topic)", "kafka.partition": "\(move.index)",
+                            "amq.from": "\(move.fromLeader.map(String.init) ?? "none")", "amq.to": "\(move.toLeader)", "amq.epoch": "\(move.leaderEpoch)",
+                        ]
+                    )
                 }
             } catch {
                 logger.warning("Liveness check failed", metadata: ["amq.error": "\(error)"])

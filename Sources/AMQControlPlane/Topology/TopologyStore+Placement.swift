@@ -4,12 +4,14 @@ extension Database {
     /// Re-places the partitions of `topicIDs` (all topics when nil) on the cluster's eligible
     /// nodes and writes what changed. A leader change bumps that partition's leader epoch.
     /// - Parameter resize: topic id -> new partition count, for new topics and added partitions.
+    /// - Parameter eligible: the nodes placement may use (failover narrows it to nodes known up).
     func applyPlacement(
         in cluster: ClusterRow,
         topicIDs: [String]? = nil,
-        resize: [String: Int] = [:]
+        resize: [String: Int] = [:],
+        eligible: (NodeInfo) -> Bool = \.isEligible
     ) throws -> [PartitionMove] {
-        let nodes = try nodes(of: cluster.id).filter(\.isEligible).map { PlacementNode(id: $0.id, zone: $0.zone) }
+        let nodes = try nodes(of: cluster.id).filter(eligible).map { PlacementNode(id: $0.id, zone: $0.zone) }
         let topics = try topics(of: cluster.id).filter { topicIDs?.contains($0.id) ?? true }
         if topics.isEmpty { return [] }
         let current = try partitions(of: cluster.id)
@@ -125,6 +127,48 @@ extension TopologyStore {
             return try await database.writeAndRollback(work)
         }
         return try await database.write(work)
+    }
+}
+
+extension TopologyStore {
+    /// Moves leadership off nodes marked down. When some partition's leader is down and an
+    /// active node is alive, re-places the cluster's partitions on the alive active nodes, moving
+    /// as few as the balance allows (as `rebalance` does; a node that never registered is no
+    /// place to fail over to, so it counts as unavailable here). Each moved leader gets
+    /// a new epoch, so anything the lost node still tries to commit is refused. A node that comes
+    /// back gets partitions again at the next `amq cluster rebalance`, not by itself: leadership
+    /// moving back and forth under a flapping node would cost clients more than an uneven spread.
+    /// Returns the moves; none when no leader is down or there is nowhere to move to.
+    package func failOver(_ clusterName: String) async throws -> [PartitionMove] {
+        let actor = self.actor
+        let needed: @Sendable (Database, ClusterRow) throws -> Bool = { db, cluster in
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (
+                        SELECT 1 FROM partition p JOIN node n ON n.cluster_id = p.cluster_id AND n.node_id = p.leader_node_id
+                        WHERE p.cluster_id = ? AND n.liveness = 'down'
+                    ) AND EXISTS (
+                        SELECT 1 FROM node WHERE cluster_id = ? AND admin_state = 'active' AND liveness = 'alive'
+                    )
+                    """,
+                arguments: [cluster.id, cluster.id]
+            ) ?? false
+        }
+        // Most calls find nothing to do: decide on a read, then again inside the write.
+        guard try await database.read({ db in try needed(db, try db.clusterRow(named: clusterName)) }) else { return [] }
+        return try await database.write { db in
+            let cluster = try db.clusterRow(named: clusterName)
+            guard try needed(db, cluster) else { return [] }
+            let moves = try db.applyPlacement(in: cluster, eligible: { $0.isEligible && $0.liveness == .alive })
+            if !moves.isEmpty {
+                _ = try db.recordChange(
+                    of: cluster, actor: actor, action: "partition.failover", subject: clusterName,
+                    before: nil, after: TopologyJSON.encode(moves)
+                )
+            }
+            return moves
+        }
     }
 }
 
