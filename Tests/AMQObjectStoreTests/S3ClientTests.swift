@@ -437,7 +437,8 @@ import Glibc
             try await store.put("large", body: body, ifAbsent: true)
             #expect(try await store.get("large") == body)
             #expect(proxy.requests { $0.method == .POST && $0.uri.contains("uploads=") } == 2, "a second upload was created")
-            #expect(proxy.requests(.DELETE) == 1, "the conflicted upload was aborted")
+            // At least one abort (a loaded server may time one out, and it is sent again); none open.
+            #expect(proxy.requests(.DELETE) >= 1, "the conflicted upload was aborted")
             #expect(try await openMultipartUploads(store) == 0)
             await expectS3Error(.alreadyExists) { try await store.put("large", body: body, ifAbsent: true) }
         }
@@ -458,7 +459,7 @@ import Glibc
 
             proxy.inject(100, .slowDown, where: { $0.uri.contains("partNumber=3") })
             await expectS3Error(.unavailable) { try await store.put("mp2", body: body) }
-            #expect(proxy.requests(.DELETE) == 1, "the upload was aborted")
+            #expect(proxy.requests(.DELETE) >= 1, "the upload was aborted")  // retried if it timed out
             #expect(try await openMultipartUploads(store) == 0)
             #expect(try await store.head("mp2") == nil)
         }
