@@ -9,6 +9,10 @@ import Testing
             let quickstart = try await amq.ok(["quickstart", "--keep-running"])
             #expect(quickstart.stdout.contains("100 records produced to quickstart-events and 100 consumed by group quickstart-group"), "\(quickstart.stdout)")
             #expect(quickstart.stdout.contains("kcat -b 127.0.0.1:"))
+            // The suggested commands name the binary that ran (it is not on PATH here), so they
+            // work when pasted.
+            let binary = URL(fileURLWithPath: AMQProcess.binary).resolvingSymlinksInPath().path
+            #expect(quickstart.stdout.contains("\(binary) group describe quickstart-group"), "\(quickstart.stdout)")
 
             let produced = try await amq.ok(["produce", "quickstart-events", "--key-separator", ":"], input: "a:1\nb:2\nc:3\n")
             #expect(produced.stderr.contains("Produced 3 record(s) to quickstart-events"), "\(produced.stderr)")

@@ -16,6 +16,18 @@ enum ProcessControl {
     static let spawnSetSID: Int16 = 0x80
 
     /// This binary, so the fleet runs the same version as the CLI that starts it.
+    /// How a user types this `amq` in a shell: `amq` when that name on `PATH` is this binary,
+    /// else its full path (as after `scripts/quickstart.sh`, which runs it from the build folder).
+    static var commandName: String {
+        let me = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().path
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent("amq").path
+            guard FileManager.default.isExecutableFile(atPath: candidate) else { continue }
+            return URL(fileURLWithPath: candidate).resolvingSymlinksInPath().path == me ? "amq" : me
+        }
+        return me
+    }
+
     static var executablePath: String {
         if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
         return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path

@@ -57,3 +57,11 @@ enum Output {
         return "\(Int(seconds / 3600))h ago"
     }
 }
+
+extension String {
+    /// This string as one shell word: unchanged when it is plain, else in single quotes.
+    var shellQuoted: String {
+        let plain = !isEmpty && allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-./:=@%+,".contains($0)) }
+        return plain ? self : "'" + replacingOccurrences(of: "'", with: #"'\''"#) + "'"
+    }
+}

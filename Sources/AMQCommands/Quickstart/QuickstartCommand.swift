@@ -155,15 +155,15 @@ struct QuickstartCommand: AsyncParsableCommand {
         Output.line()
         Output.line("\(Self.records) records produced to \(Self.topic) and \(consumed) consumed by group \(Self.group) (generation \(outcome.generation)) in \(seconds)s")
         Output.line("Data: topology \(global.resolvedDBPath), objects \(layout.objectsDirectory), logs \(layout.logsDirectory)")
-        let prefix = dataDir.map { "AMQ_DATA_DIR=\($0) " } ?? ""
+        let prefix = (dataDir.map { "AMQ_DATA_DIR=\($0.shellQuoted) " } ?? "") + ProcessControl.commandName.shellQuoted
         Output.line()
         Output.line("Try next:")
-        if !keepRunning { Output.line("  \(prefix)amq cluster start \(Self.cluster)") }
+        if !keepRunning { Output.line("  \(prefix) cluster start \(Self.cluster)") }
         Output.line("  kcat -b \(bootstrap) -L")
         Output.line("  kcat -b \(bootstrap) -t \(Self.topic) -C -e -f '%p:%o %k=%s\\n'")
-        Output.line("  \(prefix)amq consume \(Self.topic) --from-beginning --count 10 --print-keys")
-        Output.line("  \(prefix)amq group describe \(Self.group)")
-        Output.line("  \(prefix)amq cluster stop \(Self.cluster)")
+        Output.line("  \(prefix) consume \(Self.topic) --from-beginning --count 10 --print-keys")
+        Output.line("  \(prefix) group describe \(Self.group)")
+        Output.line("  \(prefix) cluster stop \(Self.cluster)")
         if !keepRunning { Output.line("(a restarted agent takes its old ports back when they are free; 'amq cluster status' shows the current ones)") }
     }
 }
