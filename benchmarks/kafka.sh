@@ -72,6 +72,12 @@ print(f"| {name} | {store} | {r['record_bytes'] // 1024} KiB | {r['produce_mb_s'
       f"{put_p99:.1f} ms | {'yes' if r['p99_ms'] <= aim else 'no'} ({aim:.0f} ms) |")
 PY
         done
+        # Agents marked down (late heartbeats on a saturated machine) and the failovers that
+        # followed explain latency tails: say how many there were.
+        AMQ_DATA_DIR="$dir" "$amq" audit --limit 10000 --format json | "$python" -c '
+import collections, json, sys
+counts = collections.Counter(entry["action"] for entry in json.load(sys.stdin))
+print("    nodes marked down: %d, failovers: %d" % (counts["node.down"], counts["partition.failover"]), file=sys.stderr)'
         AMQ_DATA_DIR="$dir" "$amq" cluster stop bench >/dev/null 2>&1
     done
 done
