@@ -128,9 +128,7 @@ extension TopologyStore {
         }
         return try await database.write(work)
     }
-}
 
-extension TopologyStore {
     /// Moves leadership off nodes marked down. When some partition's leader is down and an
     /// active node is alive, re-places the cluster's partitions on the alive active nodes, moving
     /// as few as the balance allows (as `rebalance` does; a node that never registered is no
