@@ -3,12 +3,7 @@
 package func eventually(
     timeout: Duration = .seconds(15), every interval: Duration = .milliseconds(25), _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: interval)
-    }
-    return try await condition()
+    try await eventually(timeout: timeout, every: interval) { try await condition() ? true : nil } ?? false
 }
 
 /// Polls until `probe` yields a value, for at most `timeout`; the value, or nil at the deadline.
