@@ -324,13 +324,16 @@ package actor StorageEngine {
     }
 
     /// Checks idempotent batches against the producer state: nil to append them, a settled or
-    /// in-flight append for a retried batch, or the refusal.
+    /// in-flight append for a retried batch, or the refusal. Changes nothing: `stage` records.
     private func checkSequences(_ partition: PartitionKey, _ headers: [RecordBatchHeader]) throws(StorageError) -> PendingAppend? {
         guard var scratch = partitions[partition]?.producers else { return nil }
         for (position, header) in headers.enumerated() where header.producerID >= 0 && header.baseSequence >= 0 {
             let last = ProducerStateTable.last(first: header.baseSequence, count: header.lastOffsetDelta + 1)
             switch scratch.check(producerID: header.producerID, epoch: header.producerEpoch, firstSequence: header.baseSequence, lastSequence: last) {
             case .success(.append):
+                // Later batches of the request are checked as if this one were in. Only then is
+                // the scratch table written, so the usual one-batch produce copies nothing.
+                guard position < headers.count - 1 else { break }
                 scratch.record(
                     producerID: header.producerID, epoch: header.producerEpoch,
                     .init(firstSequence: header.baseSequence, lastSequence: last, baseOffset: -1, lastOffset: -1, pending: nil)
