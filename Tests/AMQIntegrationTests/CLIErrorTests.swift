@@ -19,6 +19,8 @@ import Testing
         Case(arguments: ["topic", "delete", "nope"], code: 1, message: "topic \"nope\" not found"),
         Case(arguments: ["topic", "alter", "orders", "--config", "linger.ms=900"], code: 64, message: "linger.ms must be an integer between 0 and 250"),
         Case(arguments: ["topic", "alter", "orders", "--config", "novalue"], code: 64, message: "is not key=value"),
+        Case(arguments: ["cluster", "set", "demo", "missed.heartbeats.before.down=5"], code: 64, message: "setting \"demo\" is not key=value; write it like missed.heartbeats.before.down=5 (the cluster is --cluster NAME)"),
+        Case(arguments: ["cluster", "set", "missed.heartbeats.before.down=0"], code: 64, message: "missed.heartbeats.before.down must be an integer between 1 and 100"),
         Case(arguments: ["topic", "list", "--cluster", "ghost"], code: 1, message: "cluster \"ghost\" not found; list clusters with 'amq cluster list'"),
         Case(arguments: ["cluster", "describe", "ghost"], code: 1, message: "cluster \"ghost\" not found"),
         Case(arguments: ["cluster", "create", "demo"], code: 1, message: "cluster \"demo\" already exists"),

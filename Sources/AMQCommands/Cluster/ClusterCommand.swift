@@ -89,7 +89,7 @@ struct ClusterCreate: AsyncParsableCommand {
         }
         var settings = ClusterSettings()
         for text in setting {
-            let (key, value) = try TopicConfig.parseAssignment(text)
+            let (key, value) = try TopicConfig.parseAssignment(text, kind: "setting", example: "--setting missed.heartbeats.before.down=5")
             try settings.set(key, value)
         }
         let store = try global.openStore()
@@ -250,7 +250,9 @@ struct ClusterSet: AsyncParsableCommand {
 
     func run() async throws {
         let (store, cluster) = try await global.openCluster()
-        let assignments = try settings.map { text throws(ControlPlaneError) in try TopicConfig.parseAssignment(text) }
+        let assignments = try settings.map { text throws(ControlPlaneError) in
+            try TopicConfig.parseAssignment(text, kind: "setting", example: "missed.heartbeats.before.down=5 (the cluster is --cluster NAME)")
+        }
         try await store.updateSettings(cluster, assignments)
         Output.line("Updated \(assignments.count) setting(s) of cluster \(cluster)")
     }

@@ -68,13 +68,13 @@ package struct TopicConfig: Codable, Sendable, Equatable {
         }
     }
 
-    /// Parses `key=value` as given on the command line.
-    package static func parseAssignment(_ text: String) throws(ControlPlaneError) -> (key: String, value: String) {
+    /// Parses `key=value` as given on the command line; `kind` and `example` make the error
+    /// speak of what the command takes (a topic config by default).
+    package static func parseAssignment(
+        _ text: String, kind: String = "config", example: String = "--config retention.ms=86400000"
+    ) throws(ControlPlaneError) -> (key: String, value: String) {
         guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
-            throw ControlPlaneError(
-                .invalidArgument,
-                "config \"\(text)\" is not key=value; write it like --config retention.ms=86400000"
-            )
+            throw ControlPlaneError(.invalidArgument, "\(kind) \"\(text)\" is not key=value; write it like \(example)")
         }
         return (String(text[..<equals]), String(text[text.index(after: equals)...]))
     }
