@@ -48,9 +48,13 @@ let package = Package(
             swiftSettings: strictSwiftSettings
         ),
         .target(
+            name: "AMQStreamIndex",
+            swiftSettings: strictSwiftSettings
+        ),
+        .target(
             name: "AMQStorage",
             dependencies: [
-                "AMQKafkaProtocol", "AMQObjectStore", "AMQControlPlane",
+                "AMQKafkaProtocol", "AMQObjectStore", "AMQStreamIndex",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -74,6 +78,7 @@ let package = Package(
         .target(
             name: "AMQControlPlane",
             dependencies: [
+                "AMQStreamIndex", "AMQStorage", "AMQObjectStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -87,7 +92,7 @@ let package = Package(
         .target(
             name: "AMQAgent",
             dependencies: [
-                "AMQControlPlane", "AMQObjectStore", "AMQStorage",
+                "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQStreamIndex",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -102,7 +107,7 @@ let package = Package(
         .target(
             name: "AMQCommands",
             dependencies: [
-                "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQKafkaProtocol",
+                "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQStreamIndex", "AMQKafkaProtocol",
                 "AMQAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -125,7 +130,7 @@ let package = Package(
         .target(
             name: "AMQTestSupport",
             dependencies: [
-                "AMQObjectStore", "AMQControlPlane", "AMQAgent", "AMQStorage",
+                "AMQObjectStore", "AMQControlPlane", "AMQAgent", "AMQStorage", "AMQStreamIndex",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -147,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "AMQStorageTests",
             dependencies: [
-                "AMQStorage", "AMQObjectStore", "AMQControlPlane", "AMQKafkaProtocol", "AMQTestSupport",
+                "AMQStorage", "AMQStreamIndex", "AMQObjectStore", "AMQControlPlane", "AMQKafkaProtocol", "AMQTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -167,7 +172,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQControlPlaneTests",
-            dependencies: ["AMQControlPlane", "AMQTestSupport"],
+            dependencies: ["AMQControlPlane", "AMQStreamIndex", "AMQTestSupport"],
             swiftSettings: strictSwiftSettings
         ),
         .testTarget(

@@ -1,5 +1,3 @@
-import AMQControlPlane
-
 /// The storage engine's one error type. Its codes map one to one onto what a Kafka client must
 /// be told (the protocol layer turns them into error codes).
 package struct StorageError: Error, Sendable, CustomStringConvertible {
@@ -37,38 +35,4 @@ package struct StorageError: Error, Sendable, CustomStringConvertible {
     }
 
     package var description: String { message }
-}
-
-/// Where committed ranges are recorded: the controller over HTTP in an agent, the SQLite store
-/// directly in tools and tests. Both enforce the same rules (``TopologyStore/commit(_:_:)``).
-package protocol PartitionIndex: Sendable {
-    func commit(_ request: CommitRequest) async throws -> CommitResponse
-    func partitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState
-    /// Moves the log start up to `offset`; returns the log start after it.
-    func deleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64
-}
-
-extension ControlClient: PartitionIndex {}
-
-/// The SQLite store of one cluster as a partition index.
-package struct LocalPartitionIndex: PartitionIndex {
-    package let store: TopologyStore
-    package let cluster: String
-
-    package init(store: TopologyStore, cluster: String) {
-        self.store = store
-        self.cluster = cluster
-    }
-
-    package func commit(_ request: CommitRequest) async throws -> CommitResponse {
-        try await store.commit(cluster, request)
-    }
-
-    package func partitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState {
-        try await store.partitionLog(cluster, partition, from: from, limit: limit)
-    }
-
-    package func deleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64 {
-        try await store.deleteRecords(cluster, partition, before: offset)
-    }
 }

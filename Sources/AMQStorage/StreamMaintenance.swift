@@ -1,4 +1,4 @@
-import AMQControlPlane
+import AMQStreamIndex
 import AMQObjectStore
 import Foundation
 import Logging
@@ -30,14 +30,12 @@ package struct StreamMaintenance: Sendable {
         package var deletedUncommitted = 0
     }
 
-    package let cluster: String
-    package let index: TopologyStore
+    package let index: any StreamCatalog
     package let objects: any ObjectStore
     package let configuration: Configuration
     let logger: Logger
 
-    package init(cluster: String, index: TopologyStore, objects: any ObjectStore, configuration: Configuration = Configuration(), logger: Logger) {
-        self.cluster = cluster
+    package init(index: any StreamCatalog, objects: any ObjectStore, configuration: Configuration = Configuration(), logger: Logger) {
         self.index = index
         self.objects = objects
         self.configuration = configuration
@@ -61,7 +59,7 @@ package struct StreamMaintenance: Sendable {
     @discardableResult
     package func runOnce(now: Date = Date()) async throws -> Report {
         var report = Report()
-        report.retainedSegmentsDropped = try await index.applyRetention(cluster, now: now)
+        report.retainedSegmentsDropped = try await index.applyRetention(now: now)
         report.compactedRuns = try await compact()
         (report.deletedObjects, report.deletedUncommitted) = try await collectGarbage(now: now)
         return report
@@ -70,7 +68,7 @@ package struct StreamMaintenance: Sendable {
     /// Merges small consecutive segments of each partition into one object per run.
     package func compact() async throws -> Int {
         let candidates = try await index.compactionCandidates(
-            cluster, minSegments: configuration.compactMinSegments, smallerThan: configuration.compactSmallerThan, maxBytes: configuration.compactMaxBytes
+            minSegments: configuration.compactMinSegments, smallerThan: configuration.compactSmallerThan, maxBytes: configuration.compactMaxBytes
         )
         var merged = 0
         for (partition, segments) in candidates {
@@ -93,7 +91,7 @@ package struct StreamMaintenance: Sendable {
             try await objects.put(key, body: object, ifAbsent: true)
             let entry = entries[0]
             let swapped = try await index.replaceSegments(
-                cluster, partition, replaced: segments.map(\.baseOffset),
+                partition, replaced: segments.map(\.baseOffset),
                 with: Segment(baseOffset: entry.baseOffset, endOffset: entry.endOffset, objectKey: key, position: entry.position, length: entry.length, maxTimestamp: entry.maxTimestamp),
                 objectSize: object.readableBytes, nodeID: 0
             )
@@ -109,12 +107,12 @@ package struct StreamMaintenance: Sendable {
     /// Deletes objects that are unreferenced past the grace period, and objects in the store the
     /// index never heard of once they are older than the grace period.
     package func collectGarbage(now: Date = Date()) async throws -> (unreferenced: Int, uncommitted: Int) {
-        let due = try await index.objectsDueForDeletion(cluster, now: now, grace: configuration.grace)
+        let due = try await index.objectsDueForDeletion(now: now, grace: configuration.grace)
         if !due.isEmpty {
             try await objects.delete(due)
-            try await index.forgetObjects(cluster, due)
+            try await index.forgetObjects(due)
         }
-        let known = try await index.committedObjectKeys(cluster)
+        let known = try await index.committedObjectKeys()
         var strays: [String] = []
         for prefix in ["wal/", "data/"] {
             for object in try await objects.listAll(prefix: prefix) where !known.contains(object.key) {
@@ -124,7 +122,7 @@ package struct StreamMaintenance: Sendable {
         }
         if !strays.isEmpty {
             // Checked again right before deleting: a commit may have landed since the listing.
-            let current = try await index.committedObjectKeys(cluster)
+            let current = try await index.committedObjectKeys()
             strays.removeAll { current.contains($0) }
             try await objects.delete(strays)
         }

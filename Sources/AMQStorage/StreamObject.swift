@@ -1,4 +1,4 @@
-import AMQControlPlane
+import AMQStreamIndex
 import AMQKafkaProtocol
 import Foundation
 import NIOCore

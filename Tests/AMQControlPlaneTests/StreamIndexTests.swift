@@ -1,4 +1,5 @@
 import AMQControlPlane
+import AMQStreamIndex
 import AMQTestSupport
 import Foundation
 import Testing

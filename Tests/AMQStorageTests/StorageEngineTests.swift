@@ -2,6 +2,7 @@ import AMQControlPlane
 import AMQKafkaProtocol
 import AMQObjectStore
 import AMQStorage
+import AMQStreamIndex
 import AMQTestSupport
 import Foundation
 import Logging
@@ -140,6 +141,30 @@ import Testing
         }
     }
 
+    /// The same, on an in-memory index and store: the engine needs neither SQLite nor a controller.
+    @Test func onAnInMemoryIndexTheOldLeaderIsFencedAndTheNewOneContinues() async throws {
+        let key = PartitionKey(topicID: "t", partition: 0)
+        let index = InMemoryPartitionIndex([key], leader: 1)
+        let store = InMemoryObjectStore()
+        var old = StorageConfiguration(nodeID: 1)
+        old.linger = .milliseconds(5)
+        try await withEngine(old, store: store, index: index) { first in
+            try await first.becomeLeader(key, epoch: 1)
+            for index in 0..<3 { _ = try await first.append(key, batches: batch(partition: 0, index: index, records: 2)) }
+            let epoch = index.moveLeader(key, to: 2)
+            let error = await #expect(throws: StorageError.self) { _ = try await first.append(key, batches: batch(partition: 0, index: 3, records: 2)) }
+            #expect(error?.code == .notLeader && error?.leader == 2)
+            var new = StorageConfiguration(nodeID: 2)
+            new.linger = .zero
+            try await withEngine(new, store: store, index: index) { second in
+                try await second.becomeLeader(key, epoch: epoch)
+                #expect(try await second.append(key, batches: batch(partition: 0, index: 3, records: 2)).baseOffset == 6)
+                let values = try await readAll(second, key).map { String(decoding: $0.record.value ?? [], as: UTF8.self) }
+                #expect(values == (0..<4).flatMap { index in (0..<2).map { "p0-\(index)-\($0)" } })
+            }
+        }
+    }
+
     @Test func anUnavailableStoreSlowsAppendsDownWithoutLosingThem() async throws {
         try await withCluster(partitions: 2) { cluster in
             let store = InMemoryObjectStore()
@@ -267,7 +292,7 @@ struct ClusterFixture: Sendable {
     let keys: [PartitionKey]
     let leader: Int
     let epoch: Int
-    var index: LocalPartitionIndex { LocalPartitionIndex(store: store, cluster: "demo") }
+    var index: ClusterStreamIndex { ClusterStreamIndex(store: store, cluster: "demo") }
 }
 
 /// A SQLite control plane with cluster `demo` of one node per zone and topic `t` whose
@@ -288,9 +313,13 @@ func withCluster(partitions: Int, zones: [String] = ["a"], config: TopicConfig =
 
 /// Runs an engine for the body's length, then shuts it down and waits for it.
 func withEngine(_ configuration: StorageConfiguration, store: any ObjectStore, _ cluster: ClusterFixture, _ body: (StorageEngine) async throws -> Void) async throws {
+    try await withEngine(configuration, store: store, index: cluster.index, body)
+}
+
+func withEngine(_ configuration: StorageConfiguration, store: any ObjectStore, index: any PartitionIndex, _ body: (StorageEngine) async throws -> Void) async throws {
     var logger = Logger(label: "test.storage")
     logger.logLevel = .warning
-    let engine = StorageEngine(configuration: configuration, store: store, index: cluster.index, logger: logger)
+    let engine = StorageEngine(configuration: configuration, store: store, index: index, logger: logger)
     try await withThrowingTaskGroup { group in
         group.addTask { await engine.run() }
         do {

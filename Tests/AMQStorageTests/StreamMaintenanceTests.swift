@@ -2,6 +2,7 @@ import AMQControlPlane
 import AMQKafkaProtocol
 import AMQObjectStore
 import AMQStorage
+import AMQStreamIndex
 import Foundation
 import Logging
 import NIOCore
@@ -15,7 +16,7 @@ import Testing
         var configuration = StreamMaintenance.Configuration()
         configuration.grace = Self.grace
         configuration.compactMinSegments = minSegments
-        return StreamMaintenance(cluster: "demo", index: cluster.store, objects: store, configuration: configuration, logger: Logger(label: "test.maintenance"))
+        return StreamMaintenance(index: cluster.index, objects: store, configuration: configuration, logger: Logger(label: "test.maintenance"))
     }
 
     /// Writes `count` appends of one batch each to partition 0, one object per append.

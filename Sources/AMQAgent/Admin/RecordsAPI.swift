@@ -1,6 +1,7 @@
 import AMQControlPlane
 import AMQKafkaProtocol
 import AMQStorage
+import AMQStreamIndex
 import Foundation
 import Hummingbird
 import NIOCore

@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQStorage
+import AMQStreamIndex
 import Logging
 
 /// Makes the storage engine lead exactly the partitions the topology gives this node, under their

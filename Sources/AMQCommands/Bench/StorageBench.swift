@@ -2,6 +2,7 @@ import AMQControlPlane
 import AMQKafkaProtocol
 import AMQObjectStore
 import AMQStorage
+import AMQStreamIndex
 import ArgumentParser
 import Foundation
 import Logging

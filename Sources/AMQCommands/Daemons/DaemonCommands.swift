@@ -1,6 +1,3 @@
-import ServiceLifecycle
-import AMQStorage
-import AMQObjectStore
 import AMQAgent
 import AMQControlPlane
 import ArgumentParser
@@ -76,21 +73,9 @@ struct ControllerRun: AsyncParsableCommand {
             database: store.database,
             logger: logger
         )
-        let snapshot = try await store.snapshot(cluster)
-        let objects = try ObjectStoreURL(snapshot.objectStoreURL).makeStore(logger: logger)
-        let maintenance = StreamMaintenance(cluster: cluster, index: store, objects: objects, logger: logger)
-        try await service.run(services: [MaintenanceService(maintenance: maintenance)]) { url in
+        try await service.run { url in
             Output.line(#"{"event":"listening","url":"\#(url)"}"#)
         }
-    }
-}
-
-/// Retention, compaction and garbage collection, beside the controller until it stops.
-struct MaintenanceService: Service {
-    let maintenance: StreamMaintenance
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown { await maintenance.run() }
     }
 }
 

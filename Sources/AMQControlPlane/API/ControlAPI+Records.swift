@@ -1,3 +1,4 @@
+import AMQStreamIndex
 extension ControlAPI.Path {
     package static let deleteRecords = "/v1/delete-records"
 }

@@ -1,3 +1,4 @@
+import AMQStreamIndex
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -34,13 +35,14 @@ package struct ControlClient: Sendable {
         try await call(.POST, ControlAPI.Path.commit, body: request)
     }
 
-    package func partitionLog(_ partition: PartitionKey, from: Int64 = 0, limit: Int = 10_000) async throws -> PartitionLogState {
+    /// The partition's log as the index holds it (``PartitionIndex/partitionLog(_:from:limit:)``).
+    func fetchPartitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState {
         let path = "\(ControlAPI.Path.partitionLog)?topic=\(partition.topicID)&partition=\(partition.partition)&from=\(from)&limit=\(limit)"
         return try await call(.GET, path, body: Optional<Int>.none)
     }
 
     /// Moves a partition's log start up (Kafka's DeleteRecords); returns the log start after it.
-    package func deleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64 {
+    func requestDeleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64 {
         let response: ControlAPI.DeleteRecordsResponse = try await call(
             .POST, ControlAPI.Path.deleteRecords, body: ControlAPI.DeleteRecordsRequest(partition: partition, before: offset)
         )

@@ -1,3 +1,4 @@
+import AMQStreamIndex
 import Foundation
 import HTTPTypes
 import Hummingbird

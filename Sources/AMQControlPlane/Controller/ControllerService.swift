@@ -1,3 +1,5 @@
+import AMQObjectStore
+import AMQStorage
 import Foundation
 import Hummingbird
 import Logging
@@ -14,6 +16,8 @@ package struct ControllerConfiguration: Sendable {
     package var secret: ClusterSecret
     /// How often the controller looks for topology versions committed by other processes.
     package var versionPollInterval: Duration = .milliseconds(100)
+    /// Retention, compaction and garbage collection of the cluster's streams.
+    package var maintenance = StreamMaintenance.Configuration()
 
     package init(cluster: String, host: String, port: Int, secret: ClusterSecret) {
         self.cluster = cluster
@@ -23,9 +27,10 @@ package struct ControllerConfiguration: Sendable {
     }
 }
 
-/// The control-plane daemon: serves the control API, notices every committed topology version
-/// (from itself or any CLI process) and pushes it to agents' long-polls, and marks nodes down when
-/// they miss heartbeats.
+/// The control-plane daemon, assembled here and nowhere else: serves the control API, notices
+/// every committed topology version (from itself or any CLI process) and pushes it to agents'
+/// long-polls, marks nodes down when they miss heartbeats and fails their leadership over, and runs
+/// stream maintenance (retention, compaction, garbage collection) on the cluster's object store.
 package struct ControllerService: Sendable {
     package let configuration: ControllerConfiguration
     package let store: TopologyStore
@@ -38,11 +43,15 @@ package struct ControllerService: Sendable {
         self.logger = logger
     }
 
-    /// Runs until SIGTERM or SIGINT, with `services` (background work of other modules) beside
-    /// it. `onListening` gets the URL actually bound.
-    package func run(services: [any Service] = [], onListening: @escaping @Sendable (String) async -> Void = { _ in }) async throws {
+    /// Runs until SIGTERM or SIGINT. `onListening` gets the URL actually bound.
+    package func run(onListening: @escaping @Sendable (String) async -> Void = { _ in }) async throws {
         let initial = try await store.snapshot(configuration.cluster)
         await broadcaster.publish(initial)
+        let objects = try ObjectStoreURL(initial.objectStoreURL).makeStore(logger: logger)
+        let maintenance = StreamMaintenance(
+            index: ClusterStreamIndex(store: store, cluster: configuration.cluster), objects: objects,
+            configuration: configuration.maintenance, logger: logger
+        )
         let router = ControlRouter(store: store, broadcaster: broadcaster, secret: configuration.secret, cluster: configuration.cluster, logger: logger)
         let cluster = configuration.cluster
         let store = self.store
@@ -65,9 +74,9 @@ package struct ControllerService: Sendable {
         )
         app.addServices(
             VersionWatcher(store: store, cluster: cluster, broadcaster: broadcaster, interval: configuration.versionPollInterval, logger: logger),
-            LivenessMonitor(store: store, cluster: cluster, broadcaster: broadcaster, logger: logger)
+            LivenessMonitor(store: store, cluster: cluster, broadcaster: broadcaster, logger: logger),
+            MaintenanceService(maintenance: maintenance)
         )
-        app.addServices(services)
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         try? await store.setController(cluster, url: nil, pid: nil)
         logger.info("Controller stopped", metadata: ["amq.cluster": "\(cluster)"])
@@ -144,6 +153,15 @@ struct LivenessMonitor: Service {
                 logger.warning("Liveness check failed", metadata: ["amq.error": "\(error)"])
             }
         }
+    }
+}
+
+/// Stream maintenance beside the controller until it stops.
+struct MaintenanceService: Service {
+    let maintenance: StreamMaintenance
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await maintenance.run() }
     }
 }
 

@@ -1,19 +1,13 @@
+import AMQStreamIndex
 import Foundation
 import GRDB
 
 extension TopologyStore {
-    /// Commits the ranges of one uploaded object, each independently and all in one transaction:
-    /// a range is accepted only from the partition's current leader under its current epoch, and
-    /// only when it starts exactly at the partition's next offset. So the committed log of a
-    /// partition never has a gap, an overlap or a duplicate, whatever two would-be leaders do.
+    /// Commits the ranges of one uploaded object, each independently (by ``CommitRules``) and all
+    /// in one transaction.
     package func commit(_ cluster: String, _ request: CommitRequest) async throws -> CommitResponse {
-        for range in request.ranges {
-            let segment = range.segment
-            guard segment.endOffset > segment.baseOffset, segment.baseOffset >= 0, segment.position >= 0, segment.length > 0,
-                segment.position + segment.length <= request.objectSize
-            else {
-                throw ControlPlaneError(.invalidArgument, "commit of \(request.objectKey): range \(range.partition) \(segment) is malformed")
-            }
+        if let range = CommitRules.malformedRange(in: request) {
+            throw ControlPlaneError(.invalidArgument, "commit of \(request.objectKey): range \(range.partition) \(range.segment) is malformed")
         }
         if Date().timeIntervalSince(request.uploadedAt) > CommitRequest.maxCommitDelay {
             return CommitResponse(outcomes: request.ranges.map { _ in .expired })
@@ -23,32 +17,21 @@ extension TopologyStore {
             var outcomes: [CommitResponse.Outcome] = []
             var accepted: [CommitRequest.Range] = []
             for range in request.ranges {
-                guard
-                    let row = try Row.fetchOne(
-                        db,
-                        sql: """
-                            SELECT leader_node_id, leader_epoch, next_offset FROM partition
-                            WHERE cluster_id = ? AND topic_id = ? AND partition_index = ?
-                            """,
-                        arguments: [clusterRow.id, range.partition.topicID, range.partition.partition]
-                    )
-                else {
-                    outcomes.append(.unknownPartition)
-                    continue
-                }
-                let leader: Int = row["leader_node_id"]
-                let epoch: Int = row["leader_epoch"]
-                let next: Int64 = row["next_offset"]
-                if leader != request.nodeID || epoch != range.leaderEpoch {
-                    outcomes.append(.fenced(leader: leader, leaderEpoch: epoch))
-                } else if next != range.segment.baseOffset {
-                    outcomes.append(.outOfOrder(nextOffset: next))
-                } else {
+                let view = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT leader_node_id, leader_epoch, next_offset FROM partition
+                        WHERE cluster_id = ? AND topic_id = ? AND partition_index = ?
+                        """,
+                    arguments: [clusterRow.id, range.partition.topicID, range.partition.partition]
+                ).map { CommitRules.PartitionView(leader: $0["leader_node_id"], leaderEpoch: $0["leader_epoch"], nextOffset: $0["next_offset"]) }
+                let outcome = CommitRules.outcome(of: range, from: request.nodeID, partition: view)
+                outcomes.append(outcome)
+                if outcome == .accepted {
                     try db.execute(
                         sql: "UPDATE partition SET next_offset = ? WHERE topic_id = ? AND partition_index = ?",
                         arguments: [range.segment.endOffset, range.partition.topicID, range.partition.partition]
                     )
-                    outcomes.append(.accepted)
                     accepted.append(range)
                 }
             }

@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import AMQStreamIndex
 import Logging
 import AMQStorage
 

@@ -1,0 +1,47 @@
+import AMQStreamIndex
+import DequeModule
+import NIOCore
+
+/// Recently committed batches, newest last, within a byte budget: most readers want the tail, and
+/// it is served from here without a GET.
+struct LogCache: Sendable {
+    private struct Range: Sendable {
+        var partition: PartitionKey
+        var base: Int64
+        var end: Int64
+        var bytes: ByteBuffer
+    }
+
+    let capacity: Int
+    private var ranges: Deque<Range> = []
+    private(set) var bytes = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    mutating func add(_ partition: PartitionKey, base: Int64, end: Int64, batches: ByteBuffer) {
+        ranges.append(Range(partition: partition, base: base, end: end, bytes: batches))
+        bytes += batches.readableBytes
+        while bytes > capacity, let oldest = ranges.popFirst() {
+            bytes -= oldest.bytes.readableBytes
+        }
+    }
+
+    /// Contiguous cached batches of `partition` from the one holding `offset`, up to about
+    /// `maxBytes` (at least one batch); empty when the cache does not hold `offset`.
+    func read(_ partition: PartitionKey, from offset: Int64, maxBytes: Int) -> ByteBuffer {
+        var cached = ByteBuffer()
+        var next = offset
+        while cached.readableBytes < maxBytes, let range = ranges.last(where: { $0.partition == partition && $0.base <= next && next < $0.end }) {
+            let room = maxBytes - cached.readableBytes
+            var (part, complete) = StoredBatches.batches(from: range.bytes, offset: next, maxBytes: cached.readableBytes == 0 ? maxBytes : room)
+            guard part.readableBytes > 0, cached.readableBytes == 0 || part.readableBytes <= room else { break }
+            cached.writeBuffer(&part)
+            // A range cut short by maxBytes ends the read: the next range would leave a gap.
+            guard complete else { break }
+            next = range.end
+        }
+        return cached
+    }
+}

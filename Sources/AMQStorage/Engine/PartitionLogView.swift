@@ -1,0 +1,64 @@
+import AMQStreamIndex
+
+/// What the engine knows of a partition's committed log, for reads: its bounds, the segments it
+/// has seen, and who leads it as far as the index said.
+struct PartitionLogView: Sendable {
+    var leaderHint: Int?
+    /// The high watermark: everything below is committed.
+    var committedEnd: Int64
+    var logStart: Int64
+    /// Known segments, ascending and contiguous where known.
+    var segments: [Segment]
+
+    init(log: PartitionLogState) {
+        leaderHint = log.leader
+        committedEnd = log.nextOffset
+        logStart = log.logStartOffset
+        segments = log.segments
+    }
+
+    /// The segment holding `offset` and those after it, while their sizes fit in `maxBytes`
+    /// (the first always counts), at most `limit`, stopping at a gap in what is known.
+    func segments(from offset: Int64, upTo maxBytes: Int, limit: Int) -> [Segment] {
+        guard let first = segment(containing: offset), var index = segments.firstIndex(of: first) else { return [] }
+        var result = [first]
+        var bytes = first.length
+        while result.count < limit, index + 1 < segments.count {
+            let next = segments[index + 1]
+            guard next.baseOffset == result.last!.endOffset, bytes + next.length <= maxBytes else { break }
+            result.append(next)
+            bytes += next.length
+            index += 1
+        }
+        return result
+    }
+
+    func segment(containing offset: Int64) -> Segment? {
+        var low = 0
+        var high = segments.count - 1
+        while low <= high {
+            let middle = (low + high) / 2
+            let segment = segments[middle]
+            if offset < segment.baseOffset { high = middle - 1 } else if offset >= segment.endOffset { low = middle + 1 } else { return segment }
+        }
+        return nil
+    }
+
+    /// A range this agent committed: the log grows when it continues what is known.
+    mutating func append(_ segment: Segment) {
+        guard segment.baseOffset == committedEnd else { return }
+        committedEnd = segment.endOffset
+        segments.append(segment)
+    }
+
+    /// Takes the index's segments as the truth for the offsets they cover (compaction may have
+    /// replaced several of ours by one) and drops what retention removed.
+    mutating func merge(_ fetched: [Segment]) {
+        if let first = fetched.first, let last = fetched.last {
+            segments.removeAll { $0.endOffset > first.baseOffset && $0.baseOffset < last.endOffset }
+            segments += fetched
+            segments.sort { $0.baseOffset < $1.baseOffset }
+        }
+        segments.removeAll { $0.endOffset <= logStart }
+    }
+}

@@ -1,0 +1,49 @@
+import NIOCore
+
+/// Settings of one agent's storage engine.
+package struct StorageConfiguration: Sendable {
+    package var nodeID: Int
+    /// A WAL buffer is sealed at this size…
+    package var maxBufferBytes = 8 << 20
+    /// …or this long after its first append (a topic's `linger.ms` may lower it).
+    package var linger: Duration = .milliseconds(250)
+    /// Appended but not yet uploaded bytes; appends wait beyond it.
+    package var maxUnuploadedBytes = 256 << 20
+    /// How long an append waits for room before it fails.
+    package var appendTimeout: Duration = .seconds(30)
+    package var maxConcurrentUploads = 4
+    /// Recently committed batches kept in memory for tail reads.
+    package var logCacheBytes = 64 << 20
+    /// Object ranges read from the store.
+    package var blockCacheBytes = 256 << 20
+    /// Backoff between retries of a failed upload or commit.
+    package var retryBase: Duration = .milliseconds(100)
+    package var retryCap: Duration = .seconds(5)
+
+    package init(nodeID: Int) {
+        self.nodeID = nodeID
+    }
+
+    /// The write path's part of it.
+    var writePath: WritePathStateMachine.Configuration {
+        .init(maxBufferBytes: maxBufferBytes, linger: linger, maxUnuploadedBytes: maxUnuploadedBytes, maxConcurrentUploads: maxConcurrentUploads)
+    }
+}
+
+/// What an append got: the offsets given to its batches.
+package struct AppendResult: Sendable, Hashable {
+    package var baseOffset: Int64
+    package var lastOffset: Int64
+
+    package init(baseOffset: Int64, lastOffset: Int64) {
+        self.baseOffset = baseOffset
+        self.lastOffset = lastOffset
+    }
+}
+
+/// What a read got: whole record batches starting at or before the asked offset, and the bounds.
+package struct ReadResult: Sendable {
+    package var batches: ByteBuffer
+    package var highWatermark: Int64
+    package var logStartOffset: Int64
+}

@@ -1,0 +1,331 @@
+import AMQKafkaProtocol
+import AMQObjectStore
+import AMQStreamIndex
+import Foundation
+import Logging
+import NIOCore
+
+/// One agent's storage: a WAL buffer shared by every partition it leads, sealed and uploaded as
+/// one object, then committed to the partition index; reads from a log cache, else by range GETs
+/// through a block cache. See docs/storage-format.md and docs/architecture.md.
+///
+/// The decisions of the write path live in ``WritePathStateMachine``; this actor owns one, feeds
+/// it events with the time they happen and carries out its actions (uploads, commits, timers,
+/// answers). Reads, timestamp lookups and waiting are in the other files of this folder.
+///
+/// `run()` must be running (it uploads, commits and keeps time); the rest are its API.
+package actor StorageEngine {
+    package let configuration: StorageConfiguration
+    let store: any ObjectStore
+    let index: any PartitionIndex
+    let logger: Logger
+    package let blockCache: BlockCache
+
+    var writePath: WritePathStateMachine
+    /// What is known of each partition's committed log (led or only read).
+    var logs: [PartitionKey: PartitionLogView] = [:]
+    var logCache: LogCache
+
+    /// Uploads and commits for `run()` to carry out.
+    private let work: AsyncStream<Work>
+    private let workSink: AsyncStream<Work>.Continuation
+    // Time: each deadline (a buffer's linger, a wait for data or room) gets a sleeping task in
+    // `run()`'s group that calls `tick()` when it passes.
+    private let deadlines: AsyncStream<ContinuousClock.Instant>
+    let deadlineSink: AsyncStream<ContinuousClock.Instant>.Continuation
+    var dataWaiters: [Int: DataWaiter] = [:]
+    var roomWaiters: [Int: RoomWaiter] = [:]
+    var nextWaiterID = 0
+    private var retries = 0
+
+    private enum Work: Sendable {
+        case upload(WritePathStateMachine.SealedBuffer)
+        case commit(WritePathStateMachine.CommitPlan)
+    }
+
+    package init(configuration: StorageConfiguration, store: any ObjectStore, index: any PartitionIndex, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.index = index
+        self.logger = logger
+        self.blockCache = BlockCache(capacity: configuration.blockCacheBytes)
+        self.writePath = WritePathStateMachine(nodeID: configuration.nodeID, configuration: configuration.writePath)
+        self.logCache = LogCache(capacity: configuration.logCacheBytes)
+        (work, workSink) = AsyncStream.makeStream(of: Work.self)
+        (deadlines, deadlineSink) = AsyncStream.makeStream(of: ContinuousClock.Instant.self)
+    }
+
+    // MARK: Running
+
+    /// Uploads and commits sealed buffers and keeps time, until cancelled or shut down. After
+    /// ``shutdown()`` what was appended is still uploaded and committed; then it returns.
+    package func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                await withDiscardingTaskGroup { timers in
+                    for await deadline in self.deadlines {
+                        timers.addTask {
+                            try? await Task.sleep(until: deadline)
+                            await self.tick()
+                        }
+                    }
+                }
+            }
+            await withDiscardingTaskGroup { tasks in
+                for await item in work {
+                    switch item {
+                    case .upload(let buffer): tasks.addTask { await self.upload(buffer) }
+                    case .commit(let plan): tasks.addTask { await self.commit(plan) }
+                    }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Stops taking appends; `run()` returns once what is in flight is done.
+    package func shutdown() {
+        execute(writePath.shutdown())
+        for (_, waiter) in roomWaiters { waiter.continuation.resume(throwing: StorageError(.shuttingDown, "the agent is shutting down")) }
+        roomWaiters.removeAll()
+        for (_, waiter) in dataWaiters { waiter.continuation.resume() }
+        dataWaiters.removeAll()
+        finishIfDrained()
+    }
+
+    /// Once stopped and nothing is left to upload or commit, `run()` may end.
+    private func finishIfDrained() {
+        guard writePath.stopped, writePath.isDrained else { return }
+        workSink.finish()
+        deadlineSink.finish()
+    }
+
+    // MARK: Leadership
+
+    /// Starts leading `partition` under `epoch`, continuing from its committed end. Linger may be
+    /// lowered per topic (`linger.ms`).
+    package func becomeLeader(_ partition: PartitionKey, epoch: Int, linger: Duration? = nil) async throws {
+        if let held = writePath.leaderEpoch(partition) {
+            if held == epoch { return writePath.setLinger(partition, linger) }
+            // An older epoch: its appends not yet sealed fail now, the sealed ones are fenced.
+            execute(writePath.resign(partition))
+        }
+        let log = try await loadLog(partition, from: -1)
+        var view = PartitionLogView(log: log)
+        // A newer view may have arrived while we loaded; keep whichever knows more.
+        if let existing = logs[partition], existing.committedEnd > view.committedEnd {
+            view.committedEnd = existing.committedEnd
+            view.segments = existing.segments
+        }
+        logs[partition] = view
+        // Idempotent producers' recent batches, from the log's tail, before any append is taken
+        // (appends meanwhile are refused as not-leader and retried by the client).
+        let producers = await recentProducers(partition, segments: view.segments, logStart: view.logStart, end: view.committedEnd)
+        guard let current = logs[partition] else { return }
+        if let held = writePath.leaderEpoch(partition), held >= epoch { return }
+        writePath.lead(partition, epoch: epoch, nextOffset: current.committedEnd, producers: producers, linger: linger)
+        logger.info("Leading partition", metadata: ["amq.partition": "\(partition)", "amq.epoch": "\(epoch)", "amq.offset": "\(current.committedEnd)"])
+    }
+
+    /// Stops leading `partition`: appends not yet sealed fail with not-leader.
+    package func resign(_ partition: PartitionKey, leader: Int? = nil) {
+        execute(writePath.resign(partition, leader: leader))
+    }
+
+    /// The partitions this engine leads now.
+    package var ledPartitions: [PartitionKey] { writePath.ledPartitions }
+
+    package func isLeader(_ partition: PartitionKey) -> Bool { writePath.leaderEpoch(partition) != nil }
+
+    /// The leader epoch this agent leads `partition` under, if it does.
+    package func leaderEpoch(_ partition: PartitionKey) -> Int? { writePath.leaderEpoch(partition) }
+
+    // MARK: Appends
+
+    /// Appends whole record batches (magic 2, validated here) to `partition`, which this agent
+    /// must lead; returns once they are durable in the object store and committed to the index.
+    ///
+    /// Nonisolated, like ``stage(_:batches:)``: the wait for the commit happens off the actor, so
+    /// thousands of appends completing at once do not queue for it just to return.
+    nonisolated package func append(_ partition: PartitionKey, batches: ByteBuffer) async throws -> AppendResult {
+        try await stage(partition, batches: batches).result()
+    }
+
+    /// Takes the batches and gives them offsets now; the returned append completes once they are
+    /// committed. Calls are served in the order they reach the engine, so a caller that stages in
+    /// request order (the Kafka connection's reader) keeps its order even when it awaits the
+    /// results concurrently. Idempotent batches (producer id ≥ 0) are checked against the
+    /// partition's producer state: a retry gets its original offsets, a gap is refused.
+    ///
+    /// The batches are validated (headers, CRC) before the engine's actor is entered: all appends
+    /// pass through it one at a time, so it does only what needs its state.
+    nonisolated package func stage(_ partition: PartitionKey, batches: ByteBuffer) async throws -> PendingAppend {
+        let headers: [RecordBatchHeader]
+        do {
+            headers = try RecordBatchHeader.validateBatches(batches)
+        } catch {
+            throw StorageError(.corrupt, "\(error) (partition \(partition))", underlying: error)
+        }
+        guard !headers.isEmpty else { throw StorageError(.corrupt, "empty produce to \(partition)") }
+        return try await stage(partition, batches: batches, headers: headers)
+    }
+
+    private func stage(_ partition: PartitionKey, batches: ByteBuffer, headers: [RecordBatchHeader]) async throws -> PendingAppend {
+        var afterWaiting = false
+        while true {
+            let staged: WritePathStateMachine.Staged
+            switch Result(catching: { () throws(StorageError) in try writePath.stage(partition, batches: batches, headers: headers, afterWaiting: afterWaiting, now: .now) }) {
+            case .success(let result): staged = result
+            case .failure(var error):
+                // The write path does not track who leads elsewhere; the read side knows.
+                if error.code == .notLeader, error.leader == nil { error.leader = logs[partition]?.leaderHint }
+                throw error
+            }
+            switch staged {
+            case .appended(let pending, let actions):
+                execute(actions)
+                return pending
+            case .duplicate(let original):
+                return original
+            case .needsRoom:
+                // Leadership may move, or another append of the same producer land, meanwhile:
+                // the next round checks again.
+                try await waitForRoom(batches.readableBytes)
+                afterWaiting = true
+            }
+        }
+    }
+
+    // MARK: Carrying out the write path's actions
+
+    func execute(_ actions: [WritePathStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .upload(let buffer):
+                workSink.yield(.upload(buffer))
+            case .commit(let plan):
+                workSink.yield(.commit(plan))
+            case .wakeUp(let instant):
+                deadlineSink.yield(instant)
+            case .committed(let partition, let segment, let batches):
+                logs[partition]?.append(segment)
+                logCache.add(partition, base: segment.baseOffset, end: segment.endOffset, batches: batches)
+                wakeDataWaiters(partition, end: segment.endOffset)
+            case .succeed(let appends):
+                for append in appends { append.complete(.success(append.offsets)) }
+            case .fail(let appends, let error):
+                for append in appends { append.complete(.failure(error)) }
+            case .roomFreed:
+                resumeRoomWaiters()
+            case .leaderMoved(let partition, let leader):
+                logs[partition]?.leaderHint = leader
+            }
+        }
+        finishIfDrained()
+    }
+
+    // MARK: Upload and commit (the I/O the write path asks for)
+
+    private func upload(_ buffer: WritePathStateMachine.SealedBuffer) async {
+        let inputs = buffer.ranges.map {
+            StreamObject.Input(partition: $0.partition, baseOffset: $0.baseOffset, endOffset: $0.endOffset, maxTimestamp: $0.maxTimestamp, batches: $0.batches)
+        }
+        let (object, entries) = StreamObject.encode(nodeID: configuration.nodeID, inputs)
+        let key = StreamObject.walKey(nodeID: configuration.nodeID, sequence: buffer.sequence)
+        do {
+            try await retrying("upload \(key)") {
+                do {
+                    try await self.store.put(key, body: object, ifAbsent: true)
+                } catch let error as ObjectStoreError where error.code == .alreadyExists {
+                    // Our key is unique to this buffer: an earlier try landed and only its answer was lost.
+                }
+            }
+        } catch {
+            execute(writePath.uploadFailed(buffer.sequence))
+            return
+        }
+        let uploaded = WritePathStateMachine.UploadedObject(
+            key: key, size: object.readableBytes, placements: entries.map { .init(position: $0.position, length: $0.length) }, uploadedAt: Date()
+        )
+        execute(writePath.uploaded(buffer.sequence, object: uploaded, now: .now))
+    }
+
+    private func commit(_ plan: WritePathStateMachine.CommitPlan) async {
+        let request = plan.request
+        var outcomes: [CommitResponse.Outcome]
+        do {
+            outcomes = try await retrying("commit \(request.objectKey)") { try await self.index.commit(request).outcomes }
+        } catch {
+            execute(writePath.commitFailed(plan.sequence))
+            return
+        }
+        // A retried commit whose first try landed sees its own ranges as out of order: check.
+        for (position, outcome) in outcomes.enumerated() {
+            let range = request.ranges[position]
+            guard case .outOfOrder(let next) = outcome, next >= range.segment.endOffset else { continue }
+            let log = try? await index.partitionLog(range.partition, from: range.segment.baseOffset, limit: 1)
+            if log?.segments.first?.objectKey == request.objectKey, log?.segments.first?.baseOffset == range.segment.baseOffset {
+                outcomes[position] = .accepted
+            }
+        }
+        for (range, outcome) in zip(request.ranges, outcomes) {
+            switch outcome {
+            case .accepted: break
+            case .fenced(let leader, let epoch):
+                logger.notice("Commit fenced: leadership moved", metadata: ["amq.partition": "\(range.partition)", "amq.leader": "\(leader)", "amq.epoch": "\(epoch)"])
+            case .outOfOrder(let next):
+                logger.error("Commit out of order", metadata: ["amq.partition": "\(range.partition)", "amq.offset": "\(next)"])
+            case .unknownPartition, .expired:
+                logger.warning("Commit refused", metadata: ["amq.partition": "\(range.partition)", "amq.outcome": "\(outcome)"])
+            }
+        }
+        execute(writePath.committed(plan.sequence, outcomes: outcomes))
+    }
+
+    /// Retries `body` with jittered exponential backoff until it succeeds: data already handed to
+    /// us is never dropped, and appends simply wait (bounded by `maxUnuploadedBytes`).
+    private func retrying<T: Sendable>(_ what: String, _ body: @Sendable () async throws -> T) async throws(CancellationError) -> T {
+        var delay = configuration.retryBase
+        var attempt = 0
+        while true {
+            if Task.isCancelled { throw CancellationError() }
+            do {
+                let value = try await body()
+                if attempt > 0 { logger.notice("Recovered", metadata: ["amq.operation": "\(what)", "amq.attempts": "\(attempt + 1)"]) }
+                return value
+            } catch {
+                attempt += 1
+                retries += 1
+                logger.warning("Retrying", metadata: ["amq.operation": "\(what)", "amq.attempt": "\(attempt)", "amq.error": "\(error)"])
+                let jittered = delay * Double.random(in: 0.5...1.0)
+                try? await Task.sleep(for: jittered)
+                delay = min(delay * 2, configuration.retryCap)
+            }
+        }
+    }
+
+    // MARK: Introspection (metrics, tests)
+
+    package var pendingUploadBytes: Int { writePath.unuploadedBytes }
+
+    /// What the agent's `/metrics` shows about its storage.
+    package struct Statistics: Sendable, Equatable {
+        package var pendingUploadBytes: Int
+        package var uploadsInFlight: Int
+        package var cachedLogBytes: Int
+        package var ledPartitions: Int
+        package var objectsUploaded: Int
+        package var rangesCommitted: Int
+        package var retries: Int
+    }
+
+    package var statistics: Statistics {
+        Statistics(
+            pendingUploadBytes: writePath.unuploadedBytes, uploadsInFlight: writePath.uploadsInFlight, cachedLogBytes: logCache.bytes,
+            ledPartitions: writePath.ledPartitions.count, objectsUploaded: writePath.objectsUploaded, rangesCommitted: writePath.rangesCommitted,
+            retries: retries
+        )
+    }
+
+    package var cachedLogBytes: Int { logCache.bytes }
+}

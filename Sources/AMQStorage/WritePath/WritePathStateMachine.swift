@@ -1,0 +1,460 @@
+import AMQKafkaProtocol
+import AMQStreamIndex
+import Foundation
+import NIOCore
+
+/// The write path of one agent's storage, as a pure state machine: which partitions it leads and
+/// the next offset of each, idempotent producers' sequences, the one open WAL buffer, when it is
+/// sealed, the bytes not yet uploaded, and the order in which uploaded buffers are committed and
+/// what each range's outcome does. It does no I/O and reads no clock: the engine's actor
+/// (``StorageEngine``) feeds it events with the time they happen, and carries out the actions it
+/// returns (upload an object, commit it, wake a timer, answer producers). docs/storage-format.md
+/// describes the objects; docs/architecture.md the engine around it.
+package struct WritePathStateMachine: Sendable {
+    package struct Configuration: Sendable {
+        /// A buffer is sealed at this size…
+        package var maxBufferBytes: Int
+        /// …or this long after its first append (a partition's own linger may be lower).
+        package var linger: Duration
+        /// Appended but not yet uploaded bytes; appends wait beyond it.
+        package var maxUnuploadedBytes: Int
+        package var maxConcurrentUploads: Int
+
+        package init(maxBufferBytes: Int = 8 << 20, linger: Duration = .milliseconds(250), maxUnuploadedBytes: Int = 256 << 20, maxConcurrentUploads: Int = 4) {
+            self.maxBufferBytes = maxBufferBytes
+            self.linger = linger
+            self.maxUnuploadedBytes = maxUnuploadedBytes
+            self.maxConcurrentUploads = maxConcurrentUploads
+        }
+    }
+
+    /// What the engine must do next, in order.
+    package enum Action: Sendable {
+        /// Upload the buffer as one object, then report ``uploaded(_:object:now:)`` or
+        /// ``uploadFailed(_:)``.
+        case upload(SealedBuffer)
+        /// Commit the object's ranges to the partition index, then report
+        /// ``committed(_:outcomes:now:)`` or ``commitFailed(_:)``. One commit at a time, in seal order.
+        case commit(CommitPlan)
+        /// Call ``tick(now:)`` at this instant (a buffer's linger ends).
+        case wakeUp(at: ContinuousClock.Instant)
+        /// These ranges are now part of the partition's committed log (readers may see them).
+        case committed(PartitionKey, Segment, ByteBuffer)
+        /// Answer these appends with success (each with its own offsets)…
+        case succeed([PendingAppend])
+        /// …or with this error.
+        case fail([PendingAppend], StorageError)
+        /// Bytes were freed: appends waiting for room may fit now.
+        case roomFreed
+        /// The index names another leader of the partition.
+        case leaderMoved(PartitionKey, leader: Int)
+    }
+
+    /// A sealed buffer: what one object will hold.
+    package struct SealedBuffer: Sendable {
+        package var sequence: Int
+        package var ranges: [PendingRange]
+        package var bytes: Int
+    }
+
+    /// One partition's appended batches in a buffer, with the appends waiting on them.
+    package struct PendingRange: Sendable {
+        package var partition: PartitionKey
+        package var epoch: Int
+        package var baseOffset: Int64
+        package var endOffset: Int64
+        package var maxTimestamp: Int64
+        package var batches: ByteBuffer
+        package var waiters: [PendingAppend]
+    }
+
+    /// Where an uploaded buffer's ranges landed in its object.
+    package struct UploadedObject: Sendable, Hashable {
+        package var key: String
+        package var size: Int
+        /// Per range of the buffer, in its order: position and length in the object.
+        package var placements: [Placement]
+        package var uploadedAt: Date
+
+        package struct Placement: Sendable, Hashable {
+            package var position: Int
+            package var length: Int
+
+            package init(position: Int, length: Int) {
+                self.position = position
+                self.length = length
+            }
+        }
+
+        package init(key: String, size: Int, placements: [Placement], uploadedAt: Date) {
+            self.key = key
+            self.size = size
+            self.placements = placements
+            self.uploadedAt = uploadedAt
+        }
+    }
+
+    /// A commit to make: the request, and the buffer it is for.
+    package struct CommitPlan: Sendable {
+        package var sequence: Int
+        package var request: CommitRequest
+    }
+
+    /// What `stage` did with an append.
+    package enum Staged: Sendable {
+        /// Taken and given offsets; it completes when its buffer is committed.
+        case appended(PendingAppend, [Action])
+        /// A retry of a batch already taken: answer as the original is (or was) answered.
+        case duplicate(PendingAppend)
+        /// No room until uploads catch up: wait for ``Action/roomFreed``, then stage again with
+        /// `afterWaiting: true`.
+        case needsRoom
+    }
+
+    private struct Leadership: Sendable {
+        var epoch: Int
+        var nextOffset: Int64
+        var producers: ProducerStateTable
+        var linger: Duration?
+    }
+
+    private struct OpenBuffer: Sendable {
+        var opened: ContinuousClock.Instant
+        var linger: Duration
+        var ranges: [PartitionKey: PendingRange] = [:]
+        var order: [PartitionKey] = []
+        var bytes = 0
+    }
+
+    private enum Stage: Sendable {
+        case uploading(SealedBuffer)
+        case uploaded(SealedBuffer, UploadedObject)
+        case committing(SealedBuffer, UploadedObject)
+        /// Abandoned before its commit: its turn is skipped.
+        case abandoned
+    }
+
+    package let configuration: Configuration
+    package let nodeID: Int
+    private var leaders: [PartitionKey: Leadership] = [:]
+    private var open: OpenBuffer?
+    private var sequence = 0
+    /// Sealed buffers by sequence, until committed or abandoned.
+    private var sealed: [Int: Stage] = [:]
+    /// The sequence whose commit comes next.
+    private var commitTurn = 1
+    private var lingerWakeUp: ContinuousClock.Instant?
+    package private(set) var stopped = false
+
+    package private(set) var unuploadedBytes = 0
+    package private(set) var uploadsInFlight = 0
+    package private(set) var objectsUploaded = 0
+    package private(set) var rangesCommitted = 0
+
+    package init(nodeID: Int, configuration: Configuration) {
+        self.nodeID = nodeID
+        self.configuration = configuration
+    }
+
+    // MARK: Leadership
+
+    /// The partitions led now.
+    package var ledPartitions: [PartitionKey] { Array(leaders.keys) }
+
+    package func leaderEpoch(_ partition: PartitionKey) -> Int? { leaders[partition]?.epoch }
+
+    /// Leads `partition` under `epoch` from `nextOffset` (its committed end), with idempotent
+    /// producers' state rebuilt from the log. A newer epoch already held wins.
+    package mutating func lead(_ partition: PartitionKey, epoch: Int, nextOffset: Int64, producers: ProducerStateTable, linger: Duration?) {
+        if let held = leaders[partition], held.epoch >= epoch { return }
+        leaders[partition] = Leadership(epoch: epoch, nextOffset: nextOffset, producers: producers, linger: linger)
+    }
+
+    /// A topic's linger changed while leading.
+    package mutating func setLinger(_ partition: PartitionKey, _ linger: Duration?) {
+        leaders[partition]?.linger = linger
+    }
+
+    /// Stops leading `partition`: its appends still in the open buffer fail with not-leader.
+    /// Those already sealed meet the index's fencing.
+    package mutating func resign(_ partition: PartitionKey, leader: Int? = nil) -> [Action] {
+        guard leaders.removeValue(forKey: partition) != nil else { return [] }
+        var actions: [Action] = []
+        if let range = open?.ranges.removeValue(forKey: partition) {
+            open!.order.removeAll { $0 == partition }
+            open!.bytes -= range.batches.readableBytes
+            unuploadedBytes -= range.batches.readableBytes
+            if open!.ranges.isEmpty {
+                open = nil
+                lingerWakeUp = nil
+            }
+            actions.append(.fail(range.waiters, StorageError(.notLeader, "no longer the leader of \(partition)", leader: leader)))
+            actions.append(.roomFreed)
+        }
+        return actions
+    }
+
+    // MARK: Appends
+
+    /// Takes whole validated batches (`headers` are theirs, in order) for `partition`: checks
+    /// leadership and idempotent sequences, gives them offsets, and adds them to the open buffer.
+    package mutating func stage(
+        _ partition: PartitionKey, batches: ByteBuffer, headers: [RecordBatchHeader], afterWaiting: Bool = false, now: ContinuousClock.Instant
+    ) throws(StorageError) -> Staged {
+        guard !stopped else { throw StorageError(.shuttingDown, "the agent is shutting down") }
+        guard let slot = leaders.index(forKey: partition) else { throw notLeader(partition) }
+        let idempotent = headers.contains { $0.producerID >= 0 && $0.baseSequence >= 0 }
+        if idempotent, let duplicate = try checkSequences(partition, leaders.values[slot].producers, headers) { return .duplicate(duplicate) }
+        if !afterWaiting, unuploadedBytes > 0, unuploadedBytes + batches.readableBytes > configuration.maxUnuploadedBytes { return .needsRoom }
+
+        // The state is changed in place through its index: a copy would copy the producer table.
+        let epoch = leaders.values[slot].epoch
+        var bytes = batches
+        var position = bytes.readerIndex
+        let base = leaders.values[slot].nextOffset
+        var next = base
+        var maxTimestamp = Int64.min
+        for header in headers {
+            RecordBatchHeader.setBaseOffset(next, in: &bytes, at: position)
+            RecordBatchHeader.setPartitionLeaderEpoch(Int32(truncatingIfNeeded: epoch), in: &bytes, at: position)
+            next += Int64(header.lastOffsetDelta) + 1
+            maxTimestamp = max(maxTimestamp, header.maxTimestamp)
+            position += header.totalSize
+        }
+        let pending = PendingAppend(offsets: AppendResult(baseOffset: base, lastOffset: next - 1))
+        leaders.values[slot].nextOffset = next
+        if idempotent {
+            var offset = base
+            for header in headers {
+                defer { offset += Int64(header.lastOffsetDelta) + 1 }
+                guard header.producerID >= 0, header.baseSequence >= 0 else { continue }
+                leaders.values[slot].producers.record(
+                    producerID: header.producerID, epoch: header.producerEpoch,
+                    .init(
+                        firstSequence: header.baseSequence,
+                        lastSequence: ProducerStateTable.last(first: header.baseSequence, count: header.lastOffsetDelta + 1),
+                        baseOffset: offset, lastOffset: offset + Int64(header.lastOffsetDelta), pending: pending
+                    )
+                )
+            }
+        }
+        let linger = leaders.values[slot].linger ?? configuration.linger
+        add(partition, epoch: epoch, base: base, end: next, maxTimestamp: maxTimestamp, bytes: bytes, waiter: pending, linger: linger, now: now)
+        return .appended(pending, sealIfDue(now: now))
+    }
+
+    private mutating func add(
+        _ partition: PartitionKey, epoch: Int, base: Int64, end: Int64, maxTimestamp: Int64, bytes data: ByteBuffer, waiter: PendingAppend,
+        linger: Duration, now: ContinuousClock.Instant
+    ) {
+        if open == nil { open = OpenBuffer(opened: now, linger: linger) }
+        open!.linger = min(open!.linger, linger)
+        open!.bytes += data.readableBytes
+        unuploadedBytes += data.readableBytes
+        if let slot = open!.ranges.index(forKey: partition) {
+            var data = data
+            open!.ranges.values[slot].endOffset = end
+            open!.ranges.values[slot].maxTimestamp = max(open!.ranges.values[slot].maxTimestamp, maxTimestamp)
+            open!.ranges.values[slot].batches.writeBuffer(&data)
+            open!.ranges.values[slot].waiters.append(waiter)
+        } else {
+            open!.order.append(partition)
+            open!.ranges[partition] = PendingRange(
+                partition: partition, epoch: epoch, baseOffset: base, endOffset: end, maxTimestamp: maxTimestamp, batches: data, waiters: [waiter]
+            )
+        }
+    }
+
+    /// Checks idempotent batches against the producer state: nil to append them, the original
+    /// append for a retried batch, or the refusal. Changes nothing: `stage` records.
+    private func checkSequences(_ partition: PartitionKey, _ table: ProducerStateTable, _ headers: [RecordBatchHeader]) throws(StorageError) -> PendingAppend? {
+        var scratch = table
+        for (position, header) in headers.enumerated() where header.producerID >= 0 && header.baseSequence >= 0 {
+            let last = ProducerStateTable.last(first: header.baseSequence, count: header.lastOffsetDelta + 1)
+            switch scratch.check(producerID: header.producerID, epoch: header.producerEpoch, firstSequence: header.baseSequence, lastSequence: last) {
+            case .success(.append):
+                // Later batches of the request are checked as if this one were in. Only then is
+                // the scratch table written, so the usual one-batch produce copies nothing.
+                guard position < headers.count - 1 else { break }
+                scratch.record(
+                    producerID: header.producerID, epoch: header.producerEpoch,
+                    .init(firstSequence: header.baseSequence, lastSequence: last, baseOffset: -1, lastOffset: -1, pending: nil)
+                )
+            case .success(.duplicate(let original)):
+                guard headers.count == 1, position == 0 else {
+                    throw StorageError(.outOfOrderSequence, "a produce to \(partition) mixes a retried batch with new ones")
+                }
+                let offsets = AppendResult(baseOffset: original.baseOffset, lastOffset: original.lastOffset)
+                return original.pending ?? PendingAppend(offsets: offsets, outcome: .success(offsets))
+            case .failure(.outOfOrderSequence(let expected, let received)):
+                throw StorageError(
+                    .outOfOrderSequence, "producer \(header.producerID) sent sequence \(received) to \(partition) where \(expected) was expected"
+                )
+            case .failure(.staleEpoch(let current, let received)):
+                throw StorageError(.invalidProducerEpoch, "producer \(header.producerID) epoch \(received) is older than its current epoch \(current)")
+            }
+        }
+        return nil
+    }
+
+    private func notLeader(_ partition: PartitionKey) -> StorageError {
+        StorageError(.notLeader, "this agent (node \(nodeID)) does not lead \(partition)")
+    }
+
+    /// Whether `size` more bytes fit under the upload bound now (always when nothing is pending,
+    /// so one append larger than the bound still goes through).
+    package func hasRoom(for size: Int) -> Bool {
+        unuploadedBytes == 0 || unuploadedBytes + size <= configuration.maxUnuploadedBytes
+    }
+
+    // MARK: Sealing
+
+    /// Time passed: seal a buffer whose linger is over.
+    package mutating func tick(now: ContinuousClock.Instant) -> [Action] {
+        guard !stopped else { return [] }
+        if let scheduled = lingerWakeUp, scheduled <= now { lingerWakeUp = nil }
+        return sealIfDue(now: now)
+    }
+
+    /// Seals the open buffer when it is full, when its linger has passed, or — with zero linger —
+    /// as soon as no upload is in flight (group commit); else asks to be woken when it lingers out.
+    private mutating func sealIfDue(now: ContinuousClock.Instant) -> [Action] {
+        guard let buffer = open else { return [] }
+        let full = buffer.bytes >= configuration.maxBufferBytes
+        let lingered = buffer.linger > .zero && now >= buffer.opened + buffer.linger
+        let idle = buffer.linger == .zero && uploadsInFlight == 0
+        if (full || lingered || idle) && uploadsInFlight < configuration.maxConcurrentUploads {
+            return [seal()]
+        }
+        guard buffer.linger > .zero else { return [] }
+        let due = buffer.opened + buffer.linger
+        if let scheduled = lingerWakeUp, scheduled <= due { return [] }
+        lingerWakeUp = due
+        return [.wakeUp(at: due)]
+    }
+
+    /// Seals the open buffer. Sequence numbers are given here, not at opening, so a buffer emptied
+    /// by a resignation never leaves a hole in the commit order.
+    private mutating func seal() -> Action {
+        let buffer = open!
+        open = nil
+        lingerWakeUp = nil
+        sequence += 1
+        uploadsInFlight += 1
+        let sealedBuffer = SealedBuffer(sequence: sequence, ranges: buffer.order.map { buffer.ranges[$0]! }, bytes: buffer.bytes)
+        sealed[sequence] = .uploading(sealedBuffer)
+        return .upload(sealedBuffer)
+    }
+
+    // MARK: Upload and commit
+
+    /// The buffer's object is in the store.
+    package mutating func uploaded(_ sequence: Int, object: UploadedObject, now: ContinuousClock.Instant) -> [Action] {
+        guard case .uploading(let buffer) = sealed[sequence] else { return [] }
+        objectsUploaded += 1
+        uploadsInFlight -= 1
+        unuploadedBytes -= buffer.bytes
+        sealed[sequence] = .uploaded(buffer, object)
+        var actions: [Action] = [.roomFreed]
+        actions += nextCommit()
+        if !stopped { actions += sealIfDue(now: now) }
+        return actions
+    }
+
+    /// The upload was given up (the agent is stopping): nobody gets an answer but an error, and
+    /// the buffer's commit turn is skipped.
+    package mutating func uploadFailed(_ sequence: Int) -> [Action] {
+        guard case .uploading(let buffer) = sealed[sequence] else { return [] }
+        uploadsInFlight -= 1
+        unuploadedBytes -= buffer.bytes
+        sealed[sequence] = .abandoned
+        let error = StorageError(.shuttingDown, "the agent stopped before the data was committed")
+        return [.roomFreed] + buffer.ranges.map { .fail($0.waiters, error) } + nextCommit()
+    }
+
+    /// What the index made of the commit of buffer `sequence`, range by range in request order.
+    package mutating func committed(_ sequence: Int, outcomes: [CommitResponse.Outcome]) -> [Action] {
+        guard case .committing(let buffer, let object) = sealed[sequence] else { return [] }
+        sealed[sequence] = nil
+        commitTurn += 1
+        var actions: [Action] = []
+        for (position, (range, outcome)) in zip(buffer.ranges, outcomes).enumerated() {
+            let partition = range.partition
+            switch outcome {
+            case .accepted:
+                rangesCommitted += 1
+                actions.append(.committed(partition, segment(range, object.key, object.placements[position]), range.batches))
+                actions.append(.succeed(range.waiters))
+            case .fenced(let leader, let epoch):
+                actions += resignIfStill(range, leader: leader)
+                actions.append(.leaderMoved(partition, leader: leader))
+                actions.append(.fail(range.waiters, StorageError(.notLeader, "leadership of \(partition) moved to node \(leader) (epoch \(epoch))", leader: leader)))
+            case .outOfOrder(let next):
+                actions += resignIfStill(range)
+                actions.append(.fail(range.waiters, StorageError(.notLeader, "the log of \(partition) moved on to offset \(next) without us")))
+            case .unknownPartition:
+                actions += resignIfStill(range)
+                actions.append(.fail(range.waiters, StorageError(.unknownPartition, "partition \(partition) no longer exists")))
+            case .expired:
+                // Too late to be safe from garbage collection: not acknowledged, so the producer
+                // retries; the offsets assigned after it are void too.
+                actions += resignIfStill(range)
+                actions.append(.fail(range.waiters, StorageError(.unavailable, "the commit of \(partition) came too late; retry the produce")))
+            }
+        }
+        return actions + nextCommit()
+    }
+
+    /// A refused range ends the leadership it was written under, not a newer one taken since
+    /// (whose own ranges meet the index on their own).
+    private mutating func resignIfStill(_ range: PendingRange, leader: Int? = nil) -> [Action] {
+        guard leaders[range.partition]?.epoch == range.epoch else { return [] }
+        return resign(range.partition, leader: leader)
+    }
+
+    /// The commit was given up (the agent is stopping): its appends fail; the object is left for
+    /// garbage collection.
+    package mutating func commitFailed(_ sequence: Int) -> [Action] {
+        guard case .committing(let buffer, _) = sealed[sequence] else { return [] }
+        sealed[sequence] = nil
+        commitTurn += 1
+        let error = StorageError(.shuttingDown, "the agent stopped before the data was committed")
+        return buffer.ranges.map { .fail($0.waiters, error) } + nextCommit()
+    }
+
+    /// The commit whose turn it is, once its upload is done; abandoned turns are skipped.
+    private mutating func nextCommit() -> [Action] {
+        while case .abandoned = sealed[commitTurn] {
+            sealed[commitTurn] = nil
+            commitTurn += 1
+        }
+        guard case .uploaded(let buffer, let object) = sealed[commitTurn] else { return [] }
+        sealed[commitTurn] = .committing(buffer, object)
+        let ranges = buffer.ranges.enumerated().map { position, range in
+            CommitRequest.Range(partition: range.partition, leaderEpoch: range.epoch, segment: segment(range, object.key, object.placements[position]))
+        }
+        let request = CommitRequest(
+            nodeID: nodeID, objectKey: object.key, objectSize: object.size, uploadedAt: object.uploadedAt, ranges: ranges
+        )
+        return [.commit(CommitPlan(sequence: commitTurn, request: request))]
+    }
+
+    private func segment(_ range: PendingRange, _ key: String, _ placement: UploadedObject.Placement) -> Segment {
+        Segment(
+            baseOffset: range.baseOffset, endOffset: range.endOffset, objectKey: key, position: placement.position, length: placement.length,
+            maxTimestamp: range.maxTimestamp
+        )
+    }
+
+    // MARK: Stopping
+
+    /// Nothing sealed is waiting for its upload or commit.
+    package var isDrained: Bool { sealed.isEmpty && open == nil }
+
+    /// Takes no more appends; what was appended is sealed so it is still uploaded and committed.
+    package mutating func shutdown() -> [Action] {
+        guard !stopped else { return [] }
+        stopped = true
+        return open == nil ? [] : [seal()]
+    }
+}

@@ -1,0 +1,386 @@
+import AMQKafkaProtocol
+import AMQStorage
+import AMQStreamIndex
+import AMQTestSupport
+import Foundation
+import NIOCore
+import Testing
+
+/// The write path as event/action sequences on ``WritePathStateMachine``, with time passed in by
+/// hand: no object store, no index, no sockets, no sleeps.
+@Suite struct WritePathStateMachineTests {
+    let p0 = PartitionKey(topicID: "t", partition: 0)
+    let p1 = PartitionKey(topicID: "t", partition: 1)
+    let start = ContinuousClock.now
+
+    func machine(_ configure: (inout WritePathStateMachine.Configuration) -> Void = { _ in }) -> WritePathStateMachine {
+        var configuration = WritePathStateMachine.Configuration(maxBufferBytes: 1 << 20, linger: .milliseconds(100))
+        configure(&configuration)
+        var machine = WritePathStateMachine(nodeID: 1, configuration: configuration)
+        machine.lead(p0, epoch: 3, nextOffset: 10, producers: ProducerStateTable(), linger: nil)
+        machine.lead(p1, epoch: 3, nextOffset: 0, producers: ProducerStateTable(), linger: nil)
+        return machine
+    }
+
+    @Test func appendsGetOffsetsAndAreAnsweredOnlyAfterTheirCommitIsAccepted() throws {
+        var machine = machine()
+        let (a, first) = try appended(machine.stage(p0, batches: records(3), headers: headers(records(3)), now: start))
+        #expect(a.offsets == AppendResult(baseOffset: 10, lastOffset: 12))
+        #expect(wakeUps(first) == [start + .milliseconds(100)])
+        let (b, second) = try appended(machine.stage(p1, batches: records(2), headers: headers(records(2)), now: start + .milliseconds(5)))
+        #expect(b.offsets == AppendResult(baseOffset: 0, lastOffset: 1))
+        #expect(second.isEmpty, "one wake-up per buffer")
+        let (c, _) = try appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start + .milliseconds(6)))
+        #expect(c.offsets == AppendResult(baseOffset: 13, lastOffset: 13))
+
+        #expect(machine.tick(now: start + .milliseconds(99)).isEmpty)
+        let buffer = try #require(uploads(machine.tick(now: start + .milliseconds(100))).first)
+        #expect(buffer.ranges.map(\.partition) == [p0, p1])
+        #expect(buffer.ranges.map { $0.baseOffset..<$0.endOffset } == [10..<14, 0..<2])
+        #expect(buffer.ranges[0].waiters.map(\.offsets) == [a.offsets, c.offsets])
+        // The stored batches carry their offsets and the leader epoch.
+        let stored = try RecordBatchHeader.validateBatches(buffer.ranges[0].batches)
+        #expect(stored.map(\.baseOffset) == [10, 13] && stored.allSatisfy { $0.partitionLeaderEpoch == 3 })
+
+        let plan = try #require(commits(machine.uploaded(buffer.sequence, object: object(buffer), now: start + .milliseconds(150))).first)
+        #expect(plan.request.ranges.map(\.leaderEpoch) == [3, 3])
+        #expect(plan.request.ranges.map(\.segment.baseOffset) == [10, 0])
+        #expect(machine.unuploadedBytes == 0)
+
+        let done = machine.committed(plan.sequence, outcomes: [.accepted, .accepted])
+        #expect(succeeded(done).map(\.offsets) == [a.offsets, c.offsets, b.offsets])
+        #expect(committedSegments(done).map(\.endOffset) == [14, 2])
+        #expect(machine.isDrained && machine.rangesCommitted == 2 && machine.objectsUploaded == 1)
+    }
+
+    @Test func aFullBufferIsSealedAtOnceAndZeroLingerSealsWhenNoUploadIsInFlight() throws {
+        var bySize = machine { $0.maxBufferBytes = records(10).readableBytes }
+        let (_, actions) = try appended(bySize.stage(p0, batches: records(10), headers: headers(records(10)), now: start))
+        #expect(uploads(actions).count == 1)
+
+        var groupCommit = machine { $0.linger = .zero }
+        let (_, firstActions) = try appended(groupCommit.stage(p0, batches: records(1), headers: headers(records(1)), now: start))
+        let first = try #require(uploads(firstActions).first)
+        // While the first upload is in flight, appends gather in one buffer…
+        for _ in 0..<3 {
+            let (_, more) = try appended(groupCommit.stage(p1, batches: records(1), headers: headers(records(1)), now: start))
+            #expect(more.isEmpty)
+        }
+        // …sealed as soon as it lands.
+        let next = uploads(groupCommit.uploaded(first.sequence, object: object(first), now: start))
+        #expect(next.count == 1 && next[0].ranges[0].baseOffset == 0 && next[0].ranges[0].endOffset == 3)
+    }
+
+    @Test func commitsFollowSealOrderWhateverOrderUploadsFinishIn() throws {
+        var machine = machine { $0.maxBufferBytes = 1 }
+        let one = try #require(uploads(appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start)).1).first)
+        let two = try #require(uploads(appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start)).1).first)
+        let three = try #require(uploads(appended(machine.stage(p1, batches: records(1), headers: headers(records(1)), now: start)).1).first)
+        #expect(commits(machine.uploaded(three.sequence, object: object(three), now: start)).isEmpty)
+        #expect(commits(machine.uploaded(two.sequence, object: object(two), now: start)).isEmpty)
+        let first = commits(machine.uploaded(one.sequence, object: object(one), now: start))
+        #expect(first.map(\.sequence) == [one.sequence])
+        #expect(commits(machine.committed(one.sequence, outcomes: [.accepted])).map(\.sequence) == [two.sequence])
+        #expect(commits(machine.committed(two.sequence, outcomes: [.accepted])).map(\.sequence) == [three.sequence])
+        _ = machine.committed(three.sequence, outcomes: [.accepted])
+        #expect(machine.isDrained)
+    }
+
+    @Test func aFencedCommitEndsLeadershipAndNamesTheNewLeader() throws {
+        var machine = machine { $0.maxBufferBytes = 1 }
+        let (a, actions) = try appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start))
+        let buffer = try #require(uploads(actions).first)
+        let plan = try #require(commits(machine.uploaded(buffer.sequence, object: object(buffer), now: start)).first)
+        let done = machine.committed(plan.sequence, outcomes: [.fenced(leader: 2, leaderEpoch: 4)])
+        let failure = try #require(failures(done).first)
+        #expect(failure.appends.map(\.offsets) == [a.offsets])
+        #expect(failure.error.code == .notLeader && failure.error.leader == 2)
+        #expect(done.contains { if case .leaderMoved(let partition, 2) = $0 { partition == p0 } else { false } })
+        #expect(machine.leaderEpoch(p0) == nil && machine.leaderEpoch(p1) == 3)
+        #expect(throws: StorageError.self) { try machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start) }
+    }
+
+    @Test func resigningFailsWhatIsStillOpenAndFreesItsRoom() throws {
+        var machine = machine()
+        let (a, _) = try appended(machine.stage(p0, batches: records(2), headers: headers(records(2)), now: start))
+        let (b, _) = try appended(machine.stage(p1, batches: records(2), headers: headers(records(2)), now: start))
+        let before = machine.unuploadedBytes
+        let actions = machine.resign(p0, leader: 5)
+        #expect(failures(actions).flatMap { $0.appends.map(\.offsets) } == [a.offsets])
+        #expect(machine.unuploadedBytes == before / 2)
+        let buffer = try #require(uploads(machine.tick(now: start + .seconds(1))).first)
+        #expect(buffer.ranges.map(\.partition) == [p1] && buffer.ranges[0].waiters.map(\.offsets) == [b.offsets])
+        // Leading again continues where the index says.
+        machine.lead(p0, epoch: 4, nextOffset: 10, producers: ProducerStateTable(), linger: nil)
+        let (again, _) = try appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start))
+        #expect(again.offsets.baseOffset == 10)
+    }
+
+    @Test func anAbandonedUploadGivesUpItsCommitTurn() throws {
+        var machine = machine { $0.maxBufferBytes = 1 }
+        let one = try #require(uploads(appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start)).1).first)
+        let two = try #require(uploads(appended(machine.stage(p1, batches: records(1), headers: headers(records(1)), now: start)).1).first)
+        #expect(commits(machine.uploaded(two.sequence, object: object(two), now: start)).isEmpty)
+        let abandoned = machine.uploadFailed(one.sequence)
+        #expect(failures(abandoned).first?.error.code == .shuttingDown)
+        #expect(commits(abandoned).map(\.sequence) == [two.sequence])
+    }
+
+    @Test func appendsWaitForRoomUntilUploadsFreeIt() throws {
+        let big = records(6)
+        var machine = machine { $0.maxUnuploadedBytes = big.readableBytes * 3 / 2; $0.maxBufferBytes = 1 }
+        let (_, actions) = try appended(machine.stage(p0, batches: big, headers: headers(big), now: start))
+        let buffer = try #require(uploads(actions).first)
+        guard case .needsRoom = try machine.stage(p1, batches: big, headers: headers(big), now: start) else {
+            Issue.record("expected to wait for room")
+            return
+        }
+        #expect(!machine.hasRoom(for: big.readableBytes))
+        let freed = machine.uploaded(buffer.sequence, object: object(buffer), now: start)
+        #expect(freed.contains { if case .roomFreed = $0 { true } else { false } })
+        #expect(machine.hasRoom(for: big.readableBytes))
+        _ = try appended(machine.stage(p1, batches: big, headers: headers(big), afterWaiting: true, now: start))
+    }
+
+    @Test func idempotentRetriesShareTheOriginalAndGapsAreRefused() throws {
+        var machine = machine()
+        let first = idempotent(sequence: 0, records: 2)
+        let (original, _) = try appended(machine.stage(p0, batches: first, headers: headers(first), now: start))
+        guard case .duplicate(let retry) = try machine.stage(p0, batches: first, headers: headers(first), now: start) else {
+            Issue.record("a retried batch must not be appended again")
+            return
+        }
+        #expect(retry === original)
+        let gap = idempotent(sequence: 5, records: 1)
+        #expect(throws: StorageError.self) { try machine.stage(p0, batches: gap, headers: headers(gap), now: start) }
+        let next = idempotent(sequence: 2, records: 1)
+        let (following, _) = try appended(machine.stage(p0, batches: next, headers: headers(next), now: start))
+        #expect(following.offsets.baseOffset == original.offsets.lastOffset + 1)
+    }
+
+    @Test func shutdownSealsWhatIsOpenAndRefusesMore() throws {
+        var machine = machine()
+        _ = try appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start))
+        let buffer = try #require(uploads(machine.shutdown()).first)
+        #expect(!machine.isDrained)
+        #expect(throws: StorageError.self) { try machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start) }
+        let plan = try #require(commits(machine.uploaded(buffer.sequence, object: object(buffer), now: start)).first)
+        _ = machine.committed(plan.sequence, outcomes: [.accepted])
+        #expect(machine.isDrained)
+    }
+
+    /// Two agents' write paths against one index that applies ``CommitRules``, with appends,
+    /// seals, uploads finishing in any order or failing, commits, leadership moves and crashes in
+    /// random order: the committed log stays whole, every acknowledged append is in it exactly
+    /// where it was told, and nothing is both acknowledged and refused.
+    @Test(arguments: 0..<40) func randomInterleavingsAcknowledgeOnlyWhatIsCommitted(seed: UInt64) throws {
+        var random = SeededGenerator(seed: seed)
+        var index = ModelIndex()
+        let partitions = [p0, p1]
+        var agents = [1, 2].map { Agent(id: $0) }
+        var now = start
+        var acknowledged: [PartitionKey: [Range<Int64>]] = [:]
+        // The base offsets of the batches each uploaded range holds, by object, partition and base.
+        var stored: [String: [Int64]] = [:]
+
+        func settle(_ agent: Int, _ actions: [WritePathStateMachine.Action]) {
+            for action in actions {
+                switch action {
+                case .upload(let buffer): agents[agent].uploading.append(buffer)
+                case .commit(let plan): agents[agent].committing.append(plan)
+                case .succeed(let appends):
+                    for append in appends {
+                        #expect(agents[agent].outstanding.removeValue(forKey: ObjectIdentifier(append)) != nil, "answered twice, seed \(seed)")
+                    }
+                    for append in appends {
+                        let key = agents[agent].partitionOf[ObjectIdentifier(append)]!
+                        acknowledged[key, default: []].append(append.offsets.baseOffset..<(append.offsets.lastOffset + 1))
+                    }
+                case .fail(let appends, _):
+                    for append in appends {
+                        #expect(agents[agent].outstanding.removeValue(forKey: ObjectIdentifier(append)) != nil, "answered twice, seed \(seed)")
+                    }
+                case .committed, .wakeUp, .roomFreed, .leaderMoved: break
+                }
+            }
+        }
+
+        for partition in partitions { index.partitions[partition] = .init(leader: 1, leaderEpoch: 1, nextOffset: 0) }
+        for partition in partitions { agents[0].machine.lead(partition, epoch: 1, nextOffset: 0, producers: ProducerStateTable(), linger: nil) }
+
+        for _ in 0..<400 {
+            now += .milliseconds(Int(random.next() % 40))
+            let a = Int(random.next() % 2)
+            let partition = partitions[Int(random.next() % 2)]
+            switch random.next() % 9 {
+            case 0, 1:  // a producer appends
+                let bytes = records(1 + Int(random.next() % 4))
+                guard let staged = try? agents[a].machine.stage(partition, batches: bytes, headers: headers(bytes), afterWaiting: true, now: now),
+                    case .appended(let append, let actions) = staged
+                else { continue }
+                agents[a].outstanding[ObjectIdentifier(append)] = append
+                agents[a].partitionOf[ObjectIdentifier(append)] = partition
+                settle(a, actions)
+            case 2:  // time passes
+                settle(a, agents[a].machine.tick(now: now))
+            case 3:  // an upload finishes (any of those in flight)
+                guard !agents[a].uploading.isEmpty else { continue }
+                let buffer = agents[a].uploading.remove(at: Int(random.next() % UInt64(agents[a].uploading.count)))
+                let uploaded = object(buffer)
+                for range in buffer.ranges {
+                    let bases = headers(range.batches).map(\.baseOffset)
+                    #expect(bases.first == range.baseOffset, "seed \(seed)")
+                    stored["\(uploaded.key)#\(range.partition)#\(range.baseOffset)"] = bases
+                }
+                settle(a, agents[a].machine.uploaded(buffer.sequence, object: uploaded, now: now))
+            case 4:  // the index answers the commit in flight
+                guard !agents[a].committing.isEmpty else { continue }
+                let plan = agents[a].committing.removeFirst()
+                settle(a, agents[a].machine.committed(plan.sequence, outcomes: index.commit(plan.request)))
+            case 5:  // now and then, leadership moves to the other agent, which learns it from the topology
+                guard random.next() % 3 == 0 else { continue }
+                let current = index.partitions[partition]!
+                let next = current.leader == 1 ? 2 : 1
+                index.partitions[partition] = .init(leader: next, leaderEpoch: current.leaderEpoch + 1, nextOffset: current.nextOffset)
+                let b = next - 1
+                settle(b, agents[b].machine.resign(partition))
+                agents[b].machine.lead(partition, epoch: current.leaderEpoch + 1, nextOffset: current.nextOffset, producers: ProducerStateTable(), linger: nil)
+            case 6:  // the old leader learns it lost the partition
+                if index.partitions[partition]!.leader != agents[a].id { settle(a, agents[a].machine.resign(partition)) }
+            case 7:  // rarely, an upload gives up (the agent is going down)
+                guard !agents[a].uploading.isEmpty, random.next() % 4 == 0 else { continue }
+                let buffer = agents[a].uploading.removeFirst()
+                settle(a, agents[a].machine.uploadFailed(buffer.sequence))
+            default:  // rarely, a crash: everything in memory is gone, nobody was answered
+                guard random.next() % 4 == 0 else { continue }
+                agents[a] = Agent(id: agents[a].id)
+                for partition in partitions where index.partitions[partition]!.leader == agents[a].id {
+                    let view = index.partitions[partition]!
+                    agents[a].machine.lead(partition, epoch: view.leaderEpoch, nextOffset: view.nextOffset, producers: ProducerStateTable(), linger: nil)
+                }
+            }
+            // The committed log of every partition is contiguous from zero…
+            for partition in partitions {
+                var expected: Int64 = 0
+                for segment in index.segments[partition, default: []] {
+                    #expect(segment.baseOffset == expected, "gap or overlap in \(partition) at \(segment.baseOffset), seed \(seed)")
+                    expected = segment.endOffset
+                }
+                #expect(expected == index.partitions[partition]!.nextOffset, "seed \(seed)")
+            }
+        }
+        // …and every acknowledged append lies inside it, no two on the same offsets, and the
+        // stored batches there carry exactly those offsets.
+        var total = 0
+        for partition in partitions {
+            let ranges = acknowledged[partition, default: []].sorted { $0.lowerBound < $1.lowerBound }
+            total += ranges.count
+            for (first, second) in zip(ranges, ranges.dropFirst()) {
+                #expect(first.upperBound <= second.lowerBound, "two acknowledged appends share offsets in \(partition), seed \(seed)")
+            }
+            for range in ranges {
+                let holding = index.segments[partition, default: []].first { $0.baseOffset <= range.lowerBound && range.upperBound <= $0.endOffset }
+                #expect(holding != nil, "acknowledged \(range) of \(partition) is not in the committed log, seed \(seed)")
+                if let holding {
+                    let bases = stored["\(holding.objectKey)#\(partition)#\(holding.baseOffset)"] ?? []
+                    #expect(bases.contains(range.lowerBound), "no stored batch starts at acknowledged \(range.lowerBound) in \(holding), bases \(bases), seed \(seed)")
+                }
+            }
+        }
+        #expect(total > 0, "the run acknowledged nothing, seed \(seed)")
+    }
+
+    // MARK: Helpers
+
+    struct Agent {
+        var id: Int
+        var machine: WritePathStateMachine
+        var uploading: [WritePathStateMachine.SealedBuffer] = []
+        var committing: [WritePathStateMachine.CommitPlan] = []
+        var outstanding: [ObjectIdentifier: PendingAppend] = [:]
+        var partitionOf: [ObjectIdentifier: PartitionKey] = [:]
+
+        init(id: Int) {
+            self.id = id
+            machine = WritePathStateMachine(nodeID: id, configuration: .init(maxBufferBytes: 400, linger: .milliseconds(30), maxConcurrentUploads: 3))
+        }
+    }
+
+    /// The partition index as a value: ``CommitRules`` over a dictionary. Objects are kept so
+    /// the test can look at the batches a range points to.
+    struct ModelIndex {
+        var partitions: [PartitionKey: CommitRules.PartitionView] = [:]
+        var segments: [PartitionKey: [Segment]] = [:]
+
+        mutating func commit(_ request: CommitRequest) -> [CommitResponse.Outcome] {
+            request.ranges.map { range in
+                let outcome = CommitRules.outcome(of: range, from: request.nodeID, partition: partitions[range.partition])
+                if outcome == .accepted {
+                    partitions[range.partition]!.nextOffset = range.segment.endOffset
+                    segments[range.partition, default: []].append(range.segment)
+                }
+                return outcome
+            }
+        }
+    }
+
+    func object(_ buffer: WritePathStateMachine.SealedBuffer) -> WritePathStateMachine.UploadedObject {
+        var position = 0
+        var placements: [WritePathStateMachine.UploadedObject.Placement] = []
+        let key = "wal/n\(UUID().uuidString)"
+        for range in buffer.ranges {
+            placements.append(.init(position: position, length: range.batches.readableBytes))
+            position += range.batches.readableBytes
+        }
+        return .init(key: key, size: position, placements: placements, uploadedAt: Date())
+    }
+}
+
+private func records(_ count: Int) -> ByteBuffer {
+    RecordBatchBuilder.batch((0..<count).map { Record(value: Array("v\($0)".utf8), timestamp: 1_700_000_000_000) })
+}
+
+private func idempotent(sequence: Int32, records: Int) -> ByteBuffer {
+    RecordBatchBuilder.batch(
+        (0..<records).map { Record(value: Array("s\(Int(sequence) + $0)".utf8), timestamp: 1_700_000_000_000) },
+        producerID: 7, producerEpoch: 0, baseSequence: sequence
+    )
+}
+
+private func headers(_ bytes: ByteBuffer) -> [RecordBatchHeader] {
+    (try? RecordBatchHeader.validateBatches(bytes)) ?? []
+}
+
+private func appended(_ staged: WritePathStateMachine.Staged) throws -> (PendingAppend, [WritePathStateMachine.Action]) {
+    guard case .appended(let append, let actions) = staged else {
+        throw StorageError(.corrupt, "expected the append to be taken, got \(staged)")
+    }
+    return (append, actions)
+}
+
+private func uploads(_ actions: [WritePathStateMachine.Action]) -> [WritePathStateMachine.SealedBuffer] {
+    actions.compactMap { if case .upload(let buffer) = $0 { buffer } else { nil } }
+}
+
+private func commits(_ actions: [WritePathStateMachine.Action]) -> [WritePathStateMachine.CommitPlan] {
+    actions.compactMap { if case .commit(let plan) = $0 { plan } else { nil } }
+}
+
+private func wakeUps(_ actions: [WritePathStateMachine.Action]) -> [ContinuousClock.Instant] {
+    actions.compactMap { if case .wakeUp(let at) = $0 { at } else { nil } }
+}
+
+private func succeeded(_ actions: [WritePathStateMachine.Action]) -> [PendingAppend] {
+    actions.flatMap { action -> [PendingAppend] in
+        guard case .succeed(let appends) = action else { return [] }
+        return appends
+    }
+}
+
+private func failures(_ actions: [WritePathStateMachine.Action]) -> [(appends: [PendingAppend], error: StorageError)] {
+    actions.compactMap { if case .fail(let appends, let error) = $0 { (appends, error) } else { nil } }
+}
+
+private func committedSegments(_ actions: [WritePathStateMachine.Action]) -> [Segment] {
+    actions.compactMap { if case .committed(_, let segment, _) = $0 { segment } else { nil } }
+}
