@@ -76,6 +76,9 @@ package struct StreamMaintenance: Sendable {
             do {
                 for segment in segments {
                     var bytes = try await objects.get(segment.objectKey, range: segment.position..<(segment.position + segment.length))
+                    // Router objects hold batches as their producer sent them; a compacted object
+                    // holds them with their offsets.
+                    if StreamObject.isRouterObject(segment.objectKey) { StoredBatches.assignOffsets(&bytes, from: segment.baseOffset) }
                     batches.writeBuffer(&bytes)
                 }
             } catch let error as ObjectStoreError where error.code == .notFound {
@@ -114,7 +117,7 @@ package struct StreamMaintenance: Sendable {
         }
         let known = try await index.committedObjectKeys()
         var strays: [String] = []
-        for prefix in ["wal/", "data/"] {
+        for prefix in [StreamObject.walPrefix, StreamObject.routerPrefix, "data/"] {
             for object in try await objects.listAll(prefix: prefix) where !known.contains(object.key) {
                 guard let modified = object.lastModified, now.timeIntervalSince(modified) > configuration.grace else { continue }
                 strays.append(object.key)

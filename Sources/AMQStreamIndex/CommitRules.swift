@@ -27,12 +27,14 @@ package enum CommitRules {
         return .accepted
     }
 
-    /// Whether `request`'s ranges are well formed: non-empty, inside the object.
+    /// The first range of `request` that is not well formed: empty, or not inside an object the
+    /// request names.
     package static func malformedRange(in request: CommitRequest) -> CommitRequest.Range? {
         request.ranges.first { range in
             let segment = range.segment
+            guard let size = request.size(of: segment.objectKey) else { return true }
             return !(segment.endOffset > segment.baseOffset && segment.baseOffset >= 0 && segment.position >= 0 && segment.length > 0
-                && segment.position + segment.length <= request.objectSize)
+                && segment.position + segment.length <= size)
         }
     }
 }

@@ -53,20 +53,57 @@ package struct CommitRequest: Codable, Sendable, Hashable {
         }
     }
 
+    /// An object written by another agent (a router object a proxy uploaded) that some ranges
+    /// point into: the leader commits pointers to it instead of writing the bytes again.
+    package struct ObjectReference: Codable, Sendable, Hashable {
+        package var key: String
+        package var size: Int
+
+        package init(key: String, size: Int) {
+            self.key = key
+            self.size = size
+        }
+    }
+
     package var nodeID: Int
+    /// The agent's own WAL object; empty when every range points into `routerObjects`.
     package var objectKey: String
     package var objectSize: Int
-    /// When the object was written. Garbage collection deletes uncommitted objects once they are
-    /// older than its grace period, so the index refuses commits of objects half that old.
+    /// When the oldest object of the commit was written. Garbage collection deletes uncommitted
+    /// objects once they are older than its grace period, so the index refuses commits of objects
+    /// half that old.
     package var uploadedAt: Date
     package var ranges: [Range]
+    package var routerObjects: [ObjectReference]
 
-    package init(nodeID: Int, objectKey: String, objectSize: Int, uploadedAt: Date = Date(), ranges: [Range]) {
+    package init(nodeID: Int, objectKey: String, objectSize: Int, uploadedAt: Date = Date(), ranges: [Range], routerObjects: [ObjectReference] = []) {
         self.nodeID = nodeID
         self.objectKey = objectKey
         self.objectSize = objectSize
         self.uploadedAt = uploadedAt
         self.ranges = ranges
+        self.routerObjects = routerObjects
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case nodeID, objectKey, objectSize, uploadedAt, ranges, routerObjects
+    }
+
+    /// `routerObjects` may be absent (a request from an agent that predates zone routing).
+    package init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        nodeID = try container.decode(Int.self, forKey: .nodeID)
+        objectKey = try container.decode(String.self, forKey: .objectKey)
+        objectSize = try container.decode(Int.self, forKey: .objectSize)
+        uploadedAt = try container.decode(Date.self, forKey: .uploadedAt)
+        ranges = try container.decode([Range].self, forKey: .ranges)
+        routerObjects = try container.decodeIfPresent([ObjectReference].self, forKey: .routerObjects) ?? []
+    }
+
+    /// The size of the object `key` names, if the request names it.
+    package func size(of key: String) -> Int? {
+        if key == objectKey, !objectKey.isEmpty { return objectSize }
+        return routerObjects.first { $0.key == key }?.size
     }
 
     /// How old an object may be when committed (half the garbage-collection grace period).

@@ -166,11 +166,36 @@ import Testing
 private func range(_ key: PartitionKey, epoch: Int, _ offsets: Range<Int64>, position: Int) -> CommitRequest.Range {
     .init(
         partition: key, leaderEpoch: epoch,
-        segment: Segment(baseOffset: offsets.lowerBound, endOffset: offsets.upperBound, objectKey: "", position: position, length: 10, maxTimestamp: 0)
+        segment: Segment(baseOffset: offsets.lowerBound, endOffset: offsets.upperBound, objectKey: "multi", position: position, length: 10, maxTimestamp: 0)
     )
 }
 
 private func commit(_ store: TopologyStore, node: Int, epoch: Int, _ key: PartitionKey, _ offsets: Range<Int64>, object: String) async throws -> [CommitResponse.Outcome] {
     let segment = Segment(baseOffset: offsets.lowerBound, endOffset: offsets.upperBound, objectKey: object, position: 0, length: 10, maxTimestamp: 0)
     return try await store.commit("demo", CommitRequest(nodeID: node, objectKey: object, objectSize: 10, ranges: [.init(partition: key, leaderEpoch: epoch, segment: segment)])).outcomes
+}
+
+/// Pointers into router objects: the index learns the shared object once, whoever commits first.
+@Suite struct RouterObjectCommitTests {
+    @Test func rangesPointingIntoARouterObjectAreCommittedAndTheObjectIsKnownOnce() async throws {
+        let (store, directory) = try await makeStore(zones: ["a"], agentsPerZone: 1)
+        defer { directory.cleanup() }
+        let topic = try await store.createTopic("demo", name: "orders", partitions: 2, config: TopicConfig())
+        let keys = (0..<2).map { PartitionKey(topicID: topic.topic.id, partition: $0) }
+        let epoch = topic.partitions[0].leaderEpoch
+        let router = CommitRequest.ObjectReference(key: "router/n2/1", size: 100)
+        for (index, key) in keys.enumerated() {
+            let segment = Segment(baseOffset: 0, endOffset: 2, objectKey: router.key, position: 10 + index * 40, length: 40, maxTimestamp: 0)
+            let request = CommitRequest(nodeID: 1, objectKey: "", objectSize: 0, ranges: [.init(partition: key, leaderEpoch: epoch, segment: segment)], routerObjects: [router])
+            #expect(try await store.commit("demo", request).outcomes == [.accepted])
+        }
+        #expect(try await store.committedObjectKeys("demo") == [router.key])
+        #expect(try await store.partitionLog("demo", keys[1]).segments.map(\.objectKey) == [router.key])
+        // A range into an object the request does not name, or past its end, is refused whole.
+        for (key, position) in [("router/n2/other", 0), (router.key, 90)] {
+            let segment = Segment(baseOffset: 2, endOffset: 3, objectKey: key, position: position, length: 20, maxTimestamp: 0)
+            let request = CommitRequest(nodeID: 1, objectKey: "", objectSize: 0, ranges: [.init(partition: keys[0], leaderEpoch: epoch, segment: segment)], routerObjects: [router])
+            await #expect(throws: ControlPlaneError.self) { _ = try await store.commit("demo", request) }
+        }
+    }
 }

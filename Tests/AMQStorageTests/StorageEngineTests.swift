@@ -165,6 +165,43 @@ import Testing
         }
     }
 
+    /// A leader commits pointers into a router object another agent uploaded, without writing
+    /// the bytes again; readers get the batches with the offsets the leader gave them.
+    @Test func batchesInARouterObjectAreReadWithTheirAssignedOffsets() async throws {
+        let keys = [PartitionKey(topicID: "t", partition: 0), PartitionKey(topicID: "t", partition: 1)]
+        let index = InMemoryPartitionIndex(keys, leader: 1)
+        let store = InMemoryObjectStore()
+        var configuration = StorageConfiguration(nodeID: 1)
+        configuration.linger = .milliseconds(5)
+        // The proxy's object: two produces for partition 0 and one for partition 1, as sent.
+        let sent = [batch(partition: 0, index: 0, records: 2), batch(partition: 0, index: 1, records: 3), batch(partition: 1, index: 0, records: 1)]
+        let (object, entries) = StreamObject.encode(
+            nodeID: 2, zip([keys[0], keys[0], keys[1]], sent).map { .init(partition: $0, baseOffset: 0, endOffset: 0, maxTimestamp: 0, batches: $1) }
+        )
+        let key = StreamObject.routerKey(nodeID: 2, sequence: 1)
+        _ = try await store.put(key, body: object, ifAbsent: true)
+        try await withEngine(configuration, store: store, index: index) { engine in
+            for partition in keys { try await engine.becomeLeader(partition, epoch: 1) }
+            _ = try await engine.append(keys[0], batches: batch(partition: 0, index: 9, records: 1))
+            var results: [AppendResult] = []
+            for (entry, (partition, bytes)) in zip(entries, zip([keys[0], keys[0], keys[1]], sent)) {
+                let location = WritePathStateMachine.RemoteLocation(
+                    objectKey: key, objectSize: object.readableBytes, position: entry.position, length: entry.length, uploadedAt: Date()
+                )
+                let pending = try await engine.stageRemote(partition, at: location, headers: try RecordBatchHeader.validateBatches(bytes))
+                results.append(try await pending.result())
+            }
+            #expect(results.map(\.baseOffset) == [1, 3, 0])
+            // A fresh engine reads everything from the store: the router object's batches come
+            // back with their assigned offsets.
+            try await withEngine(configuration, store: store, index: index) { reader in
+                let values = try await readAll(reader, keys[0]).map { "\($0.offset):" + String(decoding: $0.record.value ?? [], as: UTF8.self) }
+                #expect(values == ["0:p0-9-0", "1:p0-0-0", "2:p0-0-1", "3:p0-1-0", "4:p0-1-1", "5:p0-1-2"])
+                #expect(try await readAll(reader, keys[1]).map(\.offset) == [0])
+            }
+        }
+    }
+
     @Test func anUnavailableStoreSlowsAppendsDownWithoutLosingThem() async throws {
         try await withCluster(partitions: 2) { cluster in
             let store = InMemoryObjectStore()

@@ -169,6 +169,48 @@ import Testing
         #expect(machine.isDrained)
     }
 
+    @Test func pointersIntoRouterObjectsGetOffsetsAndCommitWithoutAnUpload() throws {
+        var machine = machine()
+        let location = WritePathStateMachine.RemoteLocation(objectKey: "router/n2/x", objectSize: 500, position: 40, length: 200, uploadedAt: Date())
+        let sent = records(4)
+        let (pointer, actions) = try appended(machine.stageRemote(p0, at: location, headers: headers(sent), now: start))
+        #expect(pointer.offsets == AppendResult(baseOffset: 10, lastOffset: 13))
+        // Nothing to upload: the commit goes out at once, pointing into the router object.
+        #expect(uploads(actions).isEmpty)
+        let plan = try #require(commits(actions).first)
+        #expect(plan.request.objectKey.isEmpty && plan.request.routerObjects == [.init(key: "router/n2/x", size: 500)])
+        #expect(plan.request.ranges.map(\.segment) == [Segment(baseOffset: 10, endOffset: 14, objectKey: "router/n2/x", position: 40, length: 200, maxTimestamp: 1_700_000_000_000)])
+        let done = machine.committed(plan.sequence, outcomes: [.accepted])
+        #expect(succeeded(done).map(\.offsets) == [pointer.offsets])
+        #expect(done.contains { if case .committed(_, _, nil) = $0 { true } else { false } }, "no bytes held for a pointer")
+
+        // A local append and a pointer in one buffer: one WAL object for the local bytes, one
+        // commit for both, in offset order.
+        let (local, _) = try appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start))
+        let (remote, _) = try appended(machine.stageRemote(p0, at: location, headers: headers(sent), now: start))
+        let (after, _) = try appended(machine.stage(p0, batches: records(2), headers: headers(records(2)), now: start))
+        #expect([local, remote, after].map(\.offsets.baseOffset) == [14, 15, 19])
+        let buffer = try #require(uploads(machine.tick(now: start + .seconds(1))).first)
+        #expect(buffer.localRanges.map { $0.baseOffset..<$0.endOffset } == [14..<15, 19..<21])
+        let mixed = try #require(commits(machine.uploaded(buffer.sequence, object: object(buffer), now: start)).first)
+        #expect(mixed.request.ranges.map(\.segment.baseOffset) == [14, 15, 19])
+        #expect(mixed.request.ranges.map(\.segment.objectKey) == [mixed.request.objectKey, "router/n2/x", mixed.request.objectKey])
+        #expect(CommitRules.malformedRange(in: mixed.request) == nil)
+    }
+
+    @Test func aRetriedPointerOfAnIdempotentProducerGetsTheOriginalOffsets() throws {
+        var machine = machine()
+        let location = WritePathStateMachine.RemoteLocation(objectKey: "router/n2/x", objectSize: 500, position: 0, length: 100, uploadedAt: Date())
+        let first = idempotent(sequence: 0, records: 3)
+        let (original, _) = try appended(machine.stageRemote(p1, at: location, headers: headers(first), now: start))
+        guard case .duplicate(let retry) = try machine.stageRemote(p1, at: location, headers: headers(first), now: start) else {
+            Issue.record("a retried pointer must not be appended again")
+            return
+        }
+        #expect(retry === original)
+        #expect(throws: StorageError.self) { try machine.stageRemote(p1, at: location, headers: headers(idempotent(sequence: 9, records: 1)), now: start) }
+    }
+
     /// Two agents' write paths against one index that applies ``CommitRules``, with appends,
     /// seals, uploads finishing in any order or failing, commits, leadership moves and crashes in
     /// random order: the committed log stays whole, every acknowledged append is in it exactly
@@ -328,7 +370,7 @@ import Testing
         var position = 0
         var placements: [WritePathStateMachine.UploadedObject.Placement] = []
         let key = "wal/n\(UUID().uuidString)"
-        for range in buffer.ranges {
+        for range in buffer.localRanges {
             placements.append(.init(position: position, length: range.batches.readableBytes))
             position += range.batches.readableBytes
         }

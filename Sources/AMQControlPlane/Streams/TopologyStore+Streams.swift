@@ -36,13 +36,18 @@ extension TopologyStore {
                 }
             }
             guard !accepted.isEmpty else { return CommitResponse(outcomes: outcomes) }
-            try db.execute(
-                sql: """
-                    INSERT INTO stream_object (cluster_id, object_key, size, node_id, committed_at, delete_after)
-                    VALUES (?, ?, ?, ?, ?, NULL)
-                    """,
-                arguments: [clusterRow.id, request.objectKey, request.objectSize, request.nodeID, Date().timeIntervalSince1970]
-            )
+            // Every object an accepted range points into is known from now on. A router object is
+            // shared by the leaders its proxy wrote for, so it may be known already.
+            for key in Set(accepted.map(\.segment.objectKey)).sorted() {
+                try db.execute(
+                    sql: """
+                        INSERT INTO stream_object (cluster_id, object_key, size, node_id, committed_at, delete_after)
+                        VALUES (?, ?, ?, ?, ?, NULL)
+                        ON CONFLICT (cluster_id, object_key) DO UPDATE SET delete_after = NULL
+                        """,
+                    arguments: [clusterRow.id, key, request.size(of: key) ?? 0, request.nodeID, Date().timeIntervalSince1970]
+                )
+            }
             for range in accepted {
                 let segment = range.segment
                 try db.execute(
@@ -52,7 +57,7 @@ extension TopologyStore {
                         """,
                     arguments: [
                         range.partition.topicID, range.partition.partition, segment.baseOffset, segment.endOffset, clusterRow.id,
-                        request.objectKey, segment.position, segment.length, segment.maxTimestamp,
+                        segment.objectKey, segment.position, segment.length, segment.maxTimestamp,
                     ]
                 )
             }

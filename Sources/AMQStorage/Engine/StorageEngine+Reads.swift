@@ -64,17 +64,35 @@ extension StorageEngine {
         return result
     }
 
-    /// The segments' bytes, fetched at once through the block cache, in order.
+    /// The segments' bytes, fetched at once through the block cache, in order, with the offsets
+    /// the index gives them.
+    ///
+    /// A WAL or router object holds many partitions' ranges and is at most a buffer's size: it is
+    /// read whole, once, and every partition in it is served from that one GET (read-only
+    /// replicas in a zone read each object once, whatever they serve from it). Compacted objects
+    /// hold one partition and may be large: they are read by range.
     private func fetch(_ segments: [Segment]) async throws -> [ByteBuffer] {
         let store = self.store
         let blockCache = self.blockCache
         return try await withThrowingTaskGroup(of: (Int, ByteBuffer).self) { group in
             for (position, segment) in segments.enumerated() {
                 group.addTask {
-                    let key = BlockCache.Key(object: segment.objectKey, position: segment.position, length: segment.length)
-                    let bytes = try await blockCache.get(key) {
-                        try await store.get(segment.objectKey, range: segment.position..<(segment.position + segment.length))
+                    let range = segment.position..<(segment.position + segment.length)
+                    var bytes: ByteBuffer
+                    if StreamObject.isSharedObject(segment.objectKey) {
+                        let whole = try await blockCache.get(BlockCache.Key(object: segment.objectKey, position: 0, length: -1)) {
+                            try await store.get(segment.objectKey, range: nil)
+                        }
+                        guard let slice = whole.getSlice(at: whole.readerIndex + range.lowerBound, length: range.count) else {
+                            throw StorageError(.corrupt, "object \(segment.objectKey) is shorter than the index says (\(range))")
+                        }
+                        bytes = slice
+                    } else {
+                        bytes = try await blockCache.get(BlockCache.Key(object: segment.objectKey, position: segment.position, length: segment.length)) {
+                            try await store.get(segment.objectKey, range: range)
+                        }
                     }
+                    if StreamObject.isRouterObject(segment.objectKey) { StoredBatches.assignOffsets(&bytes, from: segment.baseOffset) }
                     return (position, bytes)
                 }
             }

@@ -196,6 +196,29 @@ package actor StorageEngine {
         }
     }
 
+    /// Takes batches a proxy uploaded into a router object, for a partition this agent leads: the
+    /// pointer's batch headers are checked like a produce's (leadership, idempotent sequences), the
+    /// batches get offsets, and the returned append completes once the pointer is committed to
+    /// the index. Calls are served in arrival order, so a caller that stages a proxy's pointers in
+    /// the order they came keeps each producer's order.
+    package func stageRemote(
+        _ partition: PartitionKey, at location: WritePathStateMachine.RemoteLocation, headers: [RecordBatchHeader]
+    ) throws -> PendingAppend {
+        switch Result(catching: { () throws(StorageError) in try writePath.stageRemote(partition, at: location, headers: headers, now: .now) }) {
+        case .success(.appended(let pending, let actions)):
+            execute(actions)
+            return pending
+        case .success(.duplicate(let original)):
+            return original
+        case .success(.needsRoom):
+            // Pointers hold no bytes here; the write path never asks them to wait.
+            throw StorageError(.unavailable, "no room for a pointer to \(partition)")
+        case .failure(var error):
+            if error.code == .notLeader, error.leader == nil { error.leader = logs[partition]?.leaderHint }
+            throw error
+        }
+    }
+
     // MARK: Carrying out the write path's actions
 
     func execute(_ actions: [WritePathStateMachine.Action]) {
@@ -209,7 +232,7 @@ package actor StorageEngine {
                 deadlineSink.yield(instant)
             case .committed(let partition, let segment, let batches):
                 logs[partition]?.append(segment)
-                logCache.add(partition, base: segment.baseOffset, end: segment.endOffset, batches: batches)
+                if let batches { logCache.add(partition, base: segment.baseOffset, end: segment.endOffset, batches: batches) }
                 wakeDataWaiters(partition, end: segment.endOffset)
             case .succeed(let appends):
                 for append in appends { append.complete(.success(append.offsets)) }
@@ -227,7 +250,7 @@ package actor StorageEngine {
     // MARK: Upload and commit (the I/O the write path asks for)
 
     private func upload(_ buffer: WritePathStateMachine.SealedBuffer) async {
-        let inputs = buffer.ranges.map {
+        let inputs = buffer.localRanges.map {
             StreamObject.Input(partition: $0.partition, baseOffset: $0.baseOffset, endOffset: $0.endOffset, maxTimestamp: $0.maxTimestamp, batches: $0.batches)
         }
         let (object, entries) = StreamObject.encode(nodeID: configuration.nodeID, inputs)

@@ -25,6 +25,19 @@ enum StoredBatches {
         return (bytes.getSlice(at: start, length: end - start) ?? ByteBuffer(), end == bytes.writerIndex)
     }
 
+    /// Gives the whole batches of `bytes` consecutive offsets from `base`: batches read from a
+    /// router object carry the offsets their producer sent, and the index says where they start.
+    /// The base offset is outside the batch CRC, so nothing else changes.
+    static func assignOffsets(_ bytes: inout ByteBuffer, from base: Int64) {
+        var index = bytes.readerIndex
+        var next = base
+        while let header = RecordBatchHeader(bytes, at: index), index + header.totalSize <= bytes.writerIndex {
+            RecordBatchHeader.setBaseOffset(next, in: &bytes, at: index)
+            next += Int64(header.lastOffsetDelta) + 1
+            index += header.totalSize
+        }
+    }
+
     /// The last offset of the whole batches in `batches`.
     static func lastOffset(in batches: ByteBuffer) -> Int64? {
         var index = batches.readerIndex

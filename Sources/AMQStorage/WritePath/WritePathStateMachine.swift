@@ -38,8 +38,9 @@ package struct WritePathStateMachine: Sendable {
         case commit(CommitPlan)
         /// Call ``tick(now:)`` at this instant (a buffer's linger ends).
         case wakeUp(at: ContinuousClock.Instant)
-        /// These ranges are now part of the partition's committed log (readers may see them).
-        case committed(PartitionKey, Segment, ByteBuffer)
+        /// These ranges are now part of the partition's committed log (readers may see them). The
+        /// batches, with their offsets, when this agent holds them (not for pointers into router objects).
+        case committed(PartitionKey, Segment, ByteBuffer?)
         /// Answer these appends with success (each with its own offsets)…
         case succeed([PendingAppend])
         /// …or with this error.
@@ -50,14 +51,19 @@ package struct WritePathStateMachine: Sendable {
         case leaderMoved(PartitionKey, leader: Int)
     }
 
-    /// A sealed buffer: what one object will hold.
+    /// A sealed buffer: what one commit will hold, and the local data of its one WAL object.
     package struct SealedBuffer: Sendable {
         package var sequence: Int
         package var ranges: [PendingRange]
+        /// Bytes of local data (what the WAL object holds).
         package var bytes: Int
+
+        /// The ranges whose batches this agent holds, in object order.
+        package var localRanges: [PendingRange] { ranges.filter { $0.remote == nil } }
     }
 
-    /// One partition's appended batches in a buffer, with the appends waiting on them.
+    /// One partition's appended batches in a buffer, with the appends waiting on them: batches
+    /// this agent holds, or (`remote`) a pointer into a router object another agent uploaded.
     package struct PendingRange: Sendable {
         package var partition: PartitionKey
         package var epoch: Int
@@ -66,13 +72,31 @@ package struct WritePathStateMachine: Sendable {
         package var maxTimestamp: Int64
         package var batches: ByteBuffer
         package var waiters: [PendingAppend]
+        package var remote: RemoteLocation?
+    }
+
+    /// Where batches a proxy uploaded sit: `length` bytes at `position` of router object `objectKey`.
+    package struct RemoteLocation: Sendable, Hashable {
+        package var objectKey: String
+        package var objectSize: Int
+        package var position: Int
+        package var length: Int
+        package var uploadedAt: Date
+
+        package init(objectKey: String, objectSize: Int, position: Int, length: Int, uploadedAt: Date) {
+            self.objectKey = objectKey
+            self.objectSize = objectSize
+            self.position = position
+            self.length = length
+            self.uploadedAt = uploadedAt
+        }
     }
 
     /// Where an uploaded buffer's ranges landed in its object.
     package struct UploadedObject: Sendable, Hashable {
         package var key: String
         package var size: Int
-        /// Per range of the buffer, in its order: position and length in the object.
+        /// Per local range of the buffer (``SealedBuffer/localRanges``), in order: where it landed.
         package var placements: [Placement]
         package var uploadedAt: Date
 
@@ -121,15 +145,21 @@ package struct WritePathStateMachine: Sendable {
     private struct OpenBuffer: Sendable {
         var opened: ContinuousClock.Instant
         var linger: Duration
-        var ranges: [PartitionKey: PendingRange] = [:]
-        var order: [PartitionKey] = []
+        /// In offset order per partition.
+        var pieces: [PendingRange] = []
+        /// The piece a partition's next local append joins: its last piece, if that one is local.
+        var openLocal: [PartitionKey: Int] = [:]
+        /// Local bytes.
         var bytes = 0
+
+        var hasLocalData: Bool { bytes > 0 }
     }
 
     private enum Stage: Sendable {
         case uploading(SealedBuffer)
-        case uploaded(SealedBuffer, UploadedObject)
-        case committing(SealedBuffer, UploadedObject)
+        /// Uploaded, or nothing to upload (every range a pointer): waiting for its commit turn.
+        case uploaded(SealedBuffer, UploadedObject?)
+        case committing(SealedBuffer, UploadedObject?)
         /// Abandoned before its commit: its turn is skipped.
         case abandoned
     }
@@ -179,19 +209,22 @@ package struct WritePathStateMachine: Sendable {
     /// Those already sealed meet the index's fencing.
     package mutating func resign(_ partition: PartitionKey, leader: Int? = nil) -> [Action] {
         guard leaders.removeValue(forKey: partition) != nil else { return [] }
-        var actions: [Action] = []
-        if let range = open?.ranges.removeValue(forKey: partition) {
-            open!.order.removeAll { $0 == partition }
-            open!.bytes -= range.batches.readableBytes
-            unuploadedBytes -= range.batches.readableBytes
-            if open!.ranges.isEmpty {
-                open = nil
-                lingerWakeUp = nil
-            }
-            actions.append(.fail(range.waiters, StorageError(.notLeader, "no longer the leader of \(partition)", leader: leader)))
-            actions.append(.roomFreed)
+        guard var buffer = open, buffer.pieces.contains(where: { $0.partition == partition }) else { return [] }
+        let error = StorageError(.notLeader, "no longer the leader of \(partition)", leader: leader)
+        let dropped = buffer.pieces.filter { $0.partition == partition }
+        buffer.pieces.removeAll { $0.partition == partition }
+        buffer.openLocal = [:]
+        for (index, piece) in buffer.pieces.enumerated() where piece.remote == nil { buffer.openLocal[piece.partition] = index }
+        let freed = dropped.reduce(0) { $0 + $1.batches.readableBytes }
+        buffer.bytes -= freed
+        unuploadedBytes -= freed
+        if buffer.pieces.isEmpty {
+            open = nil
+            lingerWakeUp = nil
+        } else {
+            open = buffer
         }
-        return actions
+        return dropped.map { .fail($0.waiters, error) } + [.roomFreed]
     }
 
     // MARK: Appends
@@ -223,45 +256,80 @@ package struct WritePathStateMachine: Sendable {
         }
         let pending = PendingAppend(offsets: AppendResult(baseOffset: base, lastOffset: next - 1))
         leaders.values[slot].nextOffset = next
-        if idempotent {
-            var offset = base
-            for header in headers {
-                defer { offset += Int64(header.lastOffsetDelta) + 1 }
-                guard header.producerID >= 0, header.baseSequence >= 0 else { continue }
-                leaders.values[slot].producers.record(
-                    producerID: header.producerID, epoch: header.producerEpoch,
-                    .init(
-                        firstSequence: header.baseSequence,
-                        lastSequence: ProducerStateTable.last(first: header.baseSequence, count: header.lastOffsetDelta + 1),
-                        baseOffset: offset, lastOffset: offset + Int64(header.lastOffsetDelta), pending: pending
-                    )
-                )
-            }
-        }
+        if idempotent { record(headers, from: base, pending: pending, in: slot) }
         let linger = leaders.values[slot].linger ?? configuration.linger
-        add(partition, epoch: epoch, base: base, end: next, maxTimestamp: maxTimestamp, bytes: bytes, waiter: pending, linger: linger, now: now)
+        let range = PendingRange(
+            partition: partition, epoch: epoch, baseOffset: base, endOffset: next, maxTimestamp: maxTimestamp, batches: bytes, waiters: [pending]
+        )
+        add(range, linger: linger, now: now)
         return .appended(pending, sealIfDue(now: now))
     }
 
-    private mutating func add(
-        _ partition: PartitionKey, epoch: Int, base: Int64, end: Int64, maxTimestamp: Int64, bytes data: ByteBuffer, waiter: PendingAppend,
-        linger: Duration, now: ContinuousClock.Instant
-    ) {
+    /// Takes batches a proxy in another zone already uploaded into a router object (`headers`
+    /// are theirs, in order, as the pointer carries them): checks leadership and idempotent
+    /// sequences, gives them offsets, and adds a pointer to the open buffer. Nothing is uploaded
+    /// for it: a buffer of pointers only is committed as soon as its turn comes.
+    package mutating func stageRemote(
+        _ partition: PartitionKey, at location: RemoteLocation, headers: [RecordBatchHeader], now: ContinuousClock.Instant
+    ) throws(StorageError) -> Staged {
+        guard !stopped else { throw StorageError(.shuttingDown, "the agent is shutting down") }
+        guard let slot = leaders.index(forKey: partition) else { throw notLeader(partition) }
+        guard !headers.isEmpty else { throw StorageError(.corrupt, "a pointer to \(location.objectKey) for \(partition) carries no batch") }
+        if headers.contains(where: { $0.producerID >= 0 && $0.baseSequence >= 0 }),
+            let duplicate = try checkSequences(partition, leaders.values[slot].producers, headers)
+        {
+            return .duplicate(duplicate)
+        }
+        let epoch = leaders.values[slot].epoch
+        let base = leaders.values[slot].nextOffset
+        let next = base + headers.reduce(0) { $0 + Int64($1.lastOffsetDelta) + 1 }
+        let pending = PendingAppend(offsets: AppendResult(baseOffset: base, lastOffset: next - 1))
+        leaders.values[slot].nextOffset = next
+        record(headers, from: base, pending: pending, in: slot)
+        let range = PendingRange(
+            partition: partition, epoch: epoch, baseOffset: base, endOffset: next, maxTimestamp: headers.map(\.maxTimestamp).max()!,
+            batches: ByteBuffer(), waiters: [pending], remote: location
+        )
+        add(range, linger: leaders.values[slot].linger ?? configuration.linger, now: now)
+        return .appended(pending, sealIfDue(now: now))
+    }
+
+    /// Records idempotent batches given offsets from `base` in the partition's producer state.
+    private mutating func record(_ headers: [RecordBatchHeader], from base: Int64, pending: PendingAppend, in slot: Dictionary<PartitionKey, Leadership>.Index) {
+        var offset = base
+        for header in headers {
+            defer { offset += Int64(header.lastOffsetDelta) + 1 }
+            guard header.producerID >= 0, header.baseSequence >= 0 else { continue }
+            leaders.values[slot].producers.record(
+                producerID: header.producerID, epoch: header.producerEpoch,
+                .init(
+                    firstSequence: header.baseSequence, lastSequence: ProducerStateTable.last(first: header.baseSequence, count: header.lastOffsetDelta + 1),
+                    baseOffset: offset, lastOffset: offset + Int64(header.lastOffsetDelta), pending: pending
+                )
+            )
+        }
+    }
+
+    private mutating func add(_ range: PendingRange, linger: Duration, now: ContinuousClock.Instant) {
         if open == nil { open = OpenBuffer(opened: now, linger: linger) }
         open!.linger = min(open!.linger, linger)
+        let partition = range.partition
+        if range.remote != nil {
+            open!.pieces.append(range)
+            open!.openLocal[partition] = nil
+            return
+        }
+        var data = range.batches
         open!.bytes += data.readableBytes
         unuploadedBytes += data.readableBytes
-        if let slot = open!.ranges.index(forKey: partition) {
-            var data = data
-            open!.ranges.values[slot].endOffset = end
-            open!.ranges.values[slot].maxTimestamp = max(open!.ranges.values[slot].maxTimestamp, maxTimestamp)
-            open!.ranges.values[slot].batches.writeBuffer(&data)
-            open!.ranges.values[slot].waiters.append(waiter)
+        if let index = open!.openLocal[partition] {
+            open!.pieces[index].endOffset = range.endOffset
+            open!.pieces[index].maxTimestamp = max(open!.pieces[index].maxTimestamp, range.maxTimestamp)
+            open!.pieces[index].batches.writeBuffer(&data)
+            open!.pieces[index].waiters += range.waiters
         } else {
-            open!.order.append(partition)
-            open!.ranges[partition] = PendingRange(
-                partition: partition, epoch: epoch, baseOffset: base, endOffset: end, maxTimestamp: maxTimestamp, batches: data, waiters: [waiter]
-            )
+            open!.openLocal[partition] = open!.pieces.count
+            open!.pieces.append(range)
         }
     }
 
@@ -318,13 +386,15 @@ package struct WritePathStateMachine: Sendable {
 
     /// Seals the open buffer when it is full, when its linger has passed, or — with zero linger —
     /// as soon as no upload is in flight (group commit); else asks to be woken when it lingers out.
+    /// A buffer of pointers only has nothing to upload: it is sealed at once.
     private mutating func sealIfDue(now: ContinuousClock.Instant) -> [Action] {
         guard let buffer = open else { return [] }
+        if !buffer.hasLocalData { return seal() }
         let full = buffer.bytes >= configuration.maxBufferBytes
         let lingered = buffer.linger > .zero && now >= buffer.opened + buffer.linger
         let idle = buffer.linger == .zero && uploadsInFlight == 0
         if (full || lingered || idle) && uploadsInFlight < configuration.maxConcurrentUploads {
-            return [seal()]
+            return seal()
         }
         guard buffer.linger > .zero else { return [] }
         let due = buffer.opened + buffer.linger
@@ -335,15 +405,19 @@ package struct WritePathStateMachine: Sendable {
 
     /// Seals the open buffer. Sequence numbers are given here, not at opening, so a buffer emptied
     /// by a resignation never leaves a hole in the commit order.
-    private mutating func seal() -> Action {
+    private mutating func seal() -> [Action] {
         let buffer = open!
         open = nil
         lingerWakeUp = nil
         sequence += 1
+        let sealedBuffer = SealedBuffer(sequence: sequence, ranges: buffer.pieces, bytes: buffer.bytes)
+        guard buffer.hasLocalData else {
+            sealed[sequence] = .uploaded(sealedBuffer, nil)
+            return nextCommit()
+        }
         uploadsInFlight += 1
-        let sealedBuffer = SealedBuffer(sequence: sequence, ranges: buffer.order.map { buffer.ranges[$0]! }, bytes: buffer.bytes)
         sealed[sequence] = .uploading(sealedBuffer)
-        return .upload(sealedBuffer)
+        return [.upload(sealedBuffer)]
     }
 
     // MARK: Upload and commit
@@ -378,12 +452,13 @@ package struct WritePathStateMachine: Sendable {
         sealed[sequence] = nil
         commitTurn += 1
         var actions: [Action] = []
-        for (position, (range, outcome)) in zip(buffer.ranges, outcomes).enumerated() {
+        let segments = Self.segments(buffer, object)
+        for ((range, segment), outcome) in zip(zip(buffer.ranges, segments), outcomes) {
             let partition = range.partition
             switch outcome {
             case .accepted:
                 rangesCommitted += 1
-                actions.append(.committed(partition, segment(range, object.key, object.placements[position]), range.batches))
+                actions.append(.committed(partition, segment, range.remote == nil ? range.batches : nil))
                 actions.append(.succeed(range.waiters))
             case .fenced(let leader, let epoch):
                 actions += resignIfStill(range, leader: leader)
@@ -430,20 +505,39 @@ package struct WritePathStateMachine: Sendable {
         }
         guard case .uploaded(let buffer, let object) = sealed[commitTurn] else { return [] }
         sealed[commitTurn] = .committing(buffer, object)
-        let ranges = buffer.ranges.enumerated().map { position, range in
-            CommitRequest.Range(partition: range.partition, leaderEpoch: range.epoch, segment: segment(range, object.key, object.placements[position]))
+        let ranges = zip(buffer.ranges, Self.segments(buffer, object)).map { range, segment in
+            CommitRequest.Range(partition: range.partition, leaderEpoch: range.epoch, segment: segment)
+        }
+        var routerObjects: [CommitRequest.ObjectReference] = []
+        var oldest = object?.uploadedAt
+        for location in buffer.ranges.compactMap(\.remote) {
+            oldest = min(oldest ?? location.uploadedAt, location.uploadedAt)
+            let reference = CommitRequest.ObjectReference(key: location.objectKey, size: location.objectSize)
+            if !routerObjects.contains(reference) { routerObjects.append(reference) }
         }
         let request = CommitRequest(
-            nodeID: nodeID, objectKey: object.key, objectSize: object.size, uploadedAt: object.uploadedAt, ranges: ranges
+            nodeID: nodeID, objectKey: object?.key ?? "", objectSize: object?.size ?? 0, uploadedAt: oldest ?? Date(), ranges: ranges,
+            routerObjects: routerObjects
         )
         return [.commit(CommitPlan(sequence: commitTurn, request: request))]
     }
 
-    private func segment(_ range: PendingRange, _ key: String, _ placement: UploadedObject.Placement) -> Segment {
-        Segment(
-            baseOffset: range.baseOffset, endOffset: range.endOffset, objectKey: key, position: placement.position, length: placement.length,
-            maxTimestamp: range.maxTimestamp
-        )
+    /// Where each range of `buffer` lives: its place in the uploaded WAL object (local ranges, in
+    /// order), or the router object it points into.
+    private static func segments(_ buffer: SealedBuffer, _ object: UploadedObject?) -> [Segment] {
+        var placements = (object?.placements ?? [])[...]
+        return buffer.ranges.map { range in
+            let (key, position, length): (String, Int, Int)
+            if let remote = range.remote {
+                (key, position, length) = (remote.objectKey, remote.position, remote.length)
+            } else {
+                let placement = placements.popFirst()!
+                (key, position, length) = (object!.key, placement.position, placement.length)
+            }
+            return Segment(
+                baseOffset: range.baseOffset, endOffset: range.endOffset, objectKey: key, position: position, length: length, maxTimestamp: range.maxTimestamp
+            )
+        }
     }
 
     // MARK: Stopping
@@ -455,6 +549,6 @@ package struct WritePathStateMachine: Sendable {
     package mutating func shutdown() -> [Action] {
         guard !stopped else { return [] }
         stopped = true
-        return open == nil ? [] : [seal()]
+        return open == nil ? [] : seal()
     }
 }
