@@ -1,6 +1,5 @@
 import AMQKafkaProtocol
 import NIOCore
-import Synchronization
 
 /// Idempotent-producer bookkeeping for one partition (KIP-98): per producer id, its epoch and the
 /// sequence ranges and offsets of its last five batches — the most a producer may have in flight —
@@ -116,74 +115,5 @@ package struct ProducerStateTable: Sendable {
                 )
             )
         }
-    }
-}
-
-/// An append the engine has taken and given offsets, whose durability is still to come: the
-/// Kafka layer stages appends in request order and awaits them concurrently, so pipelined
-/// produces keep their order without waiting for each other's commit.
-package final class PendingAppend: Sendable {
-    package let offsets: AppendResult
-    private let state: Mutex<State>
-
-    private struct State {
-        var outcome: Result<AppendResult, StorageError>?
-        var waiters: [Int: CheckedContinuation<AppendResult, any Error>] = [:]
-        /// Waiters cancelled before they were registered.
-        var cancelled: Set<Int> = []
-        var nextWaiter = 0
-    }
-
-    init(offsets: AppendResult) {
-        self.offsets = offsets
-        self.state = Mutex(State())
-    }
-
-    /// Already decided (a duplicate of a committed batch, or a refusal).
-    init(offsets: AppendResult, outcome: Result<AppendResult, StorageError>) {
-        self.offsets = offsets
-        self.state = Mutex(State(outcome: outcome))
-    }
-
-    /// The offsets, once the batches are durable and committed; or why they never will be. A
-    /// cancelled caller stops waiting (CancellationError); the append itself goes on.
-    package func result() async throws -> AppendResult {
-        let id = state.withLock { state in
-            state.nextWaiter += 1
-            return state.nextWaiter
-        }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                enum Now { case wait, outcome(Result<AppendResult, StorageError>), cancelled }
-                let now: Now = state.withLock { state in
-                    if let outcome = state.outcome { return .outcome(outcome) }
-                    if state.cancelled.remove(id) != nil { return .cancelled }
-                    state.waiters[id] = continuation
-                    return .wait
-                }
-                switch now {
-                case .wait: break
-                case .outcome(let outcome): continuation.resume(with: outcome.mapError { $0 as any Error })
-                case .cancelled: continuation.resume(throwing: CancellationError())
-                }
-            }
-        } onCancel: {
-            let waiter: CheckedContinuation<AppendResult, any Error>? = state.withLock { state in
-                if let waiter = state.waiters.removeValue(forKey: id) { return waiter }
-                if state.outcome == nil { state.cancelled.insert(id) }
-                return nil
-            }
-            waiter?.resume(throwing: CancellationError())
-        }
-    }
-
-    func complete(_ outcome: Result<AppendResult, StorageError>) {
-        let waiters: [CheckedContinuation<AppendResult, any Error>] = state.withLock { state in
-            guard state.outcome == nil else { return [] }
-            state.outcome = outcome
-            defer { state.waiters.removeAll() }
-            return Array(state.waiters.values)
-        }
-        for waiter in waiters { waiter.resume(with: outcome.mapError { $0 as any Error }) }
     }
 }
