@@ -105,9 +105,19 @@ let package = Package(
             swiftSettings: strictSwiftSettings
         ),
         .target(
+            name: "AMQKafkaClient",
+            dependencies: [
+                "AMQKafkaProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .target(
             name: "AMQCommands",
             dependencies: [
-                "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQStreamIndex", "AMQKafkaProtocol",
+                "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQStreamIndex", "AMQKafkaProtocol", "AMQKafkaClient",
                 "AMQAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -176,13 +186,21 @@ let package = Package(
             swiftSettings: strictSwiftSettings
         ),
         .testTarget(
+            name: "AMQKafkaClientTests",
+            dependencies: [
+                "AMQKafkaClient", "AMQKafkaProtocol", "AMQTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .testTarget(
             name: "AMQAgentTests",
             dependencies: [
-                "AMQAgent", "AMQControlPlane", "AMQKafkaProtocol", "AMQStorage", "AMQTestSupport",
+                "AMQAgent", "AMQControlPlane", "AMQKafkaClient", "AMQKafkaProtocol", "AMQStorage", "AMQTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSwiftSettings
@@ -190,9 +208,7 @@ let package = Package(
         .testTarget(
             name: "AMQCommandsTests",
             dependencies: [
-                "AMQCommands", "AMQControlPlane", "AMQKafkaProtocol", "AMQTestSupport",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                "AMQCommands", "AMQKafkaProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],

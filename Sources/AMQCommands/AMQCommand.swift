@@ -1,5 +1,6 @@
 import AMQObjectStore
 import AMQControlPlane
+import AMQKafkaClient
 import ArgumentParser
 import Foundation
 

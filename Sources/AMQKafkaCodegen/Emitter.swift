@@ -97,6 +97,7 @@ struct StructEmitter {
         case .bool: "Bool"
         case .string: "String"
         case .uuid: "KafkaUUID"
+        case .errorCode: "KafkaErrorCode"
         default: nil
         }
     }
@@ -127,6 +128,9 @@ struct StructEmitter {
         switch field.type {
         case .int8, .int16, .int32, .int64, .uint16:
             return try integerDefault(field).map(String.init) ?? "0"
+        case .errorCode:
+            let code = try integerDefault(field) ?? 0
+            return code == 0 ? ".none" : "KafkaErrorCode(rawValue: \(code))"
         case .float64:
             switch field.defaultValue {
             case .text(let text), .number(let text): return Double(text).map { "\($0)" } ?? "0.0"
@@ -199,6 +203,7 @@ struct StructEmitter {
         let optional = isOptional(field)
         switch field.type {
         case .int8, .int16, .int32, .int64, .uint16: return "try \(buffer).readKafkaInteger(\(what))"
+        case .errorCode: return "try \(buffer).readKafkaErrorCode(\(what))"
         case .float64: return "try \(buffer).readKafkaFloat64(\(what))"
         case .bool: return "try \(buffer).readKafkaBool(\(what))"
         case .uuid: return "try \(buffer).readKafkaUUID(\(what))"
@@ -234,6 +239,7 @@ struct StructEmitter {
         let optional = isOptional(field)
         switch field.type {
         case .int8, .int16, .int32, .int64, .uint16: return "\(buffer).writeInteger(\(value))"
+        case .errorCode: return "\(buffer).writeKafkaErrorCode(\(value))"
         case .float64: return "\(buffer).writeKafkaFloat64(\(value))"
         case .bool: return "\(buffer).writeKafkaBool(\(value))"
         case .uuid: return "\(buffer).writeKafkaUUID(\(value))"
@@ -428,6 +434,10 @@ struct StructEmitter {
             let defaultValue = type == field.type ? try integerDefault(field) ?? 0 : 0
             if value == defaultValue { value += 1 }
             return "\(value)"
+        case .errorCode:
+            var value = Int64(n % 100 + 1)
+            if value == (try integerDefault(field) ?? 0) { value += 1 }
+            return "KafkaErrorCode(rawValue: \(value))"
         case .float64: return "\(n).5"
         case .bool: return try defaultExpression(field) == "true" ? "false" : "true"
         case .string: return "\"s\(n)\""

@@ -44,6 +44,9 @@ struct VersionRange: Equatable {
 
 indirect enum FieldType: Equatable {
     case int8, int16, int32, int64, uint16, float64, bool, string, bytes, records, uuid
+    /// An int16 the schema names `…ErrorCode`: generated as the typed `KafkaErrorCode`, so
+    /// handlers and the client speak one vocabulary instead of bare numbers.
+    case errorCode
     case array(FieldType)
     case structure(String)
 
@@ -187,7 +190,7 @@ enum SchemaParser {
         }
         return Field(
             name: name,
-            type: FieldType(parsing: type),
+            type: type == "int16" && name.hasSuffix("ErrorCode") ? .errorCode : FieldType(parsing: type),
             versions: try VersionRange(parsing: versions),
             nullableVersions: try VersionRange(parsing: object["nullableVersions"] as? String ?? "none"),
             taggedVersions: try VersionRange(parsing: object["taggedVersions"] as? String ?? "none"),

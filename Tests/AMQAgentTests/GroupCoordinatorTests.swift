@@ -1,4 +1,5 @@
 import AMQAgent
+import AMQKafkaProtocol
 import AMQTestSupport
 import Foundation
 import Logging
@@ -102,7 +103,7 @@ import Testing
 
     @Test func offsetCommitsOfUnknownGroups() async {
         let coordinator = GroupCoordinator(configuration: Self.configuration(), logger: Logger(label: "test.groups"))
-        #expect(await coordinator.validateOffsetCommit(HeartbeatRequestInput(groupID: "standalone", memberID: "", generationID: -1)) == nil)
+        #expect(await coordinator.validateOffsetCommit(HeartbeatRequestInput(groupID: "standalone", memberID: "", generationID: KafkaSentinel.noGeneration)) == nil)
         #expect(
             await coordinator.validateOffsetCommit(HeartbeatRequestInput(groupID: "standalone", memberID: "m", generationID: 4)) == .illegalGeneration
         )

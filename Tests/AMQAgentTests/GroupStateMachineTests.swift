@@ -1,4 +1,5 @@
 import AMQAgent
+import AMQKafkaProtocol
 import Foundation
 import Testing
 
@@ -191,14 +192,14 @@ import Testing
     @Test func offsetCommitGenerationChecks() throws {
         var group = Harness()
         // Nobody joined: a simple commit is fine, a member commit is not.
-        #expect(group.commit("", generation: -1) == nil)
+        #expect(group.commit("", generation: KafkaSentinel.noGeneration) == nil)
         #expect(group.commit("someone", generation: 3) == .unknownMemberID)
         let (a, b) = try group.formGroup()
         #expect(group.commit(a.memberID, generation: 1) == .rebalanceInProgress)  // CompletingRebalance
         _ = group.sync(a, generation: 1, assignments: [:])
         #expect(group.commit(a.memberID, generation: 1) == nil)
         #expect(group.commit(a.memberID, generation: 0) == .illegalGeneration)
-        #expect(group.commit("", generation: -1) == .unknownMemberID)  // members exist
+        #expect(group.commit("", generation: KafkaSentinel.noGeneration) == .unknownMemberID)  // members exist
         #expect(group.commit("ghost", generation: 1) == .unknownMemberID)
         // During PreparingRebalance members may still commit what they processed.
         _ = group.join(client: "client-b", memberID: b.memberID, metadata: [5])

@@ -162,14 +162,11 @@ struct KafkaRequestContext: Sendable {
 
     /// The response frame: size, response header, body.
     func frame<Response: KafkaMessage>(_ response: Response) -> ByteBuffer {
-        var frame = ByteBuffer()
-        frame.reserveCapacity(256)
-        frame.writeInteger(Int32(0))
         let headerVersion = Response.apiKey.responseHeaderVersion(header.apiVersion)
-        ResponseHeader(correlationID: header.correlationID).encode(into: &frame, headerVersion: headerVersion)
-        response.encode(into: &frame, version: header.apiVersion)
-        frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex)
-        return frame
+        return KafkaFrameEncoder.frame { frame in
+            ResponseHeader(correlationID: header.correlationID).encode(into: &frame, headerVersion: headerVersion)
+            response.encode(into: &frame, version: header.apiVersion)
+        }
     }
 }
 
@@ -216,39 +213,5 @@ struct BrokerView: Sendable {
 
     struct NotLed: Error {
         var code: KafkaErrorCode
-    }
-}
-
-extension StorageError {
-    /// The Kafka error a client must be told.
-    var kafkaCode: KafkaErrorCode {
-        switch code {
-        case .notLeader, .shuttingDown: .notLeaderOrFollower
-        case .corrupt: .corruptMessage
-        case .offsetOutOfRange: .offsetOutOfRange
-        case .backpressureTimeout: .requestTimedOut
-        case .unknownPartition: .unknownTopicOrPartition
-        case .unavailable: .kafkaStorageError
-        case .outOfOrderSequence: .outOfOrderSequenceNumber
-        case .invalidProducerEpoch: .invalidProducerEpoch
-        }
-    }
-}
-
-extension KafkaErrorCode {
-    /// The code for any error a handler meets talking to storage.
-    init(_ error: any Error) {
-        if let error = error as? BrokerView.NotLed {
-            self = error.code
-        } else if let error = error as? StorageError {
-            self = error.kafkaCode
-        } else if let error = error as? ControlPlaneError {
-            switch error.code {
-            case .topicNotFound: self = .unknownTopicOrPartition
-            default: self = .unknownServerError
-            }
-        } else {
-            self = .unknownServerError
-        }
     }
 }

@@ -13,9 +13,6 @@ struct KafkaServer: Service {
     let broker: KafkaBroker
     let logger: Logger
 
-    /// Largest request frame accepted (Kafka's `socket.request.max.bytes` default).
-    static let maxFrameSize = 100 << 20
-
     static func bind(host: String, port: Int, broker: KafkaBroker, logger: Logger) async throws -> KafkaServer {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -23,9 +20,8 @@ struct KafkaServer: Service {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { child in
                 child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: Self.maxFrameSize))
-                    )
+                    // Frames up to Kafka's default `socket.request.max.bytes`, the decoder's default.
+                    try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder()))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
                 }
             }

@@ -1,3 +1,4 @@
+import AMQKafkaClient
 import AMQKafkaProtocol
 import ArgumentParser
 import Foundation
@@ -195,9 +196,9 @@ struct GroupResetOffsets: AsyncParsableCommand {
                     try await client.commitOffsets(
                         group: group, coordinator: coordinator, topic: topic, offsets: Dictionary(uniqueKeysWithValues: plan.map { ($0.partition, $0.target) })
                     )
-                } catch let error as KafkaClientError where error.kafkaError == KafkaErrorCode.unknownMemberID.rawValue
-                    || error.kafkaError == KafkaErrorCode.illegalGeneration.rawValue || error.kafkaError == KafkaErrorCode.rebalanceInProgress.rawValue
-                    || error.kafkaError == KafkaErrorCode.nonEmptyGroup.rawValue
+                } catch let error as KafkaClientError where error.kafkaError == KafkaErrorCode.unknownMemberID
+                    || error.kafkaError == KafkaErrorCode.illegalGeneration || error.kafkaError == KafkaErrorCode.rebalanceInProgress
+                    || error.kafkaError == KafkaErrorCode.nonEmptyGroup
                 {
                     throw KafkaClientError(
                         .brokerError,

@@ -1,4 +1,5 @@
 import AMQControlPlane
+import AMQKafkaClient
 import ArgumentParser
 import Foundation
 import Logging
@@ -56,6 +57,7 @@ struct KafkaOptions: ParsableArguments {
     func configuration(_ global: GlobalOptions) async throws -> KafkaClientConfiguration {
         var configuration = KafkaClientConfiguration(bootstrap: try await addresses(global))
         configuration.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
+        configuration.softwareVersion = AMQVersion.current
         return configuration
     }
 }

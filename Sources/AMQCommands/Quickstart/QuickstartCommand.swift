@@ -1,4 +1,5 @@
 import AMQControlPlane
+import AMQKafkaClient
 import AMQKafkaProtocol
 import ArgumentParser
 import Foundation
@@ -49,6 +50,7 @@ struct QuickstartCommand: AsyncParsableCommand {
             }
             var configuration = KafkaClientConfiguration(bootstrap: try await KafkaOptions.agentAddresses(store: store, cluster: Self.cluster))
             configuration.clientID = "amq-quickstart"
+            configuration.softwareVersion = AMQVersion.current
             // Agents learn of a new topic with the next topology version; give them time.
             configuration.attempts = 10
             outcome = try await KafkaClient.withClient(configuration, logger: Logger(label: "amq.quickstart")) { try await Self.exercise($0) }
@@ -88,7 +90,7 @@ struct QuickstartCommand: AsyncParsableCommand {
         var produced: [Int32: Int] = [:]
         var consumed: [Int32: Int] = [:]
         var offsets: [Int32: ClosedRange<Int64>] = [:]
-        var generation: Int32 = -1
+        var generation = KafkaSentinel.noGeneration
     }
 
     /// Produces the records (keyed, so Kafka's partitioner spreads them) and reads them back in

@@ -1,3 +1,4 @@
+import AMQKafkaClient
 import AMQKafkaProtocol
 import ArgumentParser
 import Foundation

@@ -1,3 +1,4 @@
+import AMQKafkaClient
 import AMQKafkaProtocol
 import ArgumentParser
 import Foundation
@@ -102,7 +103,7 @@ struct ProduceCommand: AsyncParsableCommand {
         let total = produced.reduce(0) { $0 + $1.count }
         var byPartition: [Int32: (first: Int64, last: Int64, count: Int)] = [:]
         for part in produced {
-            let last = part.baseOffset < 0 ? -1 : part.baseOffset + Int64(part.count) - 1
+            let last = part.baseOffset < 0 ? KafkaSentinel.unknownOffset : part.baseOffset + Int64(part.count) - 1
             if let existing = byPartition[part.partition] {
                 byPartition[part.partition] = (min(existing.first, part.baseOffset), max(existing.last, last), existing.count + part.count)
             } else {

@@ -1,77 +1,89 @@
-/// Error codes a broker sends, from Apache Kafka's `clients/.../common/protocol/Errors.java`.
-package enum KafkaErrorCode: Int16, Sendable {
-    case unknownServerError = -1
-    case none = 0
-    case offsetOutOfRange = 1
-    case corruptMessage = 2
-    case unknownTopicOrPartition = 3
-    case invalidFetchSize = 4
-    case leaderNotAvailable = 5
-    case notLeaderOrFollower = 6
-    case requestTimedOut = 7
-    case brokerNotAvailable = 8
-    case replicaNotAvailable = 9
-    case messageTooLarge = 10
-    case offsetMetadataTooLarge = 12
-    case coordinatorLoadInProgress = 14
-    case coordinatorNotAvailable = 15
-    case notCoordinator = 16
-    case invalidTopicException = 17
-    case recordListTooLarge = 18
-    case notEnoughReplicas = 19
-    case notEnoughReplicasAfterAppend = 20
-    case invalidRequiredAcks = 21
-    case illegalGeneration = 22
-    case inconsistentGroupProtocol = 23
-    case invalidGroupID = 24
-    case unknownMemberID = 25
-    case invalidSessionTimeout = 26
-    case rebalanceInProgress = 27
-    case invalidCommitOffsetSize = 28
-    case topicAuthorizationFailed = 29
-    case groupAuthorizationFailed = 30
-    case clusterAuthorizationFailed = 31
-    case invalidTimestamp = 32
-    case unsupportedSaslMechanism = 33
-    case illegalSaslState = 34
-    case unsupportedVersion = 35
-    case topicAlreadyExists = 36
-    case invalidPartitions = 37
-    case invalidReplicationFactor = 38
-    case invalidReplicaAssignment = 39
-    case invalidConfig = 40
-    case notController = 41
-    case invalidRequest = 42
-    case unsupportedForMessageFormat = 43
-    case policyViolation = 44
-    case outOfOrderSequenceNumber = 45
-    case duplicateSequenceNumber = 46
-    case invalidProducerEpoch = 47
-    case invalidTxnState = 48
-    case invalidProducerIDMapping = 49
-    case invalidTransactionTimeout = 50
-    case concurrentTransactions = 51
-    case transactionalIDAuthorizationFailed = 53
-    case kafkaStorageError = 56
-    case saslAuthenticationFailed = 58
-    case unknownProducerID = 59
-    case nonEmptyGroup = 68
-    case groupIDNotFound = 69
-    case fetchSessionIDNotFound = 70
-    case invalidFetchSessionEpoch = 71
-    case fencedLeaderEpoch = 74
-    case unknownLeaderEpoch = 75
-    case unsupportedCompressionType = 76
-    case staleBrokerEpoch = 77
-    case offsetNotAvailable = 78
-    case memberIDRequired = 79
-    case preferredLeaderNotAvailable = 80
-    case groupMaxSizeReached = 81
-    case fencedInstanceID = 82
-    case groupSubscribedToTopic = 86
-    case invalidRecord = 87
-    case unstableOffsetCommit = 88
-    case throttlingQuotaExceeded = 89
-    case producerFenced = 90
-    case unknownTopicID = 100
+/// An error code a broker sends, from Apache Kafka's `clients/.../common/protocol/Errors.java`.
+///
+/// A struct rather than an enum so a code we have no constant for survives decoding and
+/// re-encoding unchanged (a newer broker may send one); `switch` on the constants still works,
+/// matching by equality.
+package struct KafkaErrorCode: RawRepresentable, Hashable, Sendable {
+    package var rawValue: Int16
+
+    package init(rawValue: Int16) {
+        self.rawValue = rawValue
+    }
+}
+
+extension KafkaErrorCode {
+    package static let unknownServerError = KafkaErrorCode(rawValue: -1)
+    package static let none = KafkaErrorCode(rawValue: 0)
+    package static let offsetOutOfRange = KafkaErrorCode(rawValue: 1)
+    package static let corruptMessage = KafkaErrorCode(rawValue: 2)
+    package static let unknownTopicOrPartition = KafkaErrorCode(rawValue: 3)
+    package static let invalidFetchSize = KafkaErrorCode(rawValue: 4)
+    package static let leaderNotAvailable = KafkaErrorCode(rawValue: 5)
+    package static let notLeaderOrFollower = KafkaErrorCode(rawValue: 6)
+    package static let requestTimedOut = KafkaErrorCode(rawValue: 7)
+    package static let brokerNotAvailable = KafkaErrorCode(rawValue: 8)
+    package static let replicaNotAvailable = KafkaErrorCode(rawValue: 9)
+    package static let messageTooLarge = KafkaErrorCode(rawValue: 10)
+    package static let offsetMetadataTooLarge = KafkaErrorCode(rawValue: 12)
+    package static let coordinatorLoadInProgress = KafkaErrorCode(rawValue: 14)
+    package static let coordinatorNotAvailable = KafkaErrorCode(rawValue: 15)
+    package static let notCoordinator = KafkaErrorCode(rawValue: 16)
+    package static let invalidTopicException = KafkaErrorCode(rawValue: 17)
+    package static let recordListTooLarge = KafkaErrorCode(rawValue: 18)
+    package static let notEnoughReplicas = KafkaErrorCode(rawValue: 19)
+    package static let notEnoughReplicasAfterAppend = KafkaErrorCode(rawValue: 20)
+    package static let invalidRequiredAcks = KafkaErrorCode(rawValue: 21)
+    package static let illegalGeneration = KafkaErrorCode(rawValue: 22)
+    package static let inconsistentGroupProtocol = KafkaErrorCode(rawValue: 23)
+    package static let invalidGroupID = KafkaErrorCode(rawValue: 24)
+    package static let unknownMemberID = KafkaErrorCode(rawValue: 25)
+    package static let invalidSessionTimeout = KafkaErrorCode(rawValue: 26)
+    package static let rebalanceInProgress = KafkaErrorCode(rawValue: 27)
+    package static let invalidCommitOffsetSize = KafkaErrorCode(rawValue: 28)
+    package static let topicAuthorizationFailed = KafkaErrorCode(rawValue: 29)
+    package static let groupAuthorizationFailed = KafkaErrorCode(rawValue: 30)
+    package static let clusterAuthorizationFailed = KafkaErrorCode(rawValue: 31)
+    package static let invalidTimestamp = KafkaErrorCode(rawValue: 32)
+    package static let unsupportedSaslMechanism = KafkaErrorCode(rawValue: 33)
+    package static let illegalSaslState = KafkaErrorCode(rawValue: 34)
+    package static let unsupportedVersion = KafkaErrorCode(rawValue: 35)
+    package static let topicAlreadyExists = KafkaErrorCode(rawValue: 36)
+    package static let invalidPartitions = KafkaErrorCode(rawValue: 37)
+    package static let invalidReplicationFactor = KafkaErrorCode(rawValue: 38)
+    package static let invalidReplicaAssignment = KafkaErrorCode(rawValue: 39)
+    package static let invalidConfig = KafkaErrorCode(rawValue: 40)
+    package static let notController = KafkaErrorCode(rawValue: 41)
+    package static let invalidRequest = KafkaErrorCode(rawValue: 42)
+    package static let unsupportedForMessageFormat = KafkaErrorCode(rawValue: 43)
+    package static let policyViolation = KafkaErrorCode(rawValue: 44)
+    package static let outOfOrderSequenceNumber = KafkaErrorCode(rawValue: 45)
+    package static let duplicateSequenceNumber = KafkaErrorCode(rawValue: 46)
+    package static let invalidProducerEpoch = KafkaErrorCode(rawValue: 47)
+    package static let invalidTxnState = KafkaErrorCode(rawValue: 48)
+    package static let invalidProducerIDMapping = KafkaErrorCode(rawValue: 49)
+    package static let invalidTransactionTimeout = KafkaErrorCode(rawValue: 50)
+    package static let concurrentTransactions = KafkaErrorCode(rawValue: 51)
+    package static let transactionalIDAuthorizationFailed = KafkaErrorCode(rawValue: 53)
+    package static let kafkaStorageError = KafkaErrorCode(rawValue: 56)
+    package static let saslAuthenticationFailed = KafkaErrorCode(rawValue: 58)
+    package static let unknownProducerID = KafkaErrorCode(rawValue: 59)
+    package static let nonEmptyGroup = KafkaErrorCode(rawValue: 68)
+    package static let groupIDNotFound = KafkaErrorCode(rawValue: 69)
+    package static let fetchSessionIDNotFound = KafkaErrorCode(rawValue: 70)
+    package static let invalidFetchSessionEpoch = KafkaErrorCode(rawValue: 71)
+    package static let fencedLeaderEpoch = KafkaErrorCode(rawValue: 74)
+    package static let unknownLeaderEpoch = KafkaErrorCode(rawValue: 75)
+    package static let unsupportedCompressionType = KafkaErrorCode(rawValue: 76)
+    package static let staleBrokerEpoch = KafkaErrorCode(rawValue: 77)
+    package static let offsetNotAvailable = KafkaErrorCode(rawValue: 78)
+    package static let memberIDRequired = KafkaErrorCode(rawValue: 79)
+    package static let preferredLeaderNotAvailable = KafkaErrorCode(rawValue: 80)
+    package static let groupMaxSizeReached = KafkaErrorCode(rawValue: 81)
+    package static let fencedInstanceID = KafkaErrorCode(rawValue: 82)
+    package static let groupSubscribedToTopic = KafkaErrorCode(rawValue: 86)
+    package static let invalidRecord = KafkaErrorCode(rawValue: 87)
+    package static let unstableOffsetCommit = KafkaErrorCode(rawValue: 88)
+    package static let throttlingQuotaExceeded = KafkaErrorCode(rawValue: 89)
+    package static let producerFenced = KafkaErrorCode(rawValue: 90)
+    package static let unknownTopicID = KafkaErrorCode(rawValue: 100)
 }

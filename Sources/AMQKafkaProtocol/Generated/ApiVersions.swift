@@ -43,7 +43,7 @@ package struct ApiVersionsResponse: KafkaMessage {
     package static let acceptedVersions: ClosedRange<Int16> = 0...4
     package static func isFlexible(_ version: Int16) -> Bool { version >= 3 }
 
-    package var errorCode: Int16
+    package var errorCode: KafkaErrorCode
     package var apiKeys: [ApiVersion]
     package var throttleTimeMs: Int32
     package var supportedFeatures: [SupportedFeatureKey]
@@ -53,7 +53,7 @@ package struct ApiVersionsResponse: KafkaMessage {
     package var unknownTaggedFields: [TaggedField]
 
     package init(
-        errorCode: Int16 = 0,
+        errorCode: KafkaErrorCode = .none,
         apiKeys: [ApiVersion] = [],
         throttleTimeMs: Int32 = 0,
         supportedFeatures: [SupportedFeatureKey] = [],
@@ -75,7 +75,7 @@ package struct ApiVersionsResponse: KafkaMessage {
     package init(from buffer: inout ByteBuffer, version: Int16) throws(KafkaProtocolError) {
         let flexible = ApiVersionsResponse.isFlexible(version)
         self.init()
-        self.errorCode = try buffer.readKafkaInteger("ApiVersionsResponse.ErrorCode")
+        self.errorCode = try buffer.readKafkaErrorCode("ApiVersionsResponse.ErrorCode")
         self.apiKeys = try buffer.readKafkaStructArray(version: version, compact: flexible, "ApiVersionsResponse.ApiKeys")
         if version >= 1 { self.throttleTimeMs = try buffer.readKafkaInteger("ApiVersionsResponse.ThrottleTimeMs") }
         if flexible {
@@ -93,7 +93,7 @@ package struct ApiVersionsResponse: KafkaMessage {
 
     package func encode(into buffer: inout ByteBuffer, version: Int16) {
         let flexible = ApiVersionsResponse.isFlexible(version)
-        buffer.writeInteger(self.errorCode)
+        buffer.writeKafkaErrorCode(self.errorCode)
         buffer.writeKafkaStructArray(self.apiKeys, version: version, compact: flexible)
         if version >= 1 { buffer.writeInteger(self.throttleTimeMs) }
         if flexible {

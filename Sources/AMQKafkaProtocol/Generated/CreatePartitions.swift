@@ -141,13 +141,13 @@ package struct CreatePartitionsResponse: KafkaMessage {
 
     package struct CreatePartitionsTopicResult: KafkaStruct {
         package var name: String
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var errorMessage: String?
         package var unknownTaggedFields: [TaggedField]
 
         package init(
             name: String = "",
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             errorMessage: String? = nil,
             unknownTaggedFields: [TaggedField] = []
         ) {
@@ -161,7 +161,7 @@ package struct CreatePartitionsResponse: KafkaMessage {
             let flexible = CreatePartitionsResponse.isFlexible(version)
             self.init()
             self.name = try buffer.readKafkaString(compact: flexible, "CreatePartitionsTopicResult.Name")
-            self.errorCode = try buffer.readKafkaInteger("CreatePartitionsTopicResult.ErrorCode")
+            self.errorCode = try buffer.readKafkaErrorCode("CreatePartitionsTopicResult.ErrorCode")
             self.errorMessage = try buffer.readKafkaNullableString(compact: flexible, nullable: true, "CreatePartitionsTopicResult.ErrorMessage")
             if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("CreatePartitionsTopicResult tagged fields") }
         }
@@ -169,7 +169,7 @@ package struct CreatePartitionsResponse: KafkaMessage {
         package func encode(into buffer: inout ByteBuffer, version: Int16) {
             let flexible = CreatePartitionsResponse.isFlexible(version)
             buffer.writeKafkaString(self.name, compact: flexible)
-            buffer.writeInteger(self.errorCode)
+            buffer.writeKafkaErrorCode(self.errorCode)
             buffer.writeKafkaNullableString(self.errorMessage, compact: flexible, nullable: true)
             if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
         }

@@ -188,9 +188,9 @@ package struct CreateTopicsResponse: KafkaMessage {
     package struct CreatableTopicResult: KafkaStruct {
         package var name: String
         package var topicId: KafkaUUID
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var errorMessage: String?
-        package var topicConfigErrorCode: Int16
+        package var topicConfigErrorCode: KafkaErrorCode
         package var numPartitions: Int32
         package var replicationFactor: Int16
         package var configs: [CreatableTopicConfigs]?
@@ -199,9 +199,9 @@ package struct CreateTopicsResponse: KafkaMessage {
         package init(
             name: String = "",
             topicId: KafkaUUID = KafkaUUID.zero,
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             errorMessage: String? = "",
-            topicConfigErrorCode: Int16 = 0,
+            topicConfigErrorCode: KafkaErrorCode = .none,
             numPartitions: Int32 = -1,
             replicationFactor: Int16 = -1,
             configs: [CreatableTopicConfigs]? = [],
@@ -223,7 +223,7 @@ package struct CreateTopicsResponse: KafkaMessage {
             self.init()
             self.name = try buffer.readKafkaString(compact: flexible, "CreatableTopicResult.Name")
             if version >= 7 { self.topicId = try buffer.readKafkaUUID("CreatableTopicResult.TopicId") }
-            self.errorCode = try buffer.readKafkaInteger("CreatableTopicResult.ErrorCode")
+            self.errorCode = try buffer.readKafkaErrorCode("CreatableTopicResult.ErrorCode")
             self.errorMessage = try buffer.readKafkaNullableString(compact: flexible, nullable: true, "CreatableTopicResult.ErrorMessage")
             if version >= 5 { self.numPartitions = try buffer.readKafkaInteger("CreatableTopicResult.NumPartitions") }
             if version >= 5 { self.replicationFactor = try buffer.readKafkaInteger("CreatableTopicResult.ReplicationFactor") }
@@ -231,7 +231,7 @@ package struct CreateTopicsResponse: KafkaMessage {
             if flexible {
                 for var raw in try buffer.readKafkaRawTaggedFields("CreatableTopicResult tagged fields") {
                     switch raw.tag {
-                    case 0 where version >= 5: self.topicConfigErrorCode = try raw.data.readKafkaInteger("CreatableTopicResult.TopicConfigErrorCode")
+                    case 0 where version >= 5: self.topicConfigErrorCode = try raw.data.readKafkaErrorCode("CreatableTopicResult.TopicConfigErrorCode")
                     default: self.unknownTaggedFields.append(raw.unknown)
                     }
                 }
@@ -242,14 +242,14 @@ package struct CreateTopicsResponse: KafkaMessage {
             let flexible = CreateTopicsResponse.isFlexible(version)
             buffer.writeKafkaString(self.name, compact: flexible)
             if version >= 7 { buffer.writeKafkaUUID(self.topicId) }
-            buffer.writeInteger(self.errorCode)
+            buffer.writeKafkaErrorCode(self.errorCode)
             buffer.writeKafkaNullableString(self.errorMessage, compact: flexible, nullable: true)
             if version >= 5 { buffer.writeInteger(self.numPartitions) }
             if version >= 5 { buffer.writeInteger(self.replicationFactor) }
             if version >= 5 { buffer.writeKafkaNullableStructArray(self.configs, version: version, compact: flexible, nullable: version >= 5) }
             if flexible {
                 var tagged: [TaggedField] = []
-                if version >= 5, self.topicConfigErrorCode != 0 { tagged.append(TaggedField(tag: 0) { $0.writeInteger(self.topicConfigErrorCode) }) }
+                if version >= 5, self.topicConfigErrorCode != .none { tagged.append(TaggedField(tag: 0) { $0.writeKafkaErrorCode(self.topicConfigErrorCode) }) }
                 buffer.writeKafkaTaggedFields(self.unknownTaggedFields, known: tagged)
             }
         }

@@ -69,12 +69,12 @@ package struct DeleteGroupsResponse: KafkaMessage {
 
     package struct DeletableGroupResult: KafkaStruct {
         package var groupId: String
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var unknownTaggedFields: [TaggedField]
 
         package init(
             groupId: String = "",
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             unknownTaggedFields: [TaggedField] = []
         ) {
             self.groupId = groupId
@@ -86,14 +86,14 @@ package struct DeleteGroupsResponse: KafkaMessage {
             let flexible = DeleteGroupsResponse.isFlexible(version)
             self.init()
             self.groupId = try buffer.readKafkaString(compact: flexible, "DeletableGroupResult.GroupId")
-            self.errorCode = try buffer.readKafkaInteger("DeletableGroupResult.ErrorCode")
+            self.errorCode = try buffer.readKafkaErrorCode("DeletableGroupResult.ErrorCode")
             if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("DeletableGroupResult tagged fields") }
         }
 
         package func encode(into buffer: inout ByteBuffer, version: Int16) {
             let flexible = DeleteGroupsResponse.isFlexible(version)
             buffer.writeKafkaString(self.groupId, compact: flexible)
-            buffer.writeInteger(self.errorCode)
+            buffer.writeKafkaErrorCode(self.errorCode)
             if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
         }
     }

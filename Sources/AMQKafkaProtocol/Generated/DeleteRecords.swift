@@ -168,13 +168,13 @@ package struct DeleteRecordsResponse: KafkaMessage {
     package struct DeleteRecordsPartitionResult: KafkaStruct {
         package var partitionIndex: Int32
         package var lowWatermark: Int64
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var unknownTaggedFields: [TaggedField]
 
         package init(
             partitionIndex: Int32 = 0,
             lowWatermark: Int64 = 0,
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             unknownTaggedFields: [TaggedField] = []
         ) {
             self.partitionIndex = partitionIndex
@@ -188,7 +188,7 @@ package struct DeleteRecordsResponse: KafkaMessage {
             self.init()
             self.partitionIndex = try buffer.readKafkaInteger("DeleteRecordsPartitionResult.PartitionIndex")
             self.lowWatermark = try buffer.readKafkaInteger("DeleteRecordsPartitionResult.LowWatermark")
-            self.errorCode = try buffer.readKafkaInteger("DeleteRecordsPartitionResult.ErrorCode")
+            self.errorCode = try buffer.readKafkaErrorCode("DeleteRecordsPartitionResult.ErrorCode")
             if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("DeleteRecordsPartitionResult tagged fields") }
         }
 
@@ -196,7 +196,7 @@ package struct DeleteRecordsResponse: KafkaMessage {
             let flexible = DeleteRecordsResponse.isFlexible(version)
             buffer.writeInteger(self.partitionIndex)
             buffer.writeInteger(self.lowWatermark)
-            buffer.writeInteger(self.errorCode)
+            buffer.writeKafkaErrorCode(self.errorCode)
             if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
         }
     }

@@ -111,14 +111,14 @@ package struct DeleteTopicsResponse: KafkaMessage {
     package struct DeletableTopicResult: KafkaStruct {
         package var name: String?
         package var topicId: KafkaUUID
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var errorMessage: String?
         package var unknownTaggedFields: [TaggedField]
 
         package init(
             name: String? = "",
             topicId: KafkaUUID = KafkaUUID.zero,
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             errorMessage: String? = nil,
             unknownTaggedFields: [TaggedField] = []
         ) {
@@ -134,7 +134,7 @@ package struct DeleteTopicsResponse: KafkaMessage {
             self.init()
             self.name = try buffer.readKafkaNullableString(compact: flexible, nullable: version >= 6, "DeletableTopicResult.Name")
             if version >= 6 { self.topicId = try buffer.readKafkaUUID("DeletableTopicResult.TopicId") }
-            self.errorCode = try buffer.readKafkaInteger("DeletableTopicResult.ErrorCode")
+            self.errorCode = try buffer.readKafkaErrorCode("DeletableTopicResult.ErrorCode")
             if version >= 5 { self.errorMessage = try buffer.readKafkaNullableString(compact: flexible, nullable: version >= 5, "DeletableTopicResult.ErrorMessage") }
             if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("DeletableTopicResult tagged fields") }
         }
@@ -143,7 +143,7 @@ package struct DeleteTopicsResponse: KafkaMessage {
             let flexible = DeleteTopicsResponse.isFlexible(version)
             buffer.writeKafkaNullableString(self.name, compact: flexible, nullable: version >= 6)
             if version >= 6 { buffer.writeKafkaUUID(self.topicId) }
-            buffer.writeInteger(self.errorCode)
+            buffer.writeKafkaErrorCode(self.errorCode)
             if version >= 5 { buffer.writeKafkaNullableString(self.errorMessage, compact: flexible, nullable: version >= 5) }
             if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
         }

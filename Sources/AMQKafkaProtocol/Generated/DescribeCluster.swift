@@ -47,7 +47,7 @@ package struct DescribeClusterResponse: KafkaMessage {
     package static func isFlexible(_ version: Int16) -> Bool { true }
 
     package var throttleTimeMs: Int32
-    package var errorCode: Int16
+    package var errorCode: KafkaErrorCode
     package var errorMessage: String?
     package var endpointType: Int8
     package var clusterId: String
@@ -58,7 +58,7 @@ package struct DescribeClusterResponse: KafkaMessage {
 
     package init(
         throttleTimeMs: Int32 = 0,
-        errorCode: Int16 = 0,
+        errorCode: KafkaErrorCode = .none,
         errorMessage: String? = nil,
         endpointType: Int8 = 1,
         clusterId: String = "",
@@ -82,7 +82,7 @@ package struct DescribeClusterResponse: KafkaMessage {
         let flexible = DescribeClusterResponse.isFlexible(version)
         self.init()
         self.throttleTimeMs = try buffer.readKafkaInteger("DescribeClusterResponse.ThrottleTimeMs")
-        self.errorCode = try buffer.readKafkaInteger("DescribeClusterResponse.ErrorCode")
+        self.errorCode = try buffer.readKafkaErrorCode("DescribeClusterResponse.ErrorCode")
         self.errorMessage = try buffer.readKafkaNullableString(compact: flexible, nullable: true, "DescribeClusterResponse.ErrorMessage")
         if version >= 1 { self.endpointType = try buffer.readKafkaInteger("DescribeClusterResponse.EndpointType") }
         self.clusterId = try buffer.readKafkaString(compact: flexible, "DescribeClusterResponse.ClusterId")
@@ -95,7 +95,7 @@ package struct DescribeClusterResponse: KafkaMessage {
     package func encode(into buffer: inout ByteBuffer, version: Int16) {
         let flexible = DescribeClusterResponse.isFlexible(version)
         buffer.writeInteger(self.throttleTimeMs)
-        buffer.writeInteger(self.errorCode)
+        buffer.writeKafkaErrorCode(self.errorCode)
         buffer.writeKafkaNullableString(self.errorMessage, compact: flexible, nullable: true)
         if version >= 1 { buffer.writeInteger(self.endpointType) }
         buffer.writeKafkaString(self.clusterId, compact: flexible)

@@ -114,7 +114,7 @@ package struct DescribeConfigsResponse: KafkaMessage {
     }
 
     package struct DescribeConfigsResult: KafkaStruct {
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var errorMessage: String?
         package var resourceType: Int8
         package var resourceName: String
@@ -122,7 +122,7 @@ package struct DescribeConfigsResponse: KafkaMessage {
         package var unknownTaggedFields: [TaggedField]
 
         package init(
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             errorMessage: String? = "",
             resourceType: Int8 = 0,
             resourceName: String = "",
@@ -140,7 +140,7 @@ package struct DescribeConfigsResponse: KafkaMessage {
         package init(from buffer: inout ByteBuffer, version: Int16) throws(KafkaProtocolError) {
             let flexible = DescribeConfigsResponse.isFlexible(version)
             self.init()
-            self.errorCode = try buffer.readKafkaInteger("DescribeConfigsResult.ErrorCode")
+            self.errorCode = try buffer.readKafkaErrorCode("DescribeConfigsResult.ErrorCode")
             self.errorMessage = try buffer.readKafkaNullableString(compact: flexible, nullable: true, "DescribeConfigsResult.ErrorMessage")
             self.resourceType = try buffer.readKafkaInteger("DescribeConfigsResult.ResourceType")
             self.resourceName = try buffer.readKafkaString(compact: flexible, "DescribeConfigsResult.ResourceName")
@@ -150,7 +150,7 @@ package struct DescribeConfigsResponse: KafkaMessage {
 
         package func encode(into buffer: inout ByteBuffer, version: Int16) {
             let flexible = DescribeConfigsResponse.isFlexible(version)
-            buffer.writeInteger(self.errorCode)
+            buffer.writeKafkaErrorCode(self.errorCode)
             buffer.writeKafkaNullableString(self.errorMessage, compact: flexible, nullable: true)
             buffer.writeInteger(self.resourceType)
             buffer.writeKafkaString(self.resourceName, compact: flexible)

@@ -73,7 +73,7 @@ package struct DescribeGroupsResponse: KafkaMessage {
     }
 
     package struct DescribedGroup: KafkaStruct {
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var errorMessage: String?
         package var groupId: String
         package var groupState: String
@@ -84,7 +84,7 @@ package struct DescribeGroupsResponse: KafkaMessage {
         package var unknownTaggedFields: [TaggedField]
 
         package init(
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             errorMessage: String? = nil,
             groupId: String = "",
             groupState: String = "",
@@ -108,7 +108,7 @@ package struct DescribeGroupsResponse: KafkaMessage {
         package init(from buffer: inout ByteBuffer, version: Int16) throws(KafkaProtocolError) {
             let flexible = DescribeGroupsResponse.isFlexible(version)
             self.init()
-            self.errorCode = try buffer.readKafkaInteger("DescribedGroup.ErrorCode")
+            self.errorCode = try buffer.readKafkaErrorCode("DescribedGroup.ErrorCode")
             self.groupId = try buffer.readKafkaString(compact: flexible, "DescribedGroup.GroupId")
             self.groupState = try buffer.readKafkaString(compact: flexible, "DescribedGroup.GroupState")
             self.protocolType = try buffer.readKafkaString(compact: flexible, "DescribedGroup.ProtocolType")
@@ -120,7 +120,7 @@ package struct DescribeGroupsResponse: KafkaMessage {
 
         package func encode(into buffer: inout ByteBuffer, version: Int16) {
             let flexible = DescribeGroupsResponse.isFlexible(version)
-            buffer.writeInteger(self.errorCode)
+            buffer.writeKafkaErrorCode(self.errorCode)
             buffer.writeKafkaString(self.groupId, compact: flexible)
             buffer.writeKafkaString(self.groupState, compact: flexible)
             buffer.writeKafkaString(self.protocolType, compact: flexible)

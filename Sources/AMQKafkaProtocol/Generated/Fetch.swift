@@ -253,7 +253,7 @@ package struct FetchResponse: KafkaMessage {
     package static func isFlexible(_ version: Int16) -> Bool { version >= 12 }
 
     package var throttleTimeMs: Int32
-    package var errorCode: Int16
+    package var errorCode: KafkaErrorCode
     package var sessionId: Int32
     package var responses: [FetchableTopicResponse]
     package var nodeEndpoints: [NodeEndpoint]
@@ -261,7 +261,7 @@ package struct FetchResponse: KafkaMessage {
 
     package init(
         throttleTimeMs: Int32 = 0,
-        errorCode: Int16 = 0,
+        errorCode: KafkaErrorCode = .none,
         sessionId: Int32 = 0,
         responses: [FetchableTopicResponse] = [],
         nodeEndpoints: [NodeEndpoint] = [],
@@ -279,7 +279,7 @@ package struct FetchResponse: KafkaMessage {
         let flexible = FetchResponse.isFlexible(version)
         self.init()
         self.throttleTimeMs = try buffer.readKafkaInteger("FetchResponse.ThrottleTimeMs")
-        if version >= 7 { self.errorCode = try buffer.readKafkaInteger("FetchResponse.ErrorCode") }
+        if version >= 7 { self.errorCode = try buffer.readKafkaErrorCode("FetchResponse.ErrorCode") }
         if version >= 7 { self.sessionId = try buffer.readKafkaInteger("FetchResponse.SessionId") }
         self.responses = try buffer.readKafkaStructArray(version: version, compact: flexible, "FetchResponse.Responses")
         if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("FetchResponse tagged fields") }
@@ -288,7 +288,7 @@ package struct FetchResponse: KafkaMessage {
     package func encode(into buffer: inout ByteBuffer, version: Int16) {
         let flexible = FetchResponse.isFlexible(version)
         buffer.writeInteger(self.throttleTimeMs)
-        if version >= 7 { buffer.writeInteger(self.errorCode) }
+        if version >= 7 { buffer.writeKafkaErrorCode(self.errorCode) }
         if version >= 7 { buffer.writeInteger(self.sessionId) }
         buffer.writeKafkaStructArray(self.responses, version: version, compact: flexible)
         if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
@@ -330,7 +330,7 @@ package struct FetchResponse: KafkaMessage {
 
     package struct PartitionData: KafkaStruct {
         package var partitionIndex: Int32
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var highWatermark: Int64
         package var lastStableOffset: Int64
         package var logStartOffset: Int64
@@ -344,7 +344,7 @@ package struct FetchResponse: KafkaMessage {
 
         package init(
             partitionIndex: Int32 = 0,
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             highWatermark: Int64 = 0,
             lastStableOffset: Int64 = -1,
             logStartOffset: Int64 = -1,
@@ -374,7 +374,7 @@ package struct FetchResponse: KafkaMessage {
             let flexible = FetchResponse.isFlexible(version)
             self.init()
             self.partitionIndex = try buffer.readKafkaInteger("PartitionData.PartitionIndex")
-            self.errorCode = try buffer.readKafkaInteger("PartitionData.ErrorCode")
+            self.errorCode = try buffer.readKafkaErrorCode("PartitionData.ErrorCode")
             self.highWatermark = try buffer.readKafkaInteger("PartitionData.HighWatermark")
             self.lastStableOffset = try buffer.readKafkaInteger("PartitionData.LastStableOffset")
             if version >= 5 { self.logStartOffset = try buffer.readKafkaInteger("PartitionData.LogStartOffset") }
@@ -396,7 +396,7 @@ package struct FetchResponse: KafkaMessage {
         package func encode(into buffer: inout ByteBuffer, version: Int16) {
             let flexible = FetchResponse.isFlexible(version)
             buffer.writeInteger(self.partitionIndex)
-            buffer.writeInteger(self.errorCode)
+            buffer.writeKafkaErrorCode(self.errorCode)
             buffer.writeInteger(self.highWatermark)
             buffer.writeInteger(self.lastStableOffset)
             if version >= 5 { buffer.writeInteger(self.logStartOffset) }

@@ -49,7 +49,7 @@ package struct FindCoordinatorResponse: KafkaMessage {
     package static func isFlexible(_ version: Int16) -> Bool { version >= 3 }
 
     package var throttleTimeMs: Int32
-    package var errorCode: Int16
+    package var errorCode: KafkaErrorCode
     package var errorMessage: String?
     package var nodeId: Int32
     package var host: String
@@ -59,7 +59,7 @@ package struct FindCoordinatorResponse: KafkaMessage {
 
     package init(
         throttleTimeMs: Int32 = 0,
-        errorCode: Int16 = 0,
+        errorCode: KafkaErrorCode = .none,
         errorMessage: String? = "",
         nodeId: Int32 = 0,
         host: String = "",
@@ -81,7 +81,7 @@ package struct FindCoordinatorResponse: KafkaMessage {
         let flexible = FindCoordinatorResponse.isFlexible(version)
         self.init()
         if version >= 1 { self.throttleTimeMs = try buffer.readKafkaInteger("FindCoordinatorResponse.ThrottleTimeMs") }
-        if version <= 3 { self.errorCode = try buffer.readKafkaInteger("FindCoordinatorResponse.ErrorCode") }
+        if version <= 3 { self.errorCode = try buffer.readKafkaErrorCode("FindCoordinatorResponse.ErrorCode") }
         if version >= 1 && version <= 3 { self.errorMessage = try buffer.readKafkaNullableString(compact: flexible, nullable: version >= 1 && version <= 3, "FindCoordinatorResponse.ErrorMessage") }
         if version <= 3 { self.nodeId = try buffer.readKafkaInteger("FindCoordinatorResponse.NodeId") }
         if version <= 3 { self.host = try buffer.readKafkaString(compact: flexible, "FindCoordinatorResponse.Host") }
@@ -93,7 +93,7 @@ package struct FindCoordinatorResponse: KafkaMessage {
     package func encode(into buffer: inout ByteBuffer, version: Int16) {
         let flexible = FindCoordinatorResponse.isFlexible(version)
         if version >= 1 { buffer.writeInteger(self.throttleTimeMs) }
-        if version <= 3 { buffer.writeInteger(self.errorCode) }
+        if version <= 3 { buffer.writeKafkaErrorCode(self.errorCode) }
         if version >= 1 && version <= 3 { buffer.writeKafkaNullableString(self.errorMessage, compact: flexible, nullable: version >= 1 && version <= 3) }
         if version <= 3 { buffer.writeInteger(self.nodeId) }
         if version <= 3 { buffer.writeKafkaString(self.host, compact: flexible) }
@@ -107,7 +107,7 @@ package struct FindCoordinatorResponse: KafkaMessage {
         package var nodeId: Int32
         package var host: String
         package var port: Int32
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var errorMessage: String?
         package var unknownTaggedFields: [TaggedField]
 
@@ -116,7 +116,7 @@ package struct FindCoordinatorResponse: KafkaMessage {
             nodeId: Int32 = 0,
             host: String = "",
             port: Int32 = 0,
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             errorMessage: String? = "",
             unknownTaggedFields: [TaggedField] = []
         ) {
@@ -136,7 +136,7 @@ package struct FindCoordinatorResponse: KafkaMessage {
             if version >= 4 { self.nodeId = try buffer.readKafkaInteger("Coordinator.NodeId") }
             if version >= 4 { self.host = try buffer.readKafkaString(compact: flexible, "Coordinator.Host") }
             if version >= 4 { self.port = try buffer.readKafkaInteger("Coordinator.Port") }
-            if version >= 4 { self.errorCode = try buffer.readKafkaInteger("Coordinator.ErrorCode") }
+            if version >= 4 { self.errorCode = try buffer.readKafkaErrorCode("Coordinator.ErrorCode") }
             if version >= 4 { self.errorMessage = try buffer.readKafkaNullableString(compact: flexible, nullable: version >= 4, "Coordinator.ErrorMessage") }
             if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("Coordinator tagged fields") }
         }
@@ -147,7 +147,7 @@ package struct FindCoordinatorResponse: KafkaMessage {
             if version >= 4 { buffer.writeInteger(self.nodeId) }
             if version >= 4 { buffer.writeKafkaString(self.host, compact: flexible) }
             if version >= 4 { buffer.writeInteger(self.port) }
-            if version >= 4 { buffer.writeInteger(self.errorCode) }
+            if version >= 4 { buffer.writeKafkaErrorCode(self.errorCode) }
             if version >= 4 { buffer.writeKafkaNullableString(self.errorMessage, compact: flexible, nullable: version >= 4) }
             if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
         }

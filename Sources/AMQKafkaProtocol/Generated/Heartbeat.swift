@@ -54,12 +54,12 @@ package struct HeartbeatResponse: KafkaMessage {
     package static func isFlexible(_ version: Int16) -> Bool { version >= 4 }
 
     package var throttleTimeMs: Int32
-    package var errorCode: Int16
+    package var errorCode: KafkaErrorCode
     package var unknownTaggedFields: [TaggedField]
 
     package init(
         throttleTimeMs: Int32 = 0,
-        errorCode: Int16 = 0,
+        errorCode: KafkaErrorCode = .none,
         unknownTaggedFields: [TaggedField] = []
     ) {
         self.throttleTimeMs = throttleTimeMs
@@ -71,14 +71,14 @@ package struct HeartbeatResponse: KafkaMessage {
         let flexible = HeartbeatResponse.isFlexible(version)
         self.init()
         if version >= 1 { self.throttleTimeMs = try buffer.readKafkaInteger("HeartbeatResponse.ThrottleTimeMs") }
-        self.errorCode = try buffer.readKafkaInteger("HeartbeatResponse.ErrorCode")
+        self.errorCode = try buffer.readKafkaErrorCode("HeartbeatResponse.ErrorCode")
         if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("HeartbeatResponse tagged fields") }
     }
 
     package func encode(into buffer: inout ByteBuffer, version: Int16) {
         let flexible = HeartbeatResponse.isFlexible(version)
         if version >= 1 { buffer.writeInteger(self.throttleTimeMs) }
-        buffer.writeInteger(self.errorCode)
+        buffer.writeKafkaErrorCode(self.errorCode)
         if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
     }
 }

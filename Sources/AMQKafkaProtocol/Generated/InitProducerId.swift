@@ -60,7 +60,7 @@ package struct InitProducerIdResponse: KafkaMessage {
     package static func isFlexible(_ version: Int16) -> Bool { version >= 2 }
 
     package var throttleTimeMs: Int32
-    package var errorCode: Int16
+    package var errorCode: KafkaErrorCode
     package var producerId: Int64
     package var producerEpoch: Int16
     package var ongoingTxnProducerId: Int64
@@ -69,7 +69,7 @@ package struct InitProducerIdResponse: KafkaMessage {
 
     package init(
         throttleTimeMs: Int32 = 0,
-        errorCode: Int16 = 0,
+        errorCode: KafkaErrorCode = .none,
         producerId: Int64 = -1,
         producerEpoch: Int16 = 0,
         ongoingTxnProducerId: Int64 = -1,
@@ -89,7 +89,7 @@ package struct InitProducerIdResponse: KafkaMessage {
         let flexible = InitProducerIdResponse.isFlexible(version)
         self.init()
         self.throttleTimeMs = try buffer.readKafkaInteger("InitProducerIdResponse.ThrottleTimeMs")
-        self.errorCode = try buffer.readKafkaInteger("InitProducerIdResponse.ErrorCode")
+        self.errorCode = try buffer.readKafkaErrorCode("InitProducerIdResponse.ErrorCode")
         self.producerId = try buffer.readKafkaInteger("InitProducerIdResponse.ProducerId")
         self.producerEpoch = try buffer.readKafkaInteger("InitProducerIdResponse.ProducerEpoch")
         if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("InitProducerIdResponse tagged fields") }
@@ -98,7 +98,7 @@ package struct InitProducerIdResponse: KafkaMessage {
     package func encode(into buffer: inout ByteBuffer, version: Int16) {
         let flexible = InitProducerIdResponse.isFlexible(version)
         buffer.writeInteger(self.throttleTimeMs)
-        buffer.writeInteger(self.errorCode)
+        buffer.writeKafkaErrorCode(self.errorCode)
         buffer.writeInteger(self.producerId)
         buffer.writeInteger(self.producerEpoch)
         if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }

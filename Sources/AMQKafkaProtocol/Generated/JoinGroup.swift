@@ -105,7 +105,7 @@ package struct JoinGroupResponse: KafkaMessage {
     package static func isFlexible(_ version: Int16) -> Bool { version >= 6 }
 
     package var throttleTimeMs: Int32
-    package var errorCode: Int16
+    package var errorCode: KafkaErrorCode
     package var generationId: Int32
     package var protocolType: String?
     package var protocolName: String?
@@ -117,7 +117,7 @@ package struct JoinGroupResponse: KafkaMessage {
 
     package init(
         throttleTimeMs: Int32 = 0,
-        errorCode: Int16 = 0,
+        errorCode: KafkaErrorCode = .none,
         generationId: Int32 = -1,
         protocolType: String? = nil,
         protocolName: String? = "",
@@ -143,7 +143,7 @@ package struct JoinGroupResponse: KafkaMessage {
         let flexible = JoinGroupResponse.isFlexible(version)
         self.init()
         if version >= 2 { self.throttleTimeMs = try buffer.readKafkaInteger("JoinGroupResponse.ThrottleTimeMs") }
-        self.errorCode = try buffer.readKafkaInteger("JoinGroupResponse.ErrorCode")
+        self.errorCode = try buffer.readKafkaErrorCode("JoinGroupResponse.ErrorCode")
         self.generationId = try buffer.readKafkaInteger("JoinGroupResponse.GenerationId")
         if version >= 7 { self.protocolType = try buffer.readKafkaNullableString(compact: flexible, nullable: version >= 7, "JoinGroupResponse.ProtocolType") }
         self.protocolName = try buffer.readKafkaNullableString(compact: flexible, nullable: version >= 7, "JoinGroupResponse.ProtocolName")
@@ -157,7 +157,7 @@ package struct JoinGroupResponse: KafkaMessage {
     package func encode(into buffer: inout ByteBuffer, version: Int16) {
         let flexible = JoinGroupResponse.isFlexible(version)
         if version >= 2 { buffer.writeInteger(self.throttleTimeMs) }
-        buffer.writeInteger(self.errorCode)
+        buffer.writeKafkaErrorCode(self.errorCode)
         buffer.writeInteger(self.generationId)
         if version >= 7 { buffer.writeKafkaNullableString(self.protocolType, compact: flexible, nullable: version >= 7) }
         buffer.writeKafkaNullableString(self.protocolName, compact: flexible, nullable: version >= 7)

@@ -85,13 +85,13 @@ package struct LeaveGroupResponse: KafkaMessage {
     package static func isFlexible(_ version: Int16) -> Bool { version >= 4 }
 
     package var throttleTimeMs: Int32
-    package var errorCode: Int16
+    package var errorCode: KafkaErrorCode
     package var members: [MemberResponse]
     package var unknownTaggedFields: [TaggedField]
 
     package init(
         throttleTimeMs: Int32 = 0,
-        errorCode: Int16 = 0,
+        errorCode: KafkaErrorCode = .none,
         members: [MemberResponse] = [],
         unknownTaggedFields: [TaggedField] = []
     ) {
@@ -105,7 +105,7 @@ package struct LeaveGroupResponse: KafkaMessage {
         let flexible = LeaveGroupResponse.isFlexible(version)
         self.init()
         if version >= 1 { self.throttleTimeMs = try buffer.readKafkaInteger("LeaveGroupResponse.ThrottleTimeMs") }
-        self.errorCode = try buffer.readKafkaInteger("LeaveGroupResponse.ErrorCode")
+        self.errorCode = try buffer.readKafkaErrorCode("LeaveGroupResponse.ErrorCode")
         if version >= 3 { self.members = try buffer.readKafkaStructArray(version: version, compact: flexible, "LeaveGroupResponse.Members") }
         if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("LeaveGroupResponse tagged fields") }
     }
@@ -113,7 +113,7 @@ package struct LeaveGroupResponse: KafkaMessage {
     package func encode(into buffer: inout ByteBuffer, version: Int16) {
         let flexible = LeaveGroupResponse.isFlexible(version)
         if version >= 1 { buffer.writeInteger(self.throttleTimeMs) }
-        buffer.writeInteger(self.errorCode)
+        buffer.writeKafkaErrorCode(self.errorCode)
         if version >= 3 { buffer.writeKafkaStructArray(self.members, version: version, compact: flexible) }
         if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
     }
@@ -121,13 +121,13 @@ package struct LeaveGroupResponse: KafkaMessage {
     package struct MemberResponse: KafkaStruct {
         package var memberId: String
         package var groupInstanceId: String?
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var unknownTaggedFields: [TaggedField]
 
         package init(
             memberId: String = "",
             groupInstanceId: String? = "",
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             unknownTaggedFields: [TaggedField] = []
         ) {
             self.memberId = memberId
@@ -141,7 +141,7 @@ package struct LeaveGroupResponse: KafkaMessage {
             self.init()
             if version >= 3 { self.memberId = try buffer.readKafkaString(compact: flexible, "MemberResponse.MemberId") }
             if version >= 3 { self.groupInstanceId = try buffer.readKafkaNullableString(compact: flexible, nullable: version >= 3, "MemberResponse.GroupInstanceId") }
-            if version >= 3 { self.errorCode = try buffer.readKafkaInteger("MemberResponse.ErrorCode") }
+            if version >= 3 { self.errorCode = try buffer.readKafkaErrorCode("MemberResponse.ErrorCode") }
             if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("MemberResponse tagged fields") }
         }
 
@@ -149,7 +149,7 @@ package struct LeaveGroupResponse: KafkaMessage {
             let flexible = LeaveGroupResponse.isFlexible(version)
             if version >= 3 { buffer.writeKafkaString(self.memberId, compact: flexible) }
             if version >= 3 { buffer.writeKafkaNullableString(self.groupInstanceId, compact: flexible, nullable: version >= 3) }
-            if version >= 3 { buffer.writeInteger(self.errorCode) }
+            if version >= 3 { buffer.writeKafkaErrorCode(self.errorCode) }
             if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
         }
     }

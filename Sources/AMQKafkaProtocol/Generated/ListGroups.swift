@@ -44,13 +44,13 @@ package struct ListGroupsResponse: KafkaMessage {
     package static func isFlexible(_ version: Int16) -> Bool { version >= 3 }
 
     package var throttleTimeMs: Int32
-    package var errorCode: Int16
+    package var errorCode: KafkaErrorCode
     package var groups: [ListedGroup]
     package var unknownTaggedFields: [TaggedField]
 
     package init(
         throttleTimeMs: Int32 = 0,
-        errorCode: Int16 = 0,
+        errorCode: KafkaErrorCode = .none,
         groups: [ListedGroup] = [],
         unknownTaggedFields: [TaggedField] = []
     ) {
@@ -64,7 +64,7 @@ package struct ListGroupsResponse: KafkaMessage {
         let flexible = ListGroupsResponse.isFlexible(version)
         self.init()
         if version >= 1 { self.throttleTimeMs = try buffer.readKafkaInteger("ListGroupsResponse.ThrottleTimeMs") }
-        self.errorCode = try buffer.readKafkaInteger("ListGroupsResponse.ErrorCode")
+        self.errorCode = try buffer.readKafkaErrorCode("ListGroupsResponse.ErrorCode")
         self.groups = try buffer.readKafkaStructArray(version: version, compact: flexible, "ListGroupsResponse.Groups")
         if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("ListGroupsResponse tagged fields") }
     }
@@ -72,7 +72,7 @@ package struct ListGroupsResponse: KafkaMessage {
     package func encode(into buffer: inout ByteBuffer, version: Int16) {
         let flexible = ListGroupsResponse.isFlexible(version)
         if version >= 1 { buffer.writeInteger(self.throttleTimeMs) }
-        buffer.writeInteger(self.errorCode)
+        buffer.writeKafkaErrorCode(self.errorCode)
         buffer.writeKafkaStructArray(self.groups, version: version, compact: flexible)
         if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
     }

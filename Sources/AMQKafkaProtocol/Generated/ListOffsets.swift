@@ -183,7 +183,7 @@ package struct ListOffsetsResponse: KafkaMessage {
 
     package struct ListOffsetsPartitionResponse: KafkaStruct {
         package var partitionIndex: Int32
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var oldStyleOffsets: [Int64]
         package var timestamp: Int64
         package var offset: Int64
@@ -192,7 +192,7 @@ package struct ListOffsetsResponse: KafkaMessage {
 
         package init(
             partitionIndex: Int32 = 0,
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             oldStyleOffsets: [Int64] = [],
             timestamp: Int64 = -1,
             offset: Int64 = -1,
@@ -212,7 +212,7 @@ package struct ListOffsetsResponse: KafkaMessage {
             let flexible = ListOffsetsResponse.isFlexible(version)
             self.init()
             self.partitionIndex = try buffer.readKafkaInteger("ListOffsetsPartitionResponse.PartitionIndex")
-            self.errorCode = try buffer.readKafkaInteger("ListOffsetsPartitionResponse.ErrorCode")
+            self.errorCode = try buffer.readKafkaErrorCode("ListOffsetsPartitionResponse.ErrorCode")
             self.timestamp = try buffer.readKafkaInteger("ListOffsetsPartitionResponse.Timestamp")
             self.offset = try buffer.readKafkaInteger("ListOffsetsPartitionResponse.Offset")
             if version >= 4 { self.leaderEpoch = try buffer.readKafkaInteger("ListOffsetsPartitionResponse.LeaderEpoch") }
@@ -222,7 +222,7 @@ package struct ListOffsetsResponse: KafkaMessage {
         package func encode(into buffer: inout ByteBuffer, version: Int16) {
             let flexible = ListOffsetsResponse.isFlexible(version)
             buffer.writeInteger(self.partitionIndex)
-            buffer.writeInteger(self.errorCode)
+            buffer.writeKafkaErrorCode(self.errorCode)
             buffer.writeInteger(self.timestamp)
             buffer.writeInteger(self.offset)
             if version >= 4 { buffer.writeInteger(self.leaderEpoch) }

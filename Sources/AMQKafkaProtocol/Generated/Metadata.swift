@@ -90,7 +90,7 @@ package struct MetadataResponse: KafkaMessage {
     package var controllerId: Int32
     package var topics: [MetadataResponseTopic]
     package var clusterAuthorizedOperations: Int32
-    package var errorCode: Int16
+    package var errorCode: KafkaErrorCode
     package var unknownTaggedFields: [TaggedField]
 
     package init(
@@ -100,7 +100,7 @@ package struct MetadataResponse: KafkaMessage {
         controllerId: Int32 = -1,
         topics: [MetadataResponseTopic] = [],
         clusterAuthorizedOperations: Int32 = -2147483648,
-        errorCode: Int16 = 0,
+        errorCode: KafkaErrorCode = .none,
         unknownTaggedFields: [TaggedField] = []
     ) {
         self.throttleTimeMs = throttleTimeMs
@@ -178,7 +178,7 @@ package struct MetadataResponse: KafkaMessage {
     }
 
     package struct MetadataResponseTopic: KafkaStruct {
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var name: String?
         package var topicId: KafkaUUID
         package var isInternal: Bool
@@ -187,7 +187,7 @@ package struct MetadataResponse: KafkaMessage {
         package var unknownTaggedFields: [TaggedField]
 
         package init(
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             name: String? = "",
             topicId: KafkaUUID = KafkaUUID.zero,
             isInternal: Bool = false,
@@ -207,7 +207,7 @@ package struct MetadataResponse: KafkaMessage {
         package init(from buffer: inout ByteBuffer, version: Int16) throws(KafkaProtocolError) {
             let flexible = MetadataResponse.isFlexible(version)
             self.init()
-            self.errorCode = try buffer.readKafkaInteger("MetadataResponseTopic.ErrorCode")
+            self.errorCode = try buffer.readKafkaErrorCode("MetadataResponseTopic.ErrorCode")
             self.name = try buffer.readKafkaNullableString(compact: flexible, nullable: version >= 12, "MetadataResponseTopic.Name")
             if version >= 10 { self.topicId = try buffer.readKafkaUUID("MetadataResponseTopic.TopicId") }
             if version >= 1 { self.isInternal = try buffer.readKafkaBool("MetadataResponseTopic.IsInternal") }
@@ -218,7 +218,7 @@ package struct MetadataResponse: KafkaMessage {
 
         package func encode(into buffer: inout ByteBuffer, version: Int16) {
             let flexible = MetadataResponse.isFlexible(version)
-            buffer.writeInteger(self.errorCode)
+            buffer.writeKafkaErrorCode(self.errorCode)
             buffer.writeKafkaNullableString(self.name, compact: flexible, nullable: version >= 12)
             if version >= 10 { buffer.writeKafkaUUID(self.topicId) }
             if version >= 1 { buffer.writeKafkaBool(self.isInternal) }
@@ -229,7 +229,7 @@ package struct MetadataResponse: KafkaMessage {
     }
 
     package struct MetadataResponsePartition: KafkaStruct {
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var partitionIndex: Int32
         package var leaderId: Int32
         package var leaderEpoch: Int32
@@ -239,7 +239,7 @@ package struct MetadataResponse: KafkaMessage {
         package var unknownTaggedFields: [TaggedField]
 
         package init(
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             partitionIndex: Int32 = 0,
             leaderId: Int32 = 0,
             leaderEpoch: Int32 = -1,
@@ -261,7 +261,7 @@ package struct MetadataResponse: KafkaMessage {
         package init(from buffer: inout ByteBuffer, version: Int16) throws(KafkaProtocolError) {
             let flexible = MetadataResponse.isFlexible(version)
             self.init()
-            self.errorCode = try buffer.readKafkaInteger("MetadataResponsePartition.ErrorCode")
+            self.errorCode = try buffer.readKafkaErrorCode("MetadataResponsePartition.ErrorCode")
             self.partitionIndex = try buffer.readKafkaInteger("MetadataResponsePartition.PartitionIndex")
             self.leaderId = try buffer.readKafkaInteger("MetadataResponsePartition.LeaderId")
             if version >= 7 { self.leaderEpoch = try buffer.readKafkaInteger("MetadataResponsePartition.LeaderEpoch") }
@@ -273,7 +273,7 @@ package struct MetadataResponse: KafkaMessage {
 
         package func encode(into buffer: inout ByteBuffer, version: Int16) {
             let flexible = MetadataResponse.isFlexible(version)
-            buffer.writeInteger(self.errorCode)
+            buffer.writeKafkaErrorCode(self.errorCode)
             buffer.writeInteger(self.partitionIndex)
             buffer.writeInteger(self.leaderId)
             if version >= 7 { buffer.writeInteger(self.leaderEpoch) }

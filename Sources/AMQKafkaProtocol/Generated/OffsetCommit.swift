@@ -206,12 +206,12 @@ package struct OffsetCommitResponse: KafkaMessage {
 
     package struct OffsetCommitResponsePartition: KafkaStruct {
         package var partitionIndex: Int32
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var unknownTaggedFields: [TaggedField]
 
         package init(
             partitionIndex: Int32 = 0,
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             unknownTaggedFields: [TaggedField] = []
         ) {
             self.partitionIndex = partitionIndex
@@ -223,14 +223,14 @@ package struct OffsetCommitResponse: KafkaMessage {
             let flexible = OffsetCommitResponse.isFlexible(version)
             self.init()
             self.partitionIndex = try buffer.readKafkaInteger("OffsetCommitResponsePartition.PartitionIndex")
-            self.errorCode = try buffer.readKafkaInteger("OffsetCommitResponsePartition.ErrorCode")
+            self.errorCode = try buffer.readKafkaErrorCode("OffsetCommitResponsePartition.ErrorCode")
             if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("OffsetCommitResponsePartition tagged fields") }
         }
 
         package func encode(into buffer: inout ByteBuffer, version: Int16) {
             let flexible = OffsetCommitResponse.isFlexible(version)
             buffer.writeInteger(self.partitionIndex)
-            buffer.writeInteger(self.errorCode)
+            buffer.writeKafkaErrorCode(self.errorCode)
             if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
         }
     }

@@ -161,14 +161,14 @@ package struct OffsetFetchResponse: KafkaMessage {
 
     package var throttleTimeMs: Int32
     package var topics: [OffsetFetchResponseTopic]
-    package var errorCode: Int16
+    package var errorCode: KafkaErrorCode
     package var groups: [OffsetFetchResponseGroup]
     package var unknownTaggedFields: [TaggedField]
 
     package init(
         throttleTimeMs: Int32 = 0,
         topics: [OffsetFetchResponseTopic] = [],
-        errorCode: Int16 = 0,
+        errorCode: KafkaErrorCode = .none,
         groups: [OffsetFetchResponseGroup] = [],
         unknownTaggedFields: [TaggedField] = []
     ) {
@@ -184,7 +184,7 @@ package struct OffsetFetchResponse: KafkaMessage {
         self.init()
         if version >= 3 { self.throttleTimeMs = try buffer.readKafkaInteger("OffsetFetchResponse.ThrottleTimeMs") }
         if version <= 7 { self.topics = try buffer.readKafkaStructArray(version: version, compact: flexible, "OffsetFetchResponse.Topics") }
-        if version >= 2 && version <= 7 { self.errorCode = try buffer.readKafkaInteger("OffsetFetchResponse.ErrorCode") }
+        if version >= 2 && version <= 7 { self.errorCode = try buffer.readKafkaErrorCode("OffsetFetchResponse.ErrorCode") }
         if version >= 8 { self.groups = try buffer.readKafkaStructArray(version: version, compact: flexible, "OffsetFetchResponse.Groups") }
         if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("OffsetFetchResponse tagged fields") }
     }
@@ -193,7 +193,7 @@ package struct OffsetFetchResponse: KafkaMessage {
         let flexible = OffsetFetchResponse.isFlexible(version)
         if version >= 3 { buffer.writeInteger(self.throttleTimeMs) }
         if version <= 7 { buffer.writeKafkaStructArray(self.topics, version: version, compact: flexible) }
-        if version >= 2 && version <= 7 { buffer.writeInteger(self.errorCode) }
+        if version >= 2 && version <= 7 { buffer.writeKafkaErrorCode(self.errorCode) }
         if version >= 8 { buffer.writeKafkaStructArray(self.groups, version: version, compact: flexible) }
         if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
     }
@@ -234,7 +234,7 @@ package struct OffsetFetchResponse: KafkaMessage {
         package var committedOffset: Int64
         package var committedLeaderEpoch: Int32
         package var metadata: String?
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var unknownTaggedFields: [TaggedField]
 
         package init(
@@ -242,7 +242,7 @@ package struct OffsetFetchResponse: KafkaMessage {
             committedOffset: Int64 = 0,
             committedLeaderEpoch: Int32 = -1,
             metadata: String? = "",
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             unknownTaggedFields: [TaggedField] = []
         ) {
             self.partitionIndex = partitionIndex
@@ -260,7 +260,7 @@ package struct OffsetFetchResponse: KafkaMessage {
             if version <= 7 { self.committedOffset = try buffer.readKafkaInteger("OffsetFetchResponsePartition.CommittedOffset") }
             if version >= 5 && version <= 7 { self.committedLeaderEpoch = try buffer.readKafkaInteger("OffsetFetchResponsePartition.CommittedLeaderEpoch") }
             if version <= 7 { self.metadata = try buffer.readKafkaNullableString(compact: flexible, nullable: version <= 7, "OffsetFetchResponsePartition.Metadata") }
-            if version <= 7 { self.errorCode = try buffer.readKafkaInteger("OffsetFetchResponsePartition.ErrorCode") }
+            if version <= 7 { self.errorCode = try buffer.readKafkaErrorCode("OffsetFetchResponsePartition.ErrorCode") }
             if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("OffsetFetchResponsePartition tagged fields") }
         }
 
@@ -270,7 +270,7 @@ package struct OffsetFetchResponse: KafkaMessage {
             if version <= 7 { buffer.writeInteger(self.committedOffset) }
             if version >= 5 && version <= 7 { buffer.writeInteger(self.committedLeaderEpoch) }
             if version <= 7 { buffer.writeKafkaNullableString(self.metadata, compact: flexible, nullable: version <= 7) }
-            if version <= 7 { buffer.writeInteger(self.errorCode) }
+            if version <= 7 { buffer.writeKafkaErrorCode(self.errorCode) }
             if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
         }
     }
@@ -278,13 +278,13 @@ package struct OffsetFetchResponse: KafkaMessage {
     package struct OffsetFetchResponseGroup: KafkaStruct {
         package var groupId: String
         package var topics: [OffsetFetchResponseTopics]
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var unknownTaggedFields: [TaggedField]
 
         package init(
             groupId: String = "",
             topics: [OffsetFetchResponseTopics] = [],
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             unknownTaggedFields: [TaggedField] = []
         ) {
             self.groupId = groupId
@@ -298,7 +298,7 @@ package struct OffsetFetchResponse: KafkaMessage {
             self.init()
             if version >= 8 { self.groupId = try buffer.readKafkaString(compact: flexible, "OffsetFetchResponseGroup.GroupId") }
             if version >= 8 { self.topics = try buffer.readKafkaStructArray(version: version, compact: flexible, "OffsetFetchResponseGroup.Topics") }
-            if version >= 8 { self.errorCode = try buffer.readKafkaInteger("OffsetFetchResponseGroup.ErrorCode") }
+            if version >= 8 { self.errorCode = try buffer.readKafkaErrorCode("OffsetFetchResponseGroup.ErrorCode") }
             if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("OffsetFetchResponseGroup tagged fields") }
         }
 
@@ -306,7 +306,7 @@ package struct OffsetFetchResponse: KafkaMessage {
             let flexible = OffsetFetchResponse.isFlexible(version)
             if version >= 8 { buffer.writeKafkaString(self.groupId, compact: flexible) }
             if version >= 8 { buffer.writeKafkaStructArray(self.topics, version: version, compact: flexible) }
-            if version >= 8 { buffer.writeInteger(self.errorCode) }
+            if version >= 8 { buffer.writeKafkaErrorCode(self.errorCode) }
             if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
         }
     }
@@ -350,7 +350,7 @@ package struct OffsetFetchResponse: KafkaMessage {
         package var committedOffset: Int64
         package var committedLeaderEpoch: Int32
         package var metadata: String?
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var unknownTaggedFields: [TaggedField]
 
         package init(
@@ -358,7 +358,7 @@ package struct OffsetFetchResponse: KafkaMessage {
             committedOffset: Int64 = 0,
             committedLeaderEpoch: Int32 = -1,
             metadata: String? = "",
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             unknownTaggedFields: [TaggedField] = []
         ) {
             self.partitionIndex = partitionIndex
@@ -376,7 +376,7 @@ package struct OffsetFetchResponse: KafkaMessage {
             if version >= 8 { self.committedOffset = try buffer.readKafkaInteger("OffsetFetchResponsePartitions.CommittedOffset") }
             if version >= 8 { self.committedLeaderEpoch = try buffer.readKafkaInteger("OffsetFetchResponsePartitions.CommittedLeaderEpoch") }
             if version >= 8 { self.metadata = try buffer.readKafkaNullableString(compact: flexible, nullable: version >= 8, "OffsetFetchResponsePartitions.Metadata") }
-            if version >= 8 { self.errorCode = try buffer.readKafkaInteger("OffsetFetchResponsePartitions.ErrorCode") }
+            if version >= 8 { self.errorCode = try buffer.readKafkaErrorCode("OffsetFetchResponsePartitions.ErrorCode") }
             if flexible { self.unknownTaggedFields = try buffer.readKafkaTaggedFields("OffsetFetchResponsePartitions tagged fields") }
         }
 
@@ -386,7 +386,7 @@ package struct OffsetFetchResponse: KafkaMessage {
             if version >= 8 { buffer.writeInteger(self.committedOffset) }
             if version >= 8 { buffer.writeInteger(self.committedLeaderEpoch) }
             if version >= 8 { buffer.writeKafkaNullableString(self.metadata, compact: flexible, nullable: version >= 8) }
-            if version >= 8 { buffer.writeInteger(self.errorCode) }
+            if version >= 8 { buffer.writeKafkaErrorCode(self.errorCode) }
             if flexible { buffer.writeKafkaTaggedFields(self.unknownTaggedFields) }
         }
     }

@@ -171,14 +171,14 @@ package struct OffsetForLeaderEpochResponse: KafkaMessage {
     }
 
     package struct EpochEndOffset: KafkaStruct {
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var partition: Int32
         package var leaderEpoch: Int32
         package var endOffset: Int64
         package var unknownTaggedFields: [TaggedField]
 
         package init(
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             partition: Int32 = 0,
             leaderEpoch: Int32 = -1,
             endOffset: Int64 = -1,
@@ -194,7 +194,7 @@ package struct OffsetForLeaderEpochResponse: KafkaMessage {
         package init(from buffer: inout ByteBuffer, version: Int16) throws(KafkaProtocolError) {
             let flexible = OffsetForLeaderEpochResponse.isFlexible(version)
             self.init()
-            self.errorCode = try buffer.readKafkaInteger("EpochEndOffset.ErrorCode")
+            self.errorCode = try buffer.readKafkaErrorCode("EpochEndOffset.ErrorCode")
             self.partition = try buffer.readKafkaInteger("EpochEndOffset.Partition")
             self.leaderEpoch = try buffer.readKafkaInteger("EpochEndOffset.LeaderEpoch")
             self.endOffset = try buffer.readKafkaInteger("EpochEndOffset.EndOffset")
@@ -203,7 +203,7 @@ package struct OffsetForLeaderEpochResponse: KafkaMessage {
 
         package func encode(into buffer: inout ByteBuffer, version: Int16) {
             let flexible = OffsetForLeaderEpochResponse.isFlexible(version)
-            buffer.writeInteger(self.errorCode)
+            buffer.writeKafkaErrorCode(self.errorCode)
             buffer.writeInteger(self.partition)
             buffer.writeInteger(self.leaderEpoch)
             buffer.writeInteger(self.endOffset)

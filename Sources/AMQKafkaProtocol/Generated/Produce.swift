@@ -197,7 +197,7 @@ package struct ProduceResponse: KafkaMessage {
 
     package struct PartitionProduceResponse: KafkaStruct {
         package var index: Int32
-        package var errorCode: Int16
+        package var errorCode: KafkaErrorCode
         package var baseOffset: Int64
         package var logAppendTimeMs: Int64
         package var logStartOffset: Int64
@@ -208,7 +208,7 @@ package struct ProduceResponse: KafkaMessage {
 
         package init(
             index: Int32 = 0,
-            errorCode: Int16 = 0,
+            errorCode: KafkaErrorCode = .none,
             baseOffset: Int64 = 0,
             logAppendTimeMs: Int64 = -1,
             logStartOffset: Int64 = -1,
@@ -232,7 +232,7 @@ package struct ProduceResponse: KafkaMessage {
             let flexible = ProduceResponse.isFlexible(version)
             self.init()
             self.index = try buffer.readKafkaInteger("PartitionProduceResponse.Index")
-            self.errorCode = try buffer.readKafkaInteger("PartitionProduceResponse.ErrorCode")
+            self.errorCode = try buffer.readKafkaErrorCode("PartitionProduceResponse.ErrorCode")
             self.baseOffset = try buffer.readKafkaInteger("PartitionProduceResponse.BaseOffset")
             self.logAppendTimeMs = try buffer.readKafkaInteger("PartitionProduceResponse.LogAppendTimeMs")
             if version >= 5 { self.logStartOffset = try buffer.readKafkaInteger("PartitionProduceResponse.LogStartOffset") }
@@ -251,7 +251,7 @@ package struct ProduceResponse: KafkaMessage {
         package func encode(into buffer: inout ByteBuffer, version: Int16) {
             let flexible = ProduceResponse.isFlexible(version)
             buffer.writeInteger(self.index)
-            buffer.writeInteger(self.errorCode)
+            buffer.writeKafkaErrorCode(self.errorCode)
             buffer.writeInteger(self.baseOffset)
             buffer.writeInteger(self.logAppendTimeMs)
             if version >= 5 { buffer.writeInteger(self.logStartOffset) }

@@ -100,7 +100,7 @@ package struct SyncGroupResponse: KafkaMessage {
     package static func isFlexible(_ version: Int16) -> Bool { version >= 4 }
 
     package var throttleTimeMs: Int32
-    package var errorCode: Int16
+    package var errorCode: KafkaErrorCode
     package var protocolType: String?
     package var protocolName: String?
     package var assignment: [UInt8]
@@ -108,7 +108,7 @@ package struct SyncGroupResponse: KafkaMessage {
 
     package init(
         throttleTimeMs: Int32 = 0,
-        errorCode: Int16 = 0,
+        errorCode: KafkaErrorCode = .none,
         protocolType: String? = nil,
         protocolName: String? = nil,
         assignment: [UInt8] = [],
@@ -126,7 +126,7 @@ package struct SyncGroupResponse: KafkaMessage {
         let flexible = SyncGroupResponse.isFlexible(version)
         self.init()
         if version >= 1 { self.throttleTimeMs = try buffer.readKafkaInteger("SyncGroupResponse.ThrottleTimeMs") }
-        self.errorCode = try buffer.readKafkaInteger("SyncGroupResponse.ErrorCode")
+        self.errorCode = try buffer.readKafkaErrorCode("SyncGroupResponse.ErrorCode")
         if version >= 5 { self.protocolType = try buffer.readKafkaNullableString(compact: flexible, nullable: version >= 5, "SyncGroupResponse.ProtocolType") }
         if version >= 5 { self.protocolName = try buffer.readKafkaNullableString(compact: flexible, nullable: version >= 5, "SyncGroupResponse.ProtocolName") }
         self.assignment = try buffer.readKafkaBytes(compact: flexible, "SyncGroupResponse.Assignment")
@@ -136,7 +136,7 @@ package struct SyncGroupResponse: KafkaMessage {
     package func encode(into buffer: inout ByteBuffer, version: Int16) {
         let flexible = SyncGroupResponse.isFlexible(version)
         if version >= 1 { buffer.writeInteger(self.throttleTimeMs) }
-        buffer.writeInteger(self.errorCode)
+        buffer.writeKafkaErrorCode(self.errorCode)
         if version >= 5 { buffer.writeKafkaNullableString(self.protocolType, compact: flexible, nullable: version >= 5) }
         if version >= 5 { buffer.writeKafkaNullableString(self.protocolName, compact: flexible, nullable: version >= 5) }
         buffer.writeKafkaBytes(self.assignment, compact: flexible)

@@ -305,26 +305,13 @@ package actor StorageEngine {
         execute(writePath.committed(plan.sequence, outcomes: outcomes))
     }
 
-    /// Retries `body` with jittered exponential backoff until it succeeds: data already handed to
-    /// us is never dropped, and appends simply wait (bounded by `maxUnuploadedBytes`).
+    /// ``retrying(_:base:cap:logger:onRetry:_:)`` with this engine's backoff, counting retries.
     private func retrying<T: Sendable>(_ what: String, _ body: @Sendable () async throws -> T) async throws(CancellationError) -> T {
-        var delay = configuration.retryBase
-        var attempt = 0
-        while true {
-            if Task.isCancelled { throw CancellationError() }
-            do {
-                let value = try await body()
-                if attempt > 0 { logger.notice("Recovered", metadata: ["amq.operation": "\(what)", "amq.attempts": "\(attempt + 1)"]) }
-                return value
-            } catch {
-                attempt += 1
-                retries += 1
-                logger.warning("Retrying", metadata: ["amq.operation": "\(what)", "amq.attempt": "\(attempt)", "amq.error": "\(error)"])
-                let jittered = delay * Double.random(in: 0.5...1.0)
-                try? await Task.sleep(for: jittered)
-                delay = min(delay * 2, configuration.retryCap)
-            }
-        }
+        try await AMQStorage.retrying(what, base: configuration.retryBase, cap: configuration.retryCap, logger: logger, onRetry: { await self.countRetry() }, body)
+    }
+
+    private func countRetry() {
+        retries += 1
     }
 
     // MARK: Introspection (metrics, tests)

@@ -173,7 +173,7 @@ package struct WritePathStateMachine: Sendable {
     private var sealed: [Int: Stage] = [:]
     /// The sequence whose commit comes next.
     private var commitTurn = 1
-    private var lingerWakeUp: ContinuousClock.Instant?
+    private var sealPolicy: SealPolicy
     package private(set) var stopped = false
 
     package private(set) var unuploadedBytes = 0
@@ -184,6 +184,7 @@ package struct WritePathStateMachine: Sendable {
     package init(nodeID: Int, configuration: Configuration) {
         self.nodeID = nodeID
         self.configuration = configuration
+        sealPolicy = SealPolicy(maxBufferBytes: configuration.maxBufferBytes, maxConcurrentUploads: configuration.maxConcurrentUploads)
     }
 
     // MARK: Leadership
@@ -220,7 +221,7 @@ package struct WritePathStateMachine: Sendable {
         unuploadedBytes -= freed
         if buffer.pieces.isEmpty {
             open = nil
-            lingerWakeUp = nil
+            sealPolicy.discard()
         } else {
             open = buffer
         }
@@ -380,27 +381,20 @@ package struct WritePathStateMachine: Sendable {
     /// Time passed: seal a buffer whose linger is over.
     package mutating func tick(now: ContinuousClock.Instant) -> [Action] {
         guard !stopped else { return [] }
-        if let scheduled = lingerWakeUp, scheduled <= now { lingerWakeUp = nil }
+        sealPolicy.passed(now)
         return sealIfDue(now: now)
     }
 
-    /// Seals the open buffer when it is full, when its linger has passed, or — with zero linger —
-    /// as soon as no upload is in flight (group commit); else asks to be woken when it lingers out.
-    /// A buffer of pointers only has nothing to upload: it is sealed at once.
+    /// Seals the open buffer as ``SealPolicy`` says. A buffer of pointers only has nothing to
+    /// upload: it is sealed at once.
     private mutating func sealIfDue(now: ContinuousClock.Instant) -> [Action] {
         guard let buffer = open else { return [] }
         if !buffer.hasLocalData { return seal() }
-        let full = buffer.bytes >= configuration.maxBufferBytes
-        let lingered = buffer.linger > .zero && now >= buffer.opened + buffer.linger
-        let idle = buffer.linger == .zero && uploadsInFlight == 0
-        if (full || lingered || idle) && uploadsInFlight < configuration.maxConcurrentUploads {
-            return seal()
+        switch sealPolicy.decide(bytes: buffer.bytes, opened: buffer.opened, linger: buffer.linger, uploadsInFlight: uploadsInFlight, now: now) {
+        case .seal: return seal()
+        case .wakeUp(let instant): return [.wakeUp(at: instant)]
+        case .wait: return []
         }
-        guard buffer.linger > .zero else { return [] }
-        let due = buffer.opened + buffer.linger
-        if let scheduled = lingerWakeUp, scheduled <= due { return [] }
-        lingerWakeUp = due
-        return [.wakeUp(at: due)]
     }
 
     /// Seals the open buffer. Sequence numbers are given here, not at opening, so a buffer emptied
@@ -408,7 +402,7 @@ package struct WritePathStateMachine: Sendable {
     private mutating func seal() -> [Action] {
         let buffer = open!
         open = nil
-        lingerWakeUp = nil
+        sealPolicy.discard()
         sequence += 1
         let sealedBuffer = SealedBuffer(sequence: sequence, ranges: buffer.pieces, bytes: buffer.bytes)
         guard buffer.hasLocalData else {

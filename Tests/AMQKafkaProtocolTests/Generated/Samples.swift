@@ -60,7 +60,7 @@ extension ProduceResponse.PartitionProduceResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.index = 17
-        value.errorCode = 18
+        value.errorCode = KafkaErrorCode(rawValue: 18)
         value.baseOffset = 19
         value.logAppendTimeMs = 20
         if version >= 5 { value.logStartOffset = 21 }
@@ -169,7 +169,7 @@ extension FetchResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.throttleTimeMs = 61
-        if version >= 7 { value.errorCode = 62 }
+        if version >= 7 { value.errorCode = KafkaErrorCode(rawValue: 62) }
         if version >= 7 { value.sessionId = 63 }
         value.responses = [FetchResponse.FetchableTopicResponse.sample(version: version)]
         if FetchResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [64])] }
@@ -191,7 +191,7 @@ extension FetchResponse.PartitionData: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.partitionIndex = 69
-        value.errorCode = 70
+        value.errorCode = KafkaErrorCode(rawValue: 70)
         value.highWatermark = 71
         value.lastStableOffset = 72
         if version >= 5 { value.logStartOffset = 73 }
@@ -310,7 +310,7 @@ extension ListOffsetsResponse.ListOffsetsPartitionResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.partitionIndex = 6
-        value.errorCode = 7
+        value.errorCode = KafkaErrorCode(rawValue: 7)
         value.timestamp = 9
         value.offset = 10
         if version >= 4 { value.leaderEpoch = 11 }
@@ -370,7 +370,7 @@ extension MetadataResponse.MetadataResponseBroker: SampleProviding {
 extension MetadataResponse.MetadataResponseTopic: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.errorCode = 29
+        value.errorCode = KafkaErrorCode(rawValue: 29)
         value.name = "s129"
         if version >= 10 { value.topicId = KafkaUUID(high: 130, low: 910) }
         if version >= 1 { value.isInternal = true }
@@ -384,7 +384,7 @@ extension MetadataResponse.MetadataResponseTopic: SampleProviding {
 extension MetadataResponse.MetadataResponsePartition: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.errorCode = 35
+        value.errorCode = KafkaErrorCode(rawValue: 35)
         value.partitionIndex = 36
         value.leaderId = 37
         if version >= 7 { value.leaderEpoch = 38 }
@@ -456,7 +456,7 @@ extension OffsetCommitResponse.OffsetCommitResponsePartition: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.partitionIndex = 61
-        value.errorCode = 62
+        value.errorCode = KafkaErrorCode(rawValue: 62)
         if OffsetCommitResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [161])] }
         return value
     }
@@ -511,7 +511,7 @@ extension OffsetFetchResponse: SampleProviding {
         var value = Self()
         if version >= 3 { value.throttleTimeMs = 76 }
         if version <= 7 { value.topics = [OffsetFetchResponse.OffsetFetchResponseTopic.sample(version: version)] }
-        if version >= 2 && version <= 7 { value.errorCode = 78 }
+        if version >= 2 && version <= 7 { value.errorCode = KafkaErrorCode(rawValue: 78) }
         if version >= 8 { value.groups = [OffsetFetchResponse.OffsetFetchResponseGroup.sample(version: version)] }
         if OffsetFetchResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [178])] }
         return value
@@ -535,7 +535,7 @@ extension OffsetFetchResponse.OffsetFetchResponsePartition: SampleProviding {
         if version <= 7 { value.committedOffset = 83 }
         if version >= 5 && version <= 7 { value.committedLeaderEpoch = 84 }
         if version <= 7 { value.metadata = "s184" }
-        if version <= 7 { value.errorCode = 86 }
+        if version <= 7 { value.errorCode = KafkaErrorCode(rawValue: 86) }
         if OffsetFetchResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [185])] }
         return value
     }
@@ -546,7 +546,7 @@ extension OffsetFetchResponse.OffsetFetchResponseGroup: SampleProviding {
         var value = Self()
         if version >= 8 { value.groupId = "s186" }
         if version >= 8 { value.topics = [OffsetFetchResponse.OffsetFetchResponseTopics.sample(version: version)] }
-        if version >= 8 { value.errorCode = 89 }
+        if version >= 8 { value.errorCode = KafkaErrorCode(rawValue: 89) }
         if OffsetFetchResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [188])] }
         return value
     }
@@ -569,7 +569,7 @@ extension OffsetFetchResponse.OffsetFetchResponsePartitions: SampleProviding {
         if version >= 8 { value.committedOffset = 94 }
         if version >= 8 { value.committedLeaderEpoch = 95 }
         if version >= 8 { value.metadata = "s195" }
-        if version >= 8 { value.errorCode = 97 }
+        if version >= 8 { value.errorCode = KafkaErrorCode(rawValue: 97) }
         if OffsetFetchResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [196])] }
         return value
     }
@@ -590,7 +590,7 @@ extension FindCoordinatorResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         if version >= 1 { value.throttleTimeMs = 1 }
-        if version <= 3 { value.errorCode = 2 }
+        if version <= 3 { value.errorCode = KafkaErrorCode(rawValue: 2) }
         if version >= 1 && version <= 3 { value.errorMessage = "s202" }
         if version <= 3 { value.nodeId = 4 }
         if version <= 3 { value.host = "s204" }
@@ -608,7 +608,7 @@ extension FindCoordinatorResponse.Coordinator: SampleProviding {
         if version >= 4 { value.nodeId = 9 }
         if version >= 4 { value.host = "s209" }
         if version >= 4 { value.port = 11 }
-        if version >= 4 { value.errorCode = 12 }
+        if version >= 4 { value.errorCode = KafkaErrorCode(rawValue: 12) }
         if version >= 4 { value.errorMessage = "s212" }
         if FindCoordinatorResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [212])] }
         return value
@@ -645,7 +645,7 @@ extension JoinGroupResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         if version >= 2 { value.throttleTimeMs = 24 }
-        value.errorCode = 25
+        value.errorCode = KafkaErrorCode(rawValue: 25)
         value.generationId = 26
         if version >= 7 { value.protocolType = "s226" }
         value.protocolName = "s227"
@@ -685,7 +685,7 @@ extension HeartbeatResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         if version >= 1 { value.throttleTimeMs = 40 }
-        value.errorCode = 41
+        value.errorCode = KafkaErrorCode(rawValue: 41)
         if HeartbeatResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [240])] }
         return value
     }
@@ -717,7 +717,7 @@ extension LeaveGroupResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         if version >= 1 { value.throttleTimeMs = 48 }
-        value.errorCode = 49
+        value.errorCode = KafkaErrorCode(rawValue: 49)
         if version >= 3 { value.members = [LeaveGroupResponse.MemberResponse.sample(version: version)] }
         if LeaveGroupResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [249])] }
         return value
@@ -729,7 +729,7 @@ extension LeaveGroupResponse.MemberResponse: SampleProviding {
         var value = Self()
         if version >= 3 { value.memberId = "s250" }
         if version >= 3 { value.groupInstanceId = "s251" }
-        if version >= 3 { value.errorCode = 53 }
+        if version >= 3 { value.errorCode = KafkaErrorCode(rawValue: 53) }
         if LeaveGroupResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [252])] }
         return value
     }
@@ -764,7 +764,7 @@ extension SyncGroupResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         if version >= 1 { value.throttleTimeMs = 63 }
-        value.errorCode = 64
+        value.errorCode = KafkaErrorCode(rawValue: 64)
         if version >= 5 { value.protocolType = "s264" }
         if version >= 5 { value.protocolName = "s265" }
         value.assignment = [10, 1, 2]
@@ -796,7 +796,7 @@ extension DescribeGroupsResponse: SampleProviding {
 extension DescribeGroupsResponse.DescribedGroup: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.errorCode = 72
+        value.errorCode = KafkaErrorCode(rawValue: 72)
         value.groupId = "s273"
         value.groupState = "s274"
         value.protocolType = "s275"
@@ -836,7 +836,7 @@ extension ListGroupsResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         if version >= 1 { value.throttleTimeMs = 88 }
-        value.errorCode = 89
+        value.errorCode = KafkaErrorCode(rawValue: 89)
         value.groups = [ListGroupsResponse.ListedGroup.sample(version: version)]
         if ListGroupsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [33])] }
         return value
@@ -868,7 +868,7 @@ extension ApiVersionsRequest: SampleProviding {
 extension ApiVersionsResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.errorCode = 97
+        value.errorCode = KafkaErrorCode(rawValue: 97)
         value.apiKeys = [ApiVersionsResponse.ApiVersion.sample(version: version)]
         if version >= 1 { value.throttleTimeMs = 99 }
         if version >= 3 { value.supportedFeatures = [ApiVersionsResponse.SupportedFeatureKey.sample(version: version)] }
@@ -972,9 +972,9 @@ extension CreateTopicsResponse.CreatableTopicResult: SampleProviding {
         var value = Self()
         value.name = "s326"
         if version >= 7 { value.topicId = KafkaUUID(high: 327, low: 2289) }
-        value.errorCode = 29
+        value.errorCode = KafkaErrorCode(rawValue: 29)
         value.errorMessage = "s329"
-        if version >= 5 { value.topicConfigErrorCode = 31 }
+        if version >= 5 { value.topicConfigErrorCode = KafkaErrorCode(rawValue: 31) }
         if version >= 5 { value.numPartitions = 32 }
         if version >= 5 { value.replicationFactor = 33 }
         if version >= 5 { value.configs = [CreateTopicsResponse.CreatableTopicConfigs.sample(version: version)] }
@@ -1032,7 +1032,7 @@ extension DeleteTopicsResponse.DeletableTopicResult: SampleProviding {
         var value = Self()
         value.name = "s346"
         if version >= 6 { value.topicId = KafkaUUID(high: 347, low: 2429) }
-        value.errorCode = 49
+        value.errorCode = KafkaErrorCode(rawValue: 49)
         if version >= 5 { value.errorMessage = "s349" }
         if DeleteTopicsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [93])] }
         return value
@@ -1094,7 +1094,7 @@ extension DeleteRecordsResponse.DeleteRecordsPartitionResult: SampleProviding {
         var value = Self()
         value.partitionIndex = 61
         value.lowWatermark = 62
-        value.errorCode = 63
+        value.errorCode = KafkaErrorCode(rawValue: 63)
         if DeleteRecordsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [106])] }
         return value
     }
@@ -1116,7 +1116,7 @@ extension InitProducerIdResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.throttleTimeMs = 70
-        value.errorCode = 71
+        value.errorCode = KafkaErrorCode(rawValue: 71)
         value.producerId = 72
         value.producerEpoch = 73
         if InitProducerIdResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [118])] }
@@ -1178,7 +1178,7 @@ extension OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult: SampleProvidi
 extension OffsetForLeaderEpochResponse.EpochEndOffset: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.errorCode = 87
+        value.errorCode = KafkaErrorCode(rawValue: 87)
         value.partition = 88
         value.leaderEpoch = 89
         value.endOffset = 90
@@ -1222,7 +1222,7 @@ extension DescribeConfigsResponse: SampleProviding {
 extension DescribeConfigsResponse.DescribeConfigsResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.errorCode = 99
+        value.errorCode = KafkaErrorCode(rawValue: 99)
         value.errorMessage = "s399"
         value.resourceType = 1
         value.resourceName = "s401"
@@ -1304,7 +1304,7 @@ extension CreatePartitionsResponse.CreatePartitionsTopicResult: SampleProviding 
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.name = "s424"
-        value.errorCode = 26
+        value.errorCode = KafkaErrorCode(rawValue: 26)
         value.errorMessage = "s426"
         if CreatePartitionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [170])] }
         return value
@@ -1334,7 +1334,7 @@ extension DeleteGroupsResponse.DeletableGroupResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.groupId = "s430"
-        value.errorCode = 32
+        value.errorCode = KafkaErrorCode(rawValue: 32)
         if DeleteGroupsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [175])] }
         return value
     }
@@ -1354,7 +1354,7 @@ extension DescribeClusterResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.throttleTimeMs = 36
-        value.errorCode = 37
+        value.errorCode = KafkaErrorCode(rawValue: 37)
         value.errorMessage = "s437"
         if version >= 1 { value.endpointType = 39 }
         value.clusterId = "s439"

@@ -19,15 +19,15 @@ struct AdminHandlers {
         var response = CreateTopicsResponse()
         for topic in request.topics {
             var result = CreateTopicsResponse.CreatableTopicResult(name: topic.name)
-            let partitions = topic.numPartitions == -1 ? defaults : Int(topic.numPartitions)
+            let partitions = topic.numPartitions == KafkaSentinel.defaultPartitionCount ? defaults : Int(topic.numPartitions)
             if !MetadataHandler.isValidTopicName(topic.name) {
-                result.errorCode = KafkaErrorCode.invalidTopicException.rawValue
+                result.errorCode = .invalidTopicException
                 result.errorMessage = "topic names are 1-249 characters of [a-zA-Z0-9._-]"
             } else if partitions <= 0 {
-                result.errorCode = KafkaErrorCode.invalidPartitions.rawValue
+                result.errorCode = .invalidPartitions
                 result.errorMessage = "number of partitions must be at least 1"
             } else if !topic.assignments.isEmpty {
-                result.errorCode = KafkaErrorCode.invalidRequest.rawValue
+                result.errorCode = .invalidRequest
                 result.errorMessage = "manual replica assignment is not supported: amq places partitions itself"
             } else {
                 var configs: [String: String] = [:]
@@ -37,7 +37,7 @@ struct AdminHandlers {
                         name: topic.name, partitions: partitions, configs: configs, validateOnly: request.validateOnly
                     ).topic
                     result.numPartitions = Int32(created.partitions)
-                    result.replicationFactor = topic.replicationFactor == -1 ? 1 : topic.replicationFactor
+                    result.replicationFactor = topic.replicationFactor == KafkaSentinel.defaultReplicationFactor ? 1 : topic.replicationFactor
                     result.configs = Self.describe(created.config).map {
                         .init(name: $0.name, value: $0.value, readOnly: false, configSource: $0.source, isSensitive: false)
                     }
@@ -65,7 +65,7 @@ struct AdminHandlers {
                 }
             } else {
                 // By topic id: amq's topics have none a client could know.
-                result.errorCode = KafkaErrorCode.unknownTopicID.rawValue
+                result.errorCode = .unknownTopicID
             }
             response.responses.append(result)
         }
@@ -79,10 +79,10 @@ struct AdminHandlers {
         for topic in request.topics {
             var result = CreatePartitionsResponse.CreatePartitionsTopicResult(name: topic.name)
             if topic.assignments != nil {
-                result.errorCode = KafkaErrorCode.invalidRequest.rawValue
+                result.errorCode = .invalidRequest
                 result.errorMessage = "manual replica assignment is not supported: amq places partitions itself"
             } else if let current = await broker.view()?.topic(topic.name)?.partitions, Int(topic.count) <= current {
-                result.errorCode = KafkaErrorCode.invalidPartitions.rawValue
+                result.errorCode = .invalidPartitions
                 result.errorMessage = "topic \(topic.name) already has \(current) partitions; the count can only grow"
             } else {
                 do {
@@ -113,17 +113,17 @@ struct AdminHandlers {
                 if let topic = view?.topic(resource.resourceName) {
                     entries = Self.describe(topic.config)
                 } else {
-                    result.errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
+                    result.errorCode = .unknownTopicOrPartition
                     result.errorMessage = "unknown topic \(resource.resourceName)"
                 }
             case Self.brokerResource:
                 if let view {
                     entries = Self.describeBroker(view)
                 } else {
-                    result.errorCode = KafkaErrorCode.unknownServerError.rawValue
+                    result.errorCode = .unknownServerError
                 }
             default:
-                result.errorCode = KafkaErrorCode.invalidRequest.rawValue
+                result.errorCode = .invalidRequest
                 result.errorMessage = "resource type \(resource.resourceType) is not supported"
             }
             if let keys = resource.configurationKeys, !keys.isEmpty {
@@ -191,19 +191,18 @@ struct AdminHandlers {
         for topic in request.topics {
             var partitions: [DeleteRecordsResponse.DeleteRecordsPartitionResult] = []
             for partition in topic.partitions {
-                var out = DeleteRecordsResponse.DeleteRecordsPartitionResult(partitionIndex: partition.partitionIndex, lowWatermark: -1)
+                var out = DeleteRecordsResponse.DeleteRecordsPartitionResult(partitionIndex: partition.partitionIndex, lowWatermark: KafkaSentinel.unknownOffset)
                 do {
                     let (storage, key, _) = try await ListOffsetsHandler.led(topic.name, partition.partitionIndex, view: view)
                     let bounds = try await storage.bounds(key)
-                    // -1 means "up to the high watermark" (Kafka's DeleteRecordsRequest.HIGH_WATERMARK).
-                    let before = partition.offset == -1 ? bounds.highWatermark : partition.offset
+                    let before = partition.offset == KafkaSentinel.deleteToHighWatermark ? bounds.highWatermark : partition.offset
                     if before < 0 || before > bounds.highWatermark {
-                        out.errorCode = KafkaErrorCode.offsetOutOfRange.rawValue
+                        out.errorCode = .offsetOutOfRange
                     } else {
                         out.lowWatermark = try await storage.deleteRecords(key, before: before)
                     }
                 } catch {
-                    out.errorCode = KafkaErrorCode(error).rawValue
+                    out.errorCode = KafkaErrorCode(error)
                 }
                 partitions.append(out)
             }
@@ -216,7 +215,7 @@ struct AdminHandlers {
 
     func handle(_ request: DescribeClusterRequest, _ context: KafkaRequestContext) async throws -> DescribeClusterResponse {
         guard let view = await broker.view() else {
-            return DescribeClusterResponse(errorCode: KafkaErrorCode.brokerNotAvailable.rawValue, errorMessage: "the agent is starting up")
+            return DescribeClusterResponse(errorCode: .brokerNotAvailable, errorMessage: "the agent is starting up")
         }
         return DescribeClusterResponse(
             clusterId: view.clusterID, controllerId: view.controllerID,
@@ -226,9 +225,13 @@ struct AdminHandlers {
 
     // MARK: Errors
 
-    static func code(for error: any Error, topicExists: KafkaErrorCode, invalid: KafkaErrorCode) -> (Int16, String?) {
+    /// The code and message for a failed topic-management call. The controller's errors say more
+    /// here than on the data path (`KafkaErrorMapping.swift`), and two of them depend on the API:
+    /// an existing topic is only an error for CreateTopics, and a bad argument is a bad config or
+    /// partition count depending on what was asked.
+    static func code(for error: any Error, topicExists: KafkaErrorCode, invalid: KafkaErrorCode) -> (KafkaErrorCode, String?) {
         guard let error = error as? ControlPlaneError else {
-            return (KafkaErrorCode.unknownServerError.rawValue, "\(error)")
+            return (KafkaErrorCode(error), "\(error)")
         }
         let code: KafkaErrorCode
         switch error.code {
@@ -241,6 +244,6 @@ struct AdminHandlers {
         case .controllerUnreachable: code = .requestTimedOut
         default: code = .unknownServerError
         }
-        return (code.rawValue, error.message)
+        return (code, error.message)
     }
 }

@@ -9,28 +9,27 @@ import NIOCore
 enum ApiVersionsHandler {
     static func handle(_ request: ApiVersionsRequest, _ context: KafkaRequestContext) -> ApiVersionsResponse {
         var response = ApiVersionsResponse(
-            errorCode: KafkaErrorCode.none.rawValue,
+            errorCode: .none,
             apiKeys: ApiKey.allCases.map {
                 .init(apiKey: $0.rawValue, minVersion: $0.advertisedVersions.lowerBound, maxVersion: $0.advertisedVersions.upperBound)
             }
         )
         if context.version >= 3, !isValidSoftwareField(request.clientSoftwareName) || !isValidSoftwareField(request.clientSoftwareVersion) {
-            response.errorCode = KafkaErrorCode.invalidRequest.rawValue
+            response.errorCode = .invalidRequest
         }
         return response
     }
 
     static func unsupportedVersionFrame(correlationID: Int32) -> ByteBuffer {
-        var frame = ByteBuffer()
-        frame.writeInteger(Int32(0))
-        frame.writeInteger(correlationID)
         let range = ApiKey.apiVersions.advertisedVersions
-        ApiVersionsResponse(
-            errorCode: KafkaErrorCode.unsupportedVersion.rawValue,
+        let response = ApiVersionsResponse(
+            errorCode: .unsupportedVersion,
             apiKeys: [.init(apiKey: ApiKey.apiVersions.rawValue, minVersion: range.lowerBound, maxVersion: range.upperBound)]
-        ).encode(into: &frame, version: 0)
-        frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex)
-        return frame
+        )
+        return KafkaFrameEncoder.frame { frame in
+            ResponseHeader(correlationID: correlationID).encode(into: &frame, headerVersion: 0)
+            response.encode(into: &frame, version: 0)
+        }
     }
 
     static func isValidSoftwareField(_ value: String) -> Bool {

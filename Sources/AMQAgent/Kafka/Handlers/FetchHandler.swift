@@ -29,7 +29,7 @@ struct FetchHandler {
         let deadline = ContinuousClock.now + .milliseconds(max(0, Int(request.maxWaitMs)))
         var response = FetchResponse(
             responses: request.topics.map { topic in
-                .init(topic: topic.topic, partitions: topic.partitions.map { .init(partitionIndex: $0.partition, highWatermark: -1, records: ByteBuffer()) })
+                .init(topic: topic.topic, partitions: topic.partitions.map { .init(partitionIndex: $0.partition, highWatermark: KafkaSentinel.unknownOffset, records: ByteBuffer()) })
             }
         )
         guard let view = await broker.view(), let storage = view.storage else {
@@ -45,11 +45,11 @@ struct FetchHandler {
                 do {
                     (_, key, epoch) = try await view.led(topic.topic, partition.partition)
                 } catch {
-                    response.responses[t].partitions[p].errorCode = error.code.rawValue
+                    response.responses[t].partitions[p].errorCode = error.code
                     continue
                 }
                 if let error = Self.checkEpoch(partition.currentLeaderEpoch, against: epoch) {
-                    response.responses[t].partitions[p].errorCode = error.rawValue
+                    response.responses[t].partitions[p].errorCode = error
                     continue
                 }
                 slots.append(Slot(topic: t, partition: p, key: key, offset: partition.fetchOffset, maxBytes: Int(max(0, partition.partitionMaxBytes))))
@@ -77,15 +77,15 @@ struct FetchHandler {
                 }
                 do {
                     let read = try await storage.read(key, offset: slot.offset, maxBytes: min(slot.maxBytes, max(room, 1)))
-                    out.errorCode = 0
+                    out.errorCode = .none
                     out.highWatermark = read.highWatermark
                     out.lastStableOffset = read.highWatermark
                     out.logStartOffset = read.logStartOffset
-                    out.abortedTransactions = isolation == 1 ? [] : nil
+                    out.abortedTransactions = isolation == IsolationLevel.readCommitted ? [] : nil
                     total += read.batches.readableBytes
                     out.records = read.batches
                 } catch {
-                    out.errorCode = KafkaErrorCode(error).rawValue
+                    out.errorCode = KafkaErrorCode(error)
                     if let bounds = try? await storage.bounds(key) {
                         out.highWatermark = bounds.highWatermark
                         out.logStartOffset = bounds.logStart
@@ -111,7 +111,7 @@ struct FetchHandler {
     private func setAll(_ response: inout FetchResponse, _ code: KafkaErrorCode) {
         for t in response.responses.indices {
             for p in response.responses[t].partitions.indices {
-                response.responses[t].partitions[p].errorCode = code.rawValue
+                response.responses[t].partitions[p].errorCode = code
             }
         }
     }

@@ -32,18 +32,18 @@ struct GroupHandlers {
     func handle(_ request: FindCoordinatorRequest, _ context: KafkaRequestContext) async throws -> FindCoordinatorResponse {
         let view = await broker.view()
         func find(_ key: String) -> FindCoordinatorResponse.Coordinator {
-            guard request.keyType == 0 else {
-                return .init(key: key, nodeId: -1, host: "", port: -1, errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue,
+            guard request.keyType == CoordinatorKeyType.group else {
+                return .init(key: key, nodeId: KafkaSentinel.noNode, host: "", port: KafkaSentinel.noNode, errorCode: .coordinatorNotAvailable,
                              errorMessage: "transactions are not supported")
             }
             guard let view, !view.brokers.isEmpty else {
-                return .init(key: key, nodeId: -1, host: "", port: -1, errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue)
+                return .init(key: key, nodeId: KafkaSentinel.noNode, host: "", port: KafkaSentinel.noNode, errorCode: .coordinatorNotAvailable)
             }
             let id = GroupCoordinator.coordinatorNode(for: key, nodes: view.brokers.map(\.id))
             guard let node = view.node(id), let port = node.kafkaPort else {
-                return .init(key: key, nodeId: -1, host: "", port: -1, errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue)
+                return .init(key: key, nodeId: KafkaSentinel.noNode, host: "", port: KafkaSentinel.noNode, errorCode: .coordinatorNotAvailable)
             }
-            return .init(key: key, nodeId: Int32(id), host: node.host, port: Int32(port), errorCode: 0)
+            return .init(key: key, nodeId: Int32(id), host: node.host, port: Int32(port), errorCode: .none)
         }
         if context.version >= 4 {
             return FindCoordinatorResponse(coordinators: request.coordinatorKeys.map(find))
@@ -58,7 +58,7 @@ struct GroupHandlers {
 
     func handle(_ request: JoinGroupRequest, _ context: KafkaRequestContext) async throws -> JoinGroupResponse {
         if let error = coordinatorError(request.groupId, await broker.view()) {
-            return JoinGroupResponse(errorCode: error.rawValue, generationId: -1, protocolName: context.version >= 7 ? nil : "", leader: "", memberId: request.memberId)
+            return JoinGroupResponse(errorCode: error, generationId: KafkaSentinel.noGeneration, protocolName: context.version >= 7 ? nil : "", leader: "", memberId: request.memberId)
         }
         let session = Duration.milliseconds(Int64(request.sessionTimeoutMs))
         let input = JoinRequestInput(
@@ -71,7 +71,7 @@ struct GroupHandlers {
         switch await groups.join(input) {
         case .success(let joined):
             return JoinGroupResponse(
-                errorCode: 0, generationId: joined.generationID, protocolType: joined.protocolType, protocolName: joined.protocolName,
+                errorCode: .none, generationId: joined.generationID, protocolType: joined.protocolType, protocolName: joined.protocolName,
                 leader: joined.leaderID, skipAssignment: joined.skipAssignment, memberId: joined.memberID,
                 members: joined.members.map { .init(memberId: $0.memberID, groupInstanceId: $0.groupInstanceID, metadata: $0.metadata) }
             )
@@ -79,14 +79,14 @@ struct GroupHandlers {
             var memberID = request.memberId
             if case .memberIDRequired(let assigned) = error { memberID = assigned }
             return JoinGroupResponse(
-                errorCode: error.kafkaCode.rawValue, generationId: -1, protocolName: context.version >= 7 ? nil : "", leader: "", memberId: memberID
+                errorCode: error.kafkaErrorCode, generationId: KafkaSentinel.noGeneration, protocolName: context.version >= 7 ? nil : "", leader: "", memberId: memberID
             )
         }
     }
 
     func handle(_ request: SyncGroupRequest, _ context: KafkaRequestContext) async throws -> SyncGroupResponse {
         if let error = coordinatorError(request.groupId, await broker.view()) {
-            return SyncGroupResponse(errorCode: error.rawValue)
+            return SyncGroupResponse(errorCode: error)
         }
         var assignments: [String: [UInt8]] = [:]
         for assignment in request.assignments { assignments[assignment.memberId] = assignment.assignment }
@@ -96,37 +96,37 @@ struct GroupHandlers {
         )
         switch await groups.sync(input) {
         case .success(let synced):
-            return SyncGroupResponse(errorCode: 0, protocolType: synced.protocolType, protocolName: synced.protocolName, assignment: synced.assignment)
+            return SyncGroupResponse(errorCode: .none, protocolType: synced.protocolType, protocolName: synced.protocolName, assignment: synced.assignment)
         case .failure(let error):
-            return SyncGroupResponse(errorCode: error.kafkaCode.rawValue)
+            return SyncGroupResponse(errorCode: error.kafkaErrorCode)
         }
     }
 
     func handle(_ request: HeartbeatRequest, _ context: KafkaRequestContext) async throws -> HeartbeatResponse {
         if let error = coordinatorError(request.groupId, await broker.view()) {
-            return HeartbeatResponse(errorCode: error.rawValue)
+            return HeartbeatResponse(errorCode: error)
         }
         let error = await groups.heartbeat(
             HeartbeatRequestInput(groupID: request.groupId, memberID: request.memberId, groupInstanceID: request.groupInstanceId, generationID: request.generationId)
         )
-        return HeartbeatResponse(errorCode: error?.kafkaCode.rawValue ?? 0)
+        return HeartbeatResponse(errorCode: error?.kafkaErrorCode ?? KafkaErrorCode.none)
     }
 
     func handle(_ request: LeaveGroupRequest, _ context: KafkaRequestContext) async throws -> LeaveGroupResponse {
         if let error = coordinatorError(request.groupId, await broker.view()) {
-            return LeaveGroupResponse(errorCode: error.rawValue)
+            return LeaveGroupResponse(errorCode: error)
         }
         let leaving = context.version >= 3
             ? request.members.map { LeavingMember(memberID: $0.memberId, groupInstanceID: $0.groupInstanceId) }
             : [LeavingMember(memberID: request.memberId)]
         let result = await groups.leave(groupID: request.groupId, members: leaving)
-        var response = LeaveGroupResponse(errorCode: result.error?.kafkaCode.rawValue ?? 0)
+        var response = LeaveGroupResponse(errorCode: result.error?.kafkaErrorCode ?? KafkaErrorCode.none)
         if context.version >= 3 {
             response.members = zip(leaving, result.members).map { member, error in
-                .init(memberId: member.memberID, groupInstanceId: member.groupInstanceID, errorCode: error?.kafkaCode.rawValue ?? 0)
+                .init(memberId: member.memberID, groupInstanceId: member.groupInstanceID, errorCode: error?.kafkaErrorCode ?? KafkaErrorCode.none)
             }
         } else if let first = result.members.first, let error = first {
-            response.errorCode = error.kafkaCode.rawValue
+            response.errorCode = error.kafkaErrorCode
         }
         return response
     }
@@ -137,7 +137,7 @@ struct GroupHandlers {
         func answer(_ code: KafkaErrorCode) -> OffsetCommitResponse {
             OffsetCommitResponse(
                 topics: request.topics.map { topic in
-                    .init(name: topic.name, partitions: topic.partitions.map { .init(partitionIndex: $0.partitionIndex, errorCode: code.rawValue) })
+                    .init(name: topic.name, partitions: topic.partitions.map { .init(partitionIndex: $0.partitionIndex, errorCode: code) })
                 }
             )
         }
@@ -148,7 +148,7 @@ struct GroupHandlers {
                 generationID: request.generationIdOrMemberEpoch
             )
         ) {
-            return answer(error.kafkaCode)
+            return answer(error.kafkaErrorCode)
         }
         let offsets = request.topics.flatMap { topic in
             topic.partitions.map {
@@ -178,7 +178,7 @@ struct GroupHandlers {
                 .init(
                     name: topic.name,
                     partitions: topic.partitions.map {
-                        .init(partitionIndex: $0.partitionIndex, errorCode: (outcome[topic.name]?[Int($0.partitionIndex)] ?? .none).rawValue)
+                        .init(partitionIndex: $0.partitionIndex, errorCode: outcome[topic.name]?[Int($0.partitionIndex)] ?? KafkaErrorCode.none)
                     }
                 )
             }
@@ -199,11 +199,11 @@ struct GroupHandlers {
                             .init(
                                 name: topic.name,
                                 partitions: topic.partitions.map {
-                                    .init(partitionIndex: $0.partition, committedOffset: $0.offset, committedLeaderEpoch: $0.leaderEpoch, metadata: $0.metadata, errorCode: 0)
+                                    .init(partitionIndex: $0.partition, committedOffset: $0.offset, committedLeaderEpoch: $0.leaderEpoch, metadata: $0.metadata, errorCode: .none)
                                 }
                             )
                         },
-                        errorCode: fetched.error.rawValue
+                        errorCode: fetched.error
                     )
                 )
             }
@@ -216,16 +216,16 @@ struct GroupHandlers {
                 .init(
                     name: topic.name,
                     partitions: topic.partitions.map {
-                        .init(partitionIndex: $0.partition, committedOffset: $0.offset, committedLeaderEpoch: $0.leaderEpoch, metadata: $0.metadata, errorCode: 0)
+                        .init(partitionIndex: $0.partition, committedOffset: $0.offset, committedLeaderEpoch: $0.leaderEpoch, metadata: $0.metadata, errorCode: .none)
                     }
                 )
             },
-            errorCode: fetched.error.rawValue
+            errorCode: fetched.error
         )
         if context.version < 2, fetched.error != .none {
             // No top-level error before v2: every partition carries it.
             for t in response.topics.indices {
-                for p in response.topics[t].partitions.indices { response.topics[t].partitions[p].errorCode = fetched.error.rawValue }
+                for p in response.topics[t].partitions.indices { response.topics[t].partitions[p].errorCode = fetched.error }
             }
         }
         return response
@@ -244,7 +244,7 @@ struct GroupHandlers {
         _ groupID: String, _ wanted: [(name: String, partitions: [Int32])]?, view: BrokerView?, context: KafkaRequestContext
     ) async -> (topics: [(name: String, partitions: [FetchedPartition])], error: KafkaErrorCode) {
         if let error = coordinatorError(groupID, view) {
-            return ((wanted ?? []).map { ($0.name, $0.partitions.map { FetchedPartition(partition: $0, offset: -1, leaderEpoch: -1, metadata: "") }) }, error)
+            return ((wanted ?? []).map { ($0.name, $0.partitions.map { FetchedPartition(partition: $0, offset: KafkaSentinel.unknownOffset, leaderEpoch: KafkaSentinel.unknownLeaderEpoch, metadata: "") }) }, error)
         }
         let committed: [GroupOffset]
         do {
@@ -263,7 +263,7 @@ struct GroupHandlers {
                         topic.partitions.map { partition in
                             let found = byTopic[topic.name]?[Int(partition)]
                             return FetchedPartition(
-                                partition: partition, offset: found?.offset ?? -1, leaderEpoch: found?.leaderEpoch ?? -1, metadata: found?.metadata ?? ""
+                                partition: partition, offset: found?.offset ?? KafkaSentinel.unknownOffset, leaderEpoch: found?.leaderEpoch ?? KafkaSentinel.unknownLeaderEpoch, metadata: found?.metadata ?? ""
                             )
                         }
                     )
@@ -298,7 +298,7 @@ struct GroupHandlers {
             }
         }
         return ListGroupsResponse(
-            errorCode: 0,
+            errorCode: .none,
             groups: listed.sorted { $0.groupID < $1.groupID }.map {
                 .init(groupId: $0.groupID, protocolType: $0.protocolType, groupState: $0.state, groupType: "classic")
             }
@@ -310,7 +310,7 @@ struct GroupHandlers {
         var response = DescribeGroupsResponse()
         for groupID in request.groups {
             if let error = coordinatorError(groupID, view) {
-                response.groups.append(.init(errorCode: error.rawValue, groupId: groupID, groupState: "", protocolType: "", protocolData: ""))
+                response.groups.append(.init(errorCode: error, groupId: groupID, groupState: "", protocolType: "", protocolData: ""))
                 continue
             }
             var description = await groups.describe(groupID: groupID)
@@ -322,7 +322,7 @@ struct GroupHandlers {
             }
             response.groups.append(
                 .init(
-                    errorCode: 0, groupId: groupID, groupState: description.state, protocolType: description.protocolType,
+                    errorCode: .none, groupId: groupID, groupState: description.state, protocolType: description.protocolType,
                     protocolData: description.protocolName,
                     members: description.members.map {
                         .init(
@@ -342,7 +342,7 @@ struct GroupHandlers {
         for groupID in request.groupsNames {
             var code = coordinatorError(groupID, view)
             if code == nil, let error = await groups.delete(groupID: groupID) {
-                code = error == .groupIDNotFound ? nil : error.kafkaCode
+                code = error == .groupIDNotFound ? nil : error.kafkaErrorCode
             }
             if code == nil {
                 do {
@@ -353,29 +353,9 @@ struct GroupHandlers {
                     code = .coordinatorNotAvailable
                 }
             }
-            response.results.append(.init(groupId: groupID, errorCode: (code ?? .none).rawValue))
+            response.results.append(.init(groupId: groupID, errorCode: code ?? KafkaErrorCode.none))
         }
         return response
-    }
-}
-
-extension GroupError {
-    var kafkaCode: KafkaErrorCode {
-        switch self {
-        case .unknownMemberID: .unknownMemberID
-        case .illegalGeneration: .illegalGeneration
-        case .rebalanceInProgress: .rebalanceInProgress
-        case .memberIDRequired: .memberIDRequired
-        case .inconsistentGroupProtocol: .inconsistentGroupProtocol
-        case .fencedInstanceID: .fencedInstanceID
-        case .invalidSessionTimeout: .invalidSessionTimeout
-        case .coordinatorNotAvailable: .coordinatorNotAvailable
-        case .notCoordinator: .notCoordinator
-        case .groupMaxSizeReached: .groupMaxSizeReached
-        case .invalidGroupID: .invalidGroupID
-        case .nonEmptyGroup: .nonEmptyGroup
-        case .groupIDNotFound: .groupIDNotFound
-        }
     }
 }
 

@@ -11,18 +11,22 @@ struct InitProducerIDHandler {
 
     func handle(_ request: InitProducerIdRequest, _ context: KafkaRequestContext) async throws -> InitProducerIdResponse {
         if let transactionalID = request.transactionalId, !transactionalID.isEmpty {
-            return InitProducerIdResponse(errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue, producerId: -1, producerEpoch: -1)
+            return InitProducerIdResponse(
+                errorCode: .coordinatorNotAvailable, producerId: KafkaSentinel.noProducerID, producerEpoch: KafkaSentinel.noProducerEpoch
+            )
         }
         if request.producerId >= 0, request.producerEpoch >= 0, request.producerEpoch < Int16.max - 1 {
-            return InitProducerIdResponse(errorCode: 0, producerId: request.producerId, producerEpoch: request.producerEpoch + 1)
+            return InitProducerIdResponse(errorCode: .none, producerId: request.producerId, producerEpoch: request.producerEpoch + 1)
         }
         do {
             let allocated = try await broker.control.allocateProducerID()
             context.logger.debug("Producer id allocated", metadata: ["amq.producer": "\(allocated.producerID)"])
-            return InitProducerIdResponse(errorCode: 0, producerId: allocated.producerID, producerEpoch: allocated.producerEpoch)
+            return InitProducerIdResponse(errorCode: .none, producerId: allocated.producerID, producerEpoch: allocated.producerEpoch)
         } catch {
             context.logger.warning("Cannot allocate a producer id", metadata: ["amq.error": "\(error)"])
-            return InitProducerIdResponse(errorCode: KafkaErrorCode.coordinatorNotAvailable.rawValue, producerId: -1, producerEpoch: -1)
+            return InitProducerIdResponse(
+                errorCode: .coordinatorNotAvailable, producerId: KafkaSentinel.noProducerID, producerEpoch: KafkaSentinel.noProducerEpoch
+            )
         }
     }
 }

@@ -27,15 +27,15 @@ struct ListOffsetsHandler {
                 do {
                     let (storage, key, epoch) = try await Self.led(topic.name, partition.partitionIndex, view: view)
                     if let error = FetchHandler.checkEpoch(partition.currentLeaderEpoch, against: epoch) {
-                        out.errorCode = error.rawValue
+                        out.errorCode = error
                     } else {
                         out.leaderEpoch = Int32(epoch)
                         switch partition.timestamp {
-                        case -2:
+                        case ListOffsetsTimestamp.earliest:
                             out.offset = try await storage.bounds(key).logStart
-                        case -1:
+                        case ListOffsetsTimestamp.latest:
                             out.offset = try await storage.bounds(key).highWatermark
-                        case -3:
+                        case ListOffsetsTimestamp.maxTimestamp:
                             if let hit = try await storage.offsetOfMaxTimestamp(in: key) {
                                 out.offset = hit.offset
                                 out.timestamp = hit.timestamp
@@ -46,11 +46,11 @@ struct ListOffsetsHandler {
                                 out.timestamp = hit.timestamp
                             }
                         default:
-                            out.errorCode = KafkaErrorCode.invalidRequest.rawValue
+                            out.errorCode = .invalidRequest
                         }
                     }
                 } catch {
-                    out.errorCode = KafkaErrorCode(error).rawValue
+                    out.errorCode = KafkaErrorCode(error)
                 }
                 partitions.append(out)
             }
@@ -69,17 +69,17 @@ struct ListOffsetsHandler {
                 do {
                     let (storage, key, epoch) = try await Self.led(topic.topic, partition.partition, view: view)
                     if let error = FetchHandler.checkEpoch(partition.currentLeaderEpoch, against: epoch) {
-                        out.errorCode = error.rawValue
+                        out.errorCode = error
                     } else if Int(partition.leaderEpoch) > epoch {
                         // An epoch from the future: Kafka answers "unknown" (-1/-1).
-                        out.leaderEpoch = -1
-                        out.endOffset = -1
+                        out.leaderEpoch = KafkaSentinel.unknownLeaderEpoch
+                        out.endOffset = KafkaSentinel.unknownOffset
                     } else {
                         out.leaderEpoch = partition.leaderEpoch
                         out.endOffset = try await storage.bounds(key).highWatermark
                     }
                 } catch {
-                    out.errorCode = KafkaErrorCode(error).rawValue
+                    out.errorCode = KafkaErrorCode(error)
                 }
                 partitions.append(out)
             }

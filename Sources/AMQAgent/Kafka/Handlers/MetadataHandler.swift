@@ -16,7 +16,7 @@ struct MetadataHandler {
         guard var view = await broker.view() else {
             // Not registered yet: nothing to say but "try again".
             return MetadataResponse(
-                topics: (request.topics ?? []).map { .init(errorCode: KafkaErrorCode.leaderNotAvailable.rawValue, name: $0.name ?? "") }
+                topics: (request.topics ?? []).map { .init(errorCode: .leaderNotAvailable, name: $0.name ?? "") }
             )
         }
         let names: [String]
@@ -54,30 +54,30 @@ struct MetadataHandler {
         )
         for name in names {
             guard Self.isValidTopicName(name) else {
-                response.topics.append(.init(errorCode: KafkaErrorCode.invalidTopicException.rawValue, name: name))
+                response.topics.append(.init(errorCode: .invalidTopicException, name: name))
                 continue
             }
             guard view.topic(name) != nil else {
                 let autoCreating = request.topics != nil && allowCreate && view.topology.settings.autoCreateTopics
                 response.topics.append(
-                    .init(errorCode: (autoCreating ? KafkaErrorCode.leaderNotAvailable : .unknownTopicOrPartition).rawValue, name: name)
+                    .init(errorCode: autoCreating ? .leaderNotAvailable : .unknownTopicOrPartition, name: name)
                 )
                 continue
             }
             let partitions = view.partitions(of: name).map { partition -> MetadataResponse.MetadataResponsePartition in
                 guard alive.contains(partition.leader) else {
                     return .init(
-                        errorCode: KafkaErrorCode.leaderNotAvailable.rawValue, partitionIndex: Int32(partition.index), leaderId: -1,
+                        errorCode: .leaderNotAvailable, partitionIndex: Int32(partition.index), leaderId: KafkaSentinel.noNode,
                         leaderEpoch: Int32(partition.leaderEpoch), replicaNodes: [Int32(partition.leader)], isrNodes: [],
                         offlineReplicas: [Int32(partition.leader)]
                     )
                 }
                 return .init(
-                    errorCode: 0, partitionIndex: Int32(partition.index), leaderId: Int32(partition.leader),
+                    errorCode: .none, partitionIndex: Int32(partition.index), leaderId: Int32(partition.leader),
                     leaderEpoch: Int32(partition.leaderEpoch), replicaNodes: [Int32(partition.leader)], isrNodes: [Int32(partition.leader)]
                 )
             }
-            response.topics.append(.init(errorCode: 0, name: name, partitions: partitions))
+            response.topics.append(.init(errorCode: .none, name: name, partitions: partitions))
         }
         return response
     }

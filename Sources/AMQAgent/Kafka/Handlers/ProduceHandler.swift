@@ -25,13 +25,13 @@ struct ProduceHandler {
     }
 
     func start(_ request: ProduceRequest, _ context: KafkaRequestContext) async -> KafkaBroker.Start {
-        guard [-1, 0, 1].contains(request.acks) else {
+        guard ProduceAcks(rawValue: request.acks) != nil else {
             let response = ProduceResponse(
                 responses: request.topicData.map { topic in
                     .init(
                         name: topic.name,
                         partitionResponses: topic.partitionData.map {
-                            .init(index: $0.index, errorCode: KafkaErrorCode.invalidRequiredAcks.rawValue, baseOffset: -1)
+                            .init(index: $0.index, errorCode: .invalidRequiredAcks, baseOffset: KafkaSentinel.unknownOffset)
                         }
                     )
                 }
@@ -61,9 +61,9 @@ struct ProduceHandler {
                 }
                 response.responses.append(.init(name: topic.name, partitionResponses: results))
             }
-            if acks == 0 {
+            if acks == ProduceAcks.none.rawValue {
                 // Nobody is listening for errors: say it where an operator will see it.
-                for partition in response.responses.flatMap(\.partitionResponses) where partition.errorCode != 0 {
+                for partition in response.responses.flatMap(\.partitionResponses) where partition.errorCode != .none {
                     context.logger.warning(
                         "acks=0 produce failed", metadata: ["amq.partition": "\(partition.index)", "amq.error": "\(partition.errorMessage ?? "")"]
                     )
@@ -127,19 +127,19 @@ struct ProduceHandler {
     ) async -> ProduceResponse.PartitionProduceResponse {
         switch outcome {
         case .failed(let code, let message):
-            return .init(index: index, errorCode: code.rawValue, baseOffset: -1, errorMessage: message)
+            return .init(index: index, errorCode: code, baseOffset: KafkaSentinel.unknownOffset, errorMessage: message)
         case .pending(let pending, let key):
             do {
                 guard let result = try await Self.result(of: pending, by: deadline) else {
                     return .init(
-                        index: index, errorCode: KafkaErrorCode.requestTimedOut.rawValue, baseOffset: -1,
+                        index: index, errorCode: .requestTimedOut, baseOffset: KafkaSentinel.unknownOffset,
                         errorMessage: "not committed within the request's timeout; the object store may be slow"
                     )
                 }
-                let logStart = (try? await storage?.bounds(key).logStart) ?? -1
-                return .init(index: index, errorCode: 0, baseOffset: result.baseOffset, logStartOffset: logStart)
+                let logStart = (try? await storage?.bounds(key).logStart) ?? KafkaSentinel.unknownOffset
+                return .init(index: index, errorCode: .none, baseOffset: result.baseOffset, logStartOffset: logStart)
             } catch {
-                return .init(index: index, errorCode: KafkaErrorCode(error).rawValue, baseOffset: -1, errorMessage: "\(error)")
+                return .init(index: index, errorCode: KafkaErrorCode(error), baseOffset: KafkaSentinel.unknownOffset, errorMessage: "\(error)")
             }
         }
     }

@@ -13,8 +13,8 @@ import Synchronization
 /// correct even when their writes reach the socket in the other order. A caller that times out
 /// abandons its slot, and the late response is dropped when it arrives, so the connection stays
 /// usable.
-final class KafkaConnection: Sendable {
-    let address: BrokerAddress
+package final class BrokerConnection: Sendable {
+    package let address: BrokerAddress
     private let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
     private let state = Mutex(State())
     private let logger: Logger
@@ -46,7 +46,7 @@ final class KafkaConnection: Sendable {
     }
 
     /// Opens the TCP connection; the caller must then run ``run()`` in its task group.
-    static func connect(to address: BrokerAddress, timeout: Duration, logger: Logger) async throws(KafkaClientError) -> KafkaConnection {
+    package static func connect(to address: BrokerAddress, timeout: Duration, logger: Logger) async throws(KafkaClientError) -> BrokerConnection {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -65,11 +65,11 @@ final class KafkaConnection: Sendable {
                 underlying: error
             )
         }
-        return KafkaConnection(address: address, channel: channel, logger: logger)
+        return BrokerConnection(address: address, channel: channel, logger: logger)
     }
 
     /// Reads response frames until the connection closes, then fails whatever still waits.
-    func run() async {
+    package func run() async {
         do {
             try await channel.executeThenClose { inbound, outbound in
                 let waiters = state.withLock { state in
@@ -91,7 +91,7 @@ final class KafkaConnection: Sendable {
     }
 
     /// Closes the socket; ``run()`` then returns.
-    func close() {
+    package func close() {
         channel.channel.close(promise: nil)
     }
 
@@ -116,6 +116,7 @@ final class KafkaConnection: Sendable {
         guard let correlationID = frame.getInteger(at: frame.readerIndex, as: Int32.self) else {
             throw KafkaClientError(.protocolError, "broker \(address) sent a frame without a correlation id")
         }
+        logger.trace("Kafka response", metadata: ["kafka.correlation_id": "\(correlationID)"])
         let outcome: (CheckedContinuation<ByteBuffer, any Error>?, Result<ByteBuffer, KafkaClientError>)? = state.withLock { state in
             guard var entry = state.pending[correlationID] else { return nil }
             let result: Result<ByteBuffer, KafkaClientError>
@@ -172,9 +173,50 @@ final class KafkaConnection: Sendable {
 
     /// Sends one request and returns the response body (after its header), or nil for a request
     /// the broker does not answer (Produce with acks=0).
-    func roundTrip(
+    package func roundTrip(
         apiKey: ApiKey, version: Int16, clientID: String, body: ByteBuffer, expectResponse: Bool = true
     ) async throws -> ByteBuffer? {
+        let correlationID = try await send(apiKey: apiKey, version: version, clientID: clientID, body: body, expectResponse: expectResponse)
+        guard expectResponse else { return nil }
+        return try await response(to: correlationID)
+    }
+
+    /// Sends `request` and decodes its response.
+    package func call<Request: KafkaRequest>(_ request: Request, version: Int16, clientID: String) async throws -> Request.Response {
+        let correlationID = try await send(request, version: version, clientID: clientID)
+        return try await response(to: correlationID, of: Request.self, version: version)
+    }
+
+    /// Writes `request` without waiting for its answer (pipelining): collect it with
+    /// ``response(to:of:version:)`` and the returned correlation id. A Produce with acks=0 gets no
+    /// answer, so no slot waits for one.
+    package func send<Request: KafkaRequest>(_ request: Request, version: Int16, clientID: String) async throws -> Int32 {
+        var body = ByteBuffer()
+        request.encode(into: &body, version: version)
+        let expectResponse = (request as? ProduceRequest)?.acks != ProduceAcks.none.rawValue
+        return try await send(apiKey: Request.apiKey, version: version, clientID: clientID, body: body, expectResponse: expectResponse)
+    }
+
+    /// The decoded response to the request sent with `correlationID`.
+    package func response<Request: KafkaRequest>(to correlationID: Int32, of request: Request.Type, version: Int16) async throws -> Request.Response {
+        var body = try await response(to: correlationID)
+        do {
+            return try Request.Response(from: &body, version: version)
+        } catch {
+            throw KafkaClientError(
+                .protocolError, "cannot decode \(Request.apiKey.name) v\(version) response from broker \(address): \(error)", underlying: error
+            )
+        }
+    }
+
+    /// Writes bytes as they are, adding no size prefix: for probing a broker with frames no
+    /// well-behaved client sends (the agent's listener tests).
+    package func writeRaw(_ bytes: ByteBuffer) async throws {
+        try await outboundWriter().write(bytes)
+    }
+
+    /// Frames and writes one request, with a slot for its response unless none will come.
+    private func send(apiKey: ApiKey, version: Int16, clientID: String, body: ByteBuffer, expectResponse: Bool) async throws -> Int32 {
         let outbound = try await outboundWriter()
         let correlationID: Int32 = try state.withLock { state throws(KafkaClientError) in
             if let failure = state.failure { throw failure }
@@ -185,13 +227,12 @@ final class KafkaConnection: Sendable {
             }
             return id
         }
-        var frame = ByteBuffer()
-        frame.writeInteger(Int32(0))  // size, set below
-        RequestHeader(apiKey: apiKey.rawValue, apiVersion: version, correlationID: correlationID, clientID: clientID)
-            .encode(into: &frame)
-        var body = body
-        frame.writeBuffer(&body)
-        frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex)
+        let frame = KafkaFrameEncoder.frame(reservingCapacity: body.readableBytes + 64) { frame in
+            RequestHeader(apiKey: apiKey.rawValue, apiVersion: version, correlationID: correlationID, clientID: clientID)
+                .encode(into: &frame)
+            var body = body
+            frame.writeBuffer(&body)
+        }
         logger.trace(
             "Kafka request", metadata: ["kafka.api_key": "\(apiKey.name)", "kafka.api_version": "\(version)", "kafka.correlation_id": "\(correlationID)"]
         )
@@ -201,8 +242,12 @@ final class KafkaConnection: Sendable {
             state.withLock { _ = $0.pending.removeValue(forKey: correlationID) }
             throw KafkaClientError(.connectionClosed, "cannot send \(apiKey.name) to broker \(address): \(error)", underlying: error)
         }
-        guard expectResponse else { return nil }
-        return try await withTaskCancellationHandler {
+        return correlationID
+    }
+
+    /// Waits for the response body to the request sent with `correlationID`.
+    private func response(to correlationID: Int32) async throws -> ByteBuffer {
+        try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ByteBuffer, any Error>) in
                 let ready: Result<ByteBuffer, any Error>? = state.withLock { state in
                     guard var entry = state.pending[correlationID] else {
@@ -242,7 +287,7 @@ final class KafkaConnection: Sendable {
 
 extension Duration {
     /// Whole milliseconds, for NIO's `TimeAmount` and Kafka's `*Ms` fields.
-    var inMilliseconds: Int64 {
+    package var inMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }

@@ -1,27 +1,10 @@
 import AMQKafkaProtocol
 import NIOCore
 
-/// `acks` of a Produce request.
-package enum ProduceAcks: Int16, Sendable {
-    case none = 0
-    case leader = 1
-    case all = -1
-
-    /// `all`/`-1`, `1` or `0`, as Kafka tools spell it.
-    package init?(argument: String) {
-        switch argument.lowercased() {
-        case "all", "-1": self = .all
-        case "1": self = .leader
-        case "0": self = .none
-        default: return nil
-        }
-    }
-}
-
 /// What a Produce did to one partition.
 package struct ProducedPartition: Sendable, Equatable {
     package var partition: Int32
-    /// The first record's offset; -1 with acks=0, where the broker does not say.
+    /// The first record's offset; `KafkaSentinel.unknownOffset` with acks=0, where the broker does not say.
     package var baseOffset: Int64
     package var count: Int
 }
@@ -31,7 +14,7 @@ package enum OffsetSpec: Sendable {
     case earliest
     case latest
 
-    var timestamp: Int64 { self == .earliest ? -2 : -1 }
+    var timestamp: Int64 { self == .earliest ? ListOffsetsTimestamp.earliest : ListOffsetsTimestamp.latest }
 }
 
 /// One Fetch round over some partitions.
@@ -78,7 +61,7 @@ extension KafkaClient {
                     remaining[produced.partition] = nil
                 }
                 if let (partition, code) = outcome.failed.first {
-                    guard KafkaErrors.isRetriableWithRefresh(code), attempt < configuration.attempts else {
+                    guard code.isRetriableWithRefresh, attempt < configuration.attempts else {
                         throw KafkaClientError.broker(code, "Produce to \(name) partition \(partition) via \(address)")
                     }
                     invalidate(name)
@@ -90,7 +73,7 @@ extension KafkaClient {
 
     private func produce(
         _ topic: String, _ batches: [(Int32, [Record])], to address: BrokerAddress, acks: ProduceAcks
-    ) async throws -> (produced: [ProducedPartition], failed: [(Int32, Int16)]) {
+    ) async throws -> (produced: [ProducedPartition], failed: [(Int32, KafkaErrorCode)]) {
         let timeoutMs = Int32(configuration.requestTimeout.inMilliseconds)
         let request: (Int16) -> ProduceRequest = { _ in
             ProduceRequest(
@@ -105,14 +88,14 @@ extension KafkaClient {
         }
         if acks == .none {
             try await send(address, request)
-            return (batches.map { ProducedPartition(partition: $0.0, baseOffset: -1, count: $0.1.count) }, [])
+            return (batches.map { ProducedPartition(partition: $0.0, baseOffset: KafkaSentinel.unknownOffset, count: $0.1.count) }, [])
         }
         let (response, _) = try await call(address, request)
         var produced: [ProducedPartition] = []
-        var failed: [(Int32, Int16)] = []
+        var failed: [(Int32, KafkaErrorCode)] = []
         let counts = Dictionary(batches.map { ($0.0, $0.1.count) }, uniquingKeysWith: +)
         for partition in response.responses.filter({ $0.name == topic }).flatMap(\.partitionResponses) {
-            if partition.errorCode == 0 {
+            if partition.errorCode == .none {
                 produced.append(ProducedPartition(partition: partition.index, baseOffset: partition.baseOffset, count: counts[partition.index] ?? 0))
             } else {
                 failed.append((partition.index, partition.errorCode))
@@ -135,16 +118,23 @@ extension KafkaClient {
                 let address = try leader(topic, partition)
                 byLeader[address, default: []].append(partition)
             }
-            var lastError: (Int32, Int16)?
+            var lastError: (Int32, KafkaErrorCode)?
             for (address, group) in byLeader {
                 let (response, _) = try await call(address) { _ in
                     ListOffsetsRequest(
-                        replicaId: -1, isolationLevel: 0,
-                        topics: [.init(name: name, partitions: group.map { .init(partitionIndex: $0, currentLeaderEpoch: -1, timestamp: spec.timestamp) })]
+                        replicaId: KafkaSentinel.consumerReplicaID, isolationLevel: IsolationLevel.readUncommitted,
+                        topics: [
+                            .init(
+                                name: name,
+                                partitions: group.map {
+                                    .init(partitionIndex: $0, currentLeaderEpoch: KafkaSentinel.unknownLeaderEpoch, timestamp: spec.timestamp)
+                                }
+                            )
+                        ]
                     )
                 }
                 for partition in response.topics.filter({ $0.name == name }).flatMap(\.partitions) {
-                    if partition.errorCode == 0 {
+                    if partition.errorCode == .none {
                         result[partition.partitionIndex] = partition.offset
                         remaining.remove(partition.partitionIndex)
                     } else {
@@ -154,7 +144,7 @@ extension KafkaClient {
             }
             if remaining.isEmpty { return result }
             if let (partition, code) = lastError {
-                guard KafkaErrors.isRetriableWithRefresh(code) else {
+                guard code.isRetriableWithRefresh else {
                     throw KafkaClientError.broker(code, "ListOffsets for \(name) partition \(partition)")
                 }
             }
@@ -180,13 +170,17 @@ extension KafkaClient {
         try await withThrowingTaskGroup(of: (FetchResponse, [Int32]).self) { group in
             for (address, partitions) in byLeader {
                 let request = FetchRequest(
-                    replicaId: -1, maxWaitMs: Int32(maxWait.inMilliseconds), minBytes: 1, maxBytes: maxBytes, isolationLevel: 0,
-                    sessionId: 0, sessionEpoch: -1,
+                    replicaId: KafkaSentinel.consumerReplicaID, maxWaitMs: Int32(maxWait.inMilliseconds), minBytes: 1, maxBytes: maxBytes,
+                    isolationLevel: IsolationLevel.readUncommitted, sessionId: KafkaSentinel.noFetchSession,
+                    sessionEpoch: KafkaSentinel.finalFetchSessionEpoch,
                     topics: [
                         .init(
                             topic: name,
                             partitions: partitions.map {
-                                .init(partition: $0, currentLeaderEpoch: -1, fetchOffset: offsets[$0] ?? 0, logStartOffset: -1, partitionMaxBytes: maxBytes)
+                                .init(
+                                    partition: $0, currentLeaderEpoch: KafkaSentinel.unknownLeaderEpoch, fetchOffset: offsets[$0] ?? 0,
+                                    logStartOffset: KafkaSentinel.unknownOffset, partitionMaxBytes: maxBytes
+                                )
                             }
                         )
                     ]
@@ -194,20 +188,20 @@ extension KafkaClient {
                 group.addTask { (try await self.call(address, timeout: timeout) { _ in request }.response, partitions) }
             }
             for try await (response, _) in group {
-                guard response.errorCode == 0 else { throw KafkaClientError.broker(response.errorCode, "Fetch from \(name)") }
+                guard response.errorCode == .none else { throw KafkaClientError.broker(response.errorCode, "Fetch from \(name)") }
                 for data in response.responses.filter({ $0.topic == name }).flatMap(\.partitions) {
                     let partition = data.partitionIndex
                     let offset = offsets[partition] ?? 0
                     switch data.errorCode {
-                    case 0:
+                    case .none:
                         let batches = FetchedBatches.parse(data.records, partition: partition, from: offset)
                         round.records += batches.records
                         round.skipped += batches.skipped
                         round.nextOffsets[partition] = batches.nextOffset
                         round.highWatermarks[partition] = data.highWatermark
-                    case KafkaErrorCode.offsetOutOfRange.rawValue:
+                    case .offsetOutOfRange:
                         round.outOfRange.append(partition)
-                    case let code where KafkaErrors.isRetriableWithRefresh(code):
+                    case let code where code.isRetriableWithRefresh:
                         invalidate(name)
                     case let code:
                         throw KafkaClientError.broker(code, "Fetch from \(name) partition \(partition)")

@@ -5,7 +5,7 @@ import Logging
 import NIOCore
 import Testing
 
-@testable import AMQCommands
+@testable import AMQKafkaClient
 
 /// Kafka's own vectors (`UtilsTest.testMurmur2` in apache/kafka): a key must land on the same
 /// partition whichever client produced it.
@@ -131,7 +131,7 @@ import Testing
     }
 }
 
-@Suite struct KafkaArgumentTests {
+@Suite struct KafkaClientArgumentTests {
     @Test(arguments: ["127.0.0.1:9092", "localhost:1", "[::1]:9092", "a:1,b:2"])
     func acceptsAddresses(_ text: String) throws {
         #expect(try !BrokerAddress.parseList(text).isEmpty)
@@ -148,27 +148,6 @@ import Testing
         #expect(ProduceAcks(argument: "1") == .leader)
         #expect(ProduceAcks(argument: "0") == ProduceAcks.none)
         #expect(ProduceAcks(argument: "2") == nil)
-    }
-
-    @Test func keySeparatorSplitsAtTheFirstOccurrence() {
-        let record = ProduceCommand.record(from: "user:42:clicked", separator: ":", timestamp: 5)
-        #expect(record.key == Array("user".utf8))
-        #expect(record.value == Array("42:clicked".utf8))
-        #expect(ProduceCommand.record(from: "no separator", separator: ":", timestamp: 5).key == nil)
-    }
-
-    /// Bad flags fail before any connection is tried, with exit code 64 (usage).
-    @Test(arguments: [
-        ["produce", "t", "--acks", "2", "--bootstrap", "127.0.0.1:9092"],
-        ["produce", "t", "--bootstrap", "nohost"],
-        ["produce", "t", "--bootstrap", "127.0.0.1:99999"],
-        ["consume", "t", "--group", "g", "--partition", "1", "--bootstrap", "127.0.0.1:9092"],
-        ["consume", "t", "--count", "0", "--bootstrap", "127.0.0.1:9092"],
-        ["group", "reset-offsets", "g", "--topic", "t", "--bootstrap", "127.0.0.1:9092"],
-        ["group", "reset-offsets", "g", "--topic", "t", "--to-earliest", "--to-latest", "--bootstrap", "127.0.0.1:9092"],
-    ])
-    func badArgumentsExitWithUsage(_ arguments: [String]) async {
-        #expect(await AMQCommand.run(arguments: arguments) == 64)
     }
 
     @Test func unreachableBrokerSaysWhatToDo() async {

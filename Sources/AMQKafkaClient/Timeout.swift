@@ -1,5 +1,5 @@
 /// Runs `operation`, throwing `error()` if it has not finished after `timeout`. The operation is
-/// cancelled then, so it must give up promptly on cancellation (``KafkaConnection`` does).
+/// cancelled then, so it must give up promptly on cancellation (``BrokerConnection`` does).
 func withTimeout<T: Sendable>(
     _ timeout: Duration, _ error: @escaping @Sendable () -> KafkaClientError, _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {

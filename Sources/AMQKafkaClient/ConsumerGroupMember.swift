@@ -15,7 +15,7 @@ package struct ConsumerGroupMember: Sendable {
     let heartbeatInterval: Duration = .seconds(3)
 
     package private(set) var memberID = ""
-    package private(set) var generation: Int32 = -1
+    package private(set) var generation = KafkaSentinel.noGeneration
     package private(set) var coordinator: BrokerAddress?
     package private(set) var assignment: [Int32] = []
     package private(set) var isLeader = false
@@ -30,7 +30,7 @@ package struct ConsumerGroupMember: Sendable {
     /// Joins (or rejoins) the group and returns this member's partitions of the topic.
     package mutating func join() async throws -> [Int32] {
         let attempts = client.configuration.attempts * 2
-        var lastCode: Int16 = 0
+        var lastCode = KafkaErrorCode.none
         for attempt in 1...attempts {
             if attempt > 1 { try await client.backoff(min(attempt - 1, 3)) }
             let coordinator = try await currentCoordinator()
@@ -42,22 +42,22 @@ package struct ConsumerGroupMember: Sendable {
                 ),
                 coordinator: coordinator
             )
-            switch KafkaErrorCode(rawValue: join.errorCode) {
-            case .none?:
+            switch join.errorCode {
+            case .none:
                 break
-            case .memberIDRequired?:
+            case .memberIDRequired:
                 // KIP-394: the broker names us, and we join again with that id.
                 memberID = join.memberId
                 continue
-            case .unknownMemberID?:
+            case .unknownMemberID:
                 memberID = ""
                 lastCode = join.errorCode
                 continue
-            case .notCoordinator?, .coordinatorNotAvailable?:
+            case .notCoordinator, .coordinatorNotAvailable:
                 self.coordinator = nil
                 lastCode = join.errorCode
                 continue
-            case .rebalanceInProgress?, .coordinatorLoadInProgress?:
+            case .rebalanceInProgress, .coordinatorLoadInProgress:
                 lastCode = join.errorCode
                 continue
             default:
@@ -75,11 +75,11 @@ package struct ConsumerGroupMember: Sendable {
                 ),
                 coordinator: coordinator, rebalanceTimeout: rebalanceTimeout
             )
-            if sync.errorCode == KafkaErrorCode.rebalanceInProgress.rawValue || sync.errorCode == KafkaErrorCode.illegalGeneration.rawValue {
+            if sync.errorCode == .rebalanceInProgress || sync.errorCode == .illegalGeneration {
                 lastCode = sync.errorCode
                 continue
             }
-            guard sync.errorCode == 0 else { throw KafkaClientError.broker(sync.errorCode, "SyncGroup for group \"\(group)\"") }
+            guard sync.errorCode == .none else { throw KafkaClientError.broker(sync.errorCode, "SyncGroup for group \"\(group)\"") }
             let decoded = try ConsumerProtocolBytes.decodeAssignment(sync.assignment)
             assignment = decoded.assignedPartitions.filter { $0.topic == topic }.flatMap(\.partitions).sorted()
             lastHeartbeat = .now
@@ -120,13 +120,13 @@ package struct ConsumerGroupMember: Sendable {
         guard ContinuousClock.now - lastHeartbeat >= heartbeatInterval, let coordinator else { return true }
         let code = try await client.heartbeat(group: group, generation: generation, memberID: memberID, coordinator: coordinator)
         lastHeartbeat = .now
-        switch KafkaErrorCode(rawValue: code) {
-        case .none?: return true
-        case .rebalanceInProgress?, .illegalGeneration?: return false
-        case .unknownMemberID?:
+        switch code {
+        case .none: return true
+        case .rebalanceInProgress, .illegalGeneration: return false
+        case .unknownMemberID:
             memberID = ""
             return false
-        case .notCoordinator?, .coordinatorNotAvailable?:
+        case .notCoordinator, .coordinatorNotAvailable:
             self.coordinator = nil
             return false
         default: throw KafkaClientError.broker(code, "Heartbeat for group \"\(group)\"")
@@ -151,7 +151,7 @@ package struct ConsumerGroupMember: Sendable {
     package func leave() async throws {
         guard let coordinator, !memberID.isEmpty else { return }
         let code = try await client.leaveGroup(group: group, memberID: memberID, coordinator: coordinator)
-        if code != 0 && code != KafkaErrorCode.unknownMemberID.rawValue {
+        if code != .none && code != .unknownMemberID {
             throw KafkaClientError.broker(code, "LeaveGroup for group \"\(group)\"")
         }
     }

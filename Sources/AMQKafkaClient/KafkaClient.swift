@@ -9,6 +9,9 @@ package struct KafkaClientConfiguration: Sendable {
     /// Longest wait for any one response (JoinGroup adds its rebalance timeout).
     package var requestTimeout: Duration = .seconds(15)
     package var connectTimeout: Duration = .seconds(5)
+    /// What ApiVersions v3+ tells the broker this client is (`ClientSoftwareName`/`Version`).
+    package var softwareName = "amq"
+    package var softwareVersion = "0.0.0"
     /// Attempts for calls that fail with a retriable error (stale leader, topic being created).
     package var attempts = 5
     /// First pause between attempts; doubled each time.
@@ -25,7 +28,7 @@ package struct PartitionMetadata: Sendable, Equatable {
     package var index: Int32
     package var leader: Int32
     package var leaderEpoch: Int32
-    package var errorCode: Int16
+    package var errorCode: KafkaErrorCode
 }
 
 package struct TopicMetadata: Sendable, Equatable {
@@ -49,14 +52,14 @@ package struct BrokerMetadata: Sendable, Equatable {
 package actor KafkaClient {
     package let configuration: KafkaClientConfiguration
     let logger: Logger
-    private let readers: AsyncStream<KafkaConnection>.Continuation
-    private var connections: [BrokerAddress: KafkaConnection] = [:]
+    private let readers: AsyncStream<BrokerConnection>.Continuation
+    private var connections: [BrokerAddress: BrokerConnection] = [:]
     /// Node id → address, from the latest Metadata.
     private(set) var brokers: [Int32: BrokerMetadata] = [:]
     private var topicCache: [String: TopicMetadata] = [:]
     private var roundRobin = 0
 
-    private init(configuration: KafkaClientConfiguration, logger: Logger, readers: AsyncStream<KafkaConnection>.Continuation) {
+    private init(configuration: KafkaClientConfiguration, logger: Logger, readers: AsyncStream<BrokerConnection>.Continuation) {
         self.configuration = configuration
         self.logger = logger
         self.readers = readers
@@ -66,7 +69,7 @@ package actor KafkaClient {
     package static func withClient<Result: Sendable>(
         _ configuration: KafkaClientConfiguration, logger: Logger, _ body: (KafkaClient) async throws -> Result
     ) async throws -> Result {
-        let (stream, continuation) = AsyncStream.makeStream(of: KafkaConnection.self)
+        let (stream, continuation) = AsyncStream.makeStream(of: BrokerConnection.self)
         let client = KafkaClient(configuration: configuration, logger: logger, readers: continuation)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -97,9 +100,9 @@ package actor KafkaClient {
     // MARK: Connections
 
     /// The connection to `address`, opened and version-negotiated on first use.
-    func connection(to address: BrokerAddress) async throws -> KafkaConnection {
+    func connection(to address: BrokerAddress) async throws -> BrokerConnection {
         if let existing = connections[address], !existing.isFailed { return existing }
-        let connection = try await KafkaConnection.connect(to: address, timeout: configuration.connectTimeout, logger: logger)
+        let connection = try await BrokerConnection.connect(to: address, timeout: configuration.connectTimeout, logger: logger)
         readers.yield(connection)
         do {
             try await negotiate(connection)
@@ -118,12 +121,17 @@ package actor KafkaClient {
 
     /// ApiVersions, v3 first as librdkafka does. A broker that does not speak v3 answers
     /// UNSUPPORTED_VERSION with a v0 body listing its ApiVersions range, and we retry with that.
-    private func negotiate(_ connection: KafkaConnection) async throws {
+    private func negotiate(_ connection: BrokerConnection) async throws {
         var version: Int16 = 3
         for _ in 0..<3 {
             var body = ByteBuffer()
-            ApiVersionsRequest(clientSoftwareName: "amq", clientSoftwareVersion: AMQVersion.current).encode(into: &body, version: version)
-            var response = try await exchange(connection, apiKey: .apiVersions, version: version, body: body)
+            ApiVersionsRequest(clientSoftwareName: configuration.softwareName, clientSoftwareVersion: configuration.softwareVersion)
+                .encode(into: &body, version: version)
+            let (clientID, asked, request) = (configuration.clientID, version, body)
+            let raw = try await exchange(connection, apiKey: .apiVersions) {
+                try await connection.roundTrip(apiKey: .apiVersions, version: asked, clientID: clientID, body: request)
+            }
+            guard var response = raw else { throw KafkaClientError(.protocolError, "ApiVersions expected a response") }
             if response.getInteger(at: response.readerIndex, as: Int16.self) == KafkaErrorCode.unsupportedVersion.rawValue {
                 // Kafka sends a v0 body here; librdkafka's mock broker a body of the version asked
                 // for. Read whichever parses; if neither does, fall back to v0 as librdkafka does.
@@ -135,8 +143,15 @@ package actor KafkaClient {
                 version = brokerMax
                 continue
             }
-            let decoded = try decode(ApiVersionsResponse.self, from: &response, version: version, address: connection.address)
-            guard decoded.errorCode == 0 else { throw KafkaClientError.broker(decoded.errorCode, "ApiVersions from \(connection.address)") }
+            let decoded: ApiVersionsResponse
+            do {
+                decoded = try ApiVersionsResponse(from: &response, version: version)
+            } catch {
+                throw KafkaClientError(
+                    .protocolError, "cannot decode ApiVersions v\(version) response from broker \(connection.address): \(error)", underlying: error
+                )
+            }
+            guard decoded.errorCode == .none else { throw KafkaClientError.broker(decoded.errorCode, "ApiVersions from \(connection.address)") }
             var ranges: [Int16: ClosedRange<Int16>] = [:]
             for key in decoded.apiKeys where key.minVersion <= key.maxVersion {
                 ranges[key.apiKey] = key.minVersion...key.maxVersion
@@ -148,26 +163,17 @@ package actor KafkaClient {
         throw KafkaClientError(.protocolError, "broker \(connection.address) and amq share no ApiVersions version")
     }
 
-    private func exchange(_ connection: KafkaConnection, apiKey: ApiKey, version: Int16, body: ByteBuffer, timeout: Duration? = nil) async throws -> ByteBuffer {
-        let clientID = configuration.clientID
+    /// Runs one exchange with `connection`, failing it after the request timeout (or `timeout`).
+    private func exchange<T: Sendable>(
+        _ connection: BrokerConnection, apiKey: ApiKey, timeout: Duration? = nil, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         let address = connection.address
         let timeout = timeout ?? configuration.requestTimeout
-        let response = try await withTimeout(
+        return try await withTimeout(
             timeout,
-            { KafkaClientError(.timeout, "\(apiKey.name) to broker \(address) got no answer within \(timeout); is the cluster healthy? check 'amq cluster status'") }
-        ) {
-            try await connection.roundTrip(apiKey: apiKey, version: version, clientID: clientID, body: body)
-        }
-        guard let response else { throw KafkaClientError(.protocolError, "\(apiKey.name) expected a response") }
-        return response
-    }
-
-    private func decode<Message: KafkaMessage>(_ type: Message.Type, from buffer: inout ByteBuffer, version: Int16, address: BrokerAddress) throws -> Message {
-        do {
-            return try Message(from: &buffer, version: version)
-        } catch {
-            throw KafkaClientError(.protocolError, "cannot decode \(Message.apiKey.name) v\(version) response from broker \(address): \(error)", underlying: error)
-        }
+            { KafkaClientError(.timeout, "\(apiKey.name) to broker \(address) got no answer within \(timeout); is the cluster healthy? check 'amq cluster status'") },
+            operation
+        )
     }
 
     /// Sends the request `build` makes for the negotiated version (capped at `maxVersion`) and
@@ -181,10 +187,12 @@ package actor KafkaClient {
                 .protocolError, "broker \(address) supports no version of \(Request.apiKey.name) that amq speaks (\(Request.apiKey.acceptedVersions))"
             )
         }
-        var body = ByteBuffer()
-        build(version).encode(into: &body, version: version)
-        var response = try await exchange(connection, apiKey: Request.apiKey, version: version, body: body, timeout: timeout)
-        return (try decode(Request.Response.self, from: &response, version: version, address: address), version)
+        let request = build(version)
+        let clientID = configuration.clientID
+        let response = try await exchange(connection, apiKey: Request.apiKey, timeout: timeout) {
+            try await connection.call(request, version: version, clientID: clientID)
+        }
+        return (response, version)
     }
 
     /// Sends a request that gets no response (Produce with acks=0).
@@ -193,20 +201,18 @@ package actor KafkaClient {
         guard let version = connection.version(for: Request.apiKey) else {
             throw KafkaClientError(.protocolError, "broker \(address) supports no version of \(Request.apiKey.name) that amq speaks")
         }
-        var body = ByteBuffer()
-        build(version).encode(into: &body, version: version)
+        let request = build(version)
         let clientID = configuration.clientID
         let timeout = configuration.requestTimeout
-        let frameBody = body
         _ = try await withTimeout(
             timeout, { KafkaClientError(.timeout, "\(Request.apiKey.name) to broker \(address) could not be sent within \(timeout)") }
         ) {
-            try await connection.roundTrip(apiKey: Request.apiKey, version: version, clientID: clientID, body: frameBody, expectResponse: false)
+            try await connection.send(request, version: version, clientID: clientID)
         }
     }
 
     /// Pauses before attempt `attempt` (1-based), doubling each time.
-    func backoff(_ attempt: Int) async throws {
+    package func backoff(_ attempt: Int) async throws {
         try await Task.sleep(for: configuration.retryBackoff * (1 << min(attempt - 1, 5)))
     }
 
@@ -255,7 +261,7 @@ package actor KafkaClient {
                 nodeID: broker.nodeId, address: BrokerAddress(host: broker.host, port: Int(broker.port)), rack: broker.rack
             )
         }
-        for topic in response.topics where topic.errorCode == 0 {
+        for topic in response.topics where topic.errorCode == .none {
             guard let name = topic.name else { continue }
             topicCache[name] = TopicMetadata(
                 name: name,
@@ -267,7 +273,7 @@ package actor KafkaClient {
     }
 
     /// Forgets a topic's leaders, so the next call asks Metadata again.
-    func invalidate(_ topic: String) {
+    package func invalidate(_ topic: String) {
         topicCache[topic] = nil
     }
 
@@ -275,29 +281,29 @@ package actor KafkaClient {
     /// leaders move (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER).
     package func topic(_ name: String) async throws -> TopicMetadata {
         if let cached = topicCache[name] { return cached }
-        var lastCode: Int16 = 0
+        var lastCode = KafkaErrorCode.none
         for attempt in 1...configuration.attempts {
             if attempt > 1 { try await backoff(attempt - 1) }
             let response = try await metadata(topics: [name])
             guard let topic = response.topics.first(where: { $0.name == name }) else {
-                lastCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
+                lastCode = .unknownTopicOrPartition
                 continue
             }
             lastCode = topic.errorCode
-            if topic.errorCode != 0 {
-                guard KafkaErrors.isRetriableWithRefresh(topic.errorCode) else {
+            if topic.errorCode != .none {
+                guard topic.errorCode.isRetriableWithRefresh else {
                     throw KafkaClientError.broker(topic.errorCode, "Metadata for topic \"\(name)\"")
                 }
                 continue
             }
-            if let bad = topic.partitions.first(where: { $0.errorCode != 0 || $0.leaderId < 0 }) {
-                lastCode = bad.errorCode == 0 ? KafkaErrorCode.leaderNotAvailable.rawValue : bad.errorCode
+            if let bad = topic.partitions.first(where: { $0.errorCode != .none || $0.leaderId < 0 }) {
+                lastCode = bad.errorCode == .none ? .leaderNotAvailable : bad.errorCode
                 topicCache[name] = nil
                 continue
             }
             if let cached = topicCache[name], !cached.partitions.isEmpty { return cached }
         }
-        if lastCode == KafkaErrorCode.unknownTopicOrPartition.rawValue {
+        if lastCode == .unknownTopicOrPartition {
             throw KafkaClientError(
                 .unknownTopic, "topic \"\(name)\" does not exist; create it with 'amq topic create \(name) --partitions N'",
                 kafkaError: lastCode
@@ -326,7 +332,7 @@ package actor KafkaClient {
     }
 
     /// The next partition for a record without key or explicit partition.
-    func nextRoundRobin(_ partitions: Int) -> Int32 {
+    package func nextRoundRobin(_ partitions: Int) -> Int32 {
         defer { roundRobin &+= 1 }
         return Int32(roundRobin % partitions)
     }

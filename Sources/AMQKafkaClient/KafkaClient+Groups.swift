@@ -9,7 +9,7 @@ package struct ListedGroup: Sendable, Equatable, Codable {
     package var coordinator: Int32
 }
 
-/// A committed offset; -1 when the group has none for the partition.
+/// A committed offset; `KafkaSentinel.unknownOffset` when the group has none for the partition.
 package struct CommittedOffset: Sendable, Equatable {
     package var topic: String
     package var partition: Int32
@@ -20,17 +20,19 @@ package struct CommittedOffset: Sendable, Equatable {
 extension KafkaClient {
     // MARK: Coordinator
 
-    /// The broker coordinating `group` (FindCoordinator, key type 0), retrying while the
+    /// The broker coordinating `group` (FindCoordinator, group key type), retrying while the
     /// coordinator is not available yet.
     package func findCoordinator(group: String) async throws -> BrokerAddress {
-        var lastCode: Int16 = 0
+        var lastCode = KafkaErrorCode.none
         for attempt in 1...configuration.attempts {
             if attempt > 1 { try await backoff(attempt - 1) }
             let (response, version) = try await callAnyBroker { version in
                 // v4+ batches keys in CoordinatorKeys (KIP-699); earlier versions take one Key.
-                version >= 4 ? FindCoordinatorRequest(keyType: 0, coordinatorKeys: [group]) : FindCoordinatorRequest(key: group, keyType: 0)
+                version >= 4
+                    ? FindCoordinatorRequest(keyType: CoordinatorKeyType.group, coordinatorKeys: [group])
+                    : FindCoordinatorRequest(key: group, keyType: CoordinatorKeyType.group)
             }
-            let (code, host, port): (Int16, String, Int32)
+            let (code, host, port): (KafkaErrorCode, String, Int32)
             if version >= 4 {
                 guard let coordinator = response.coordinators.first(where: { $0.key == group }) ?? response.coordinators.first else {
                     throw KafkaClientError(.protocolError, "FindCoordinator returned no coordinator for group \"\(group)\"")
@@ -39,35 +41,35 @@ extension KafkaClient {
             } else {
                 (code, host, port) = (response.errorCode, response.host, response.port)
             }
-            if code == 0 { return BrokerAddress(host: host, port: Int(port)) }
+            if code == .none { return BrokerAddress(host: host, port: Int(port)) }
             lastCode = code
-            guard KafkaErrors.isRetriableWithRefresh(code) else { throw KafkaClientError.broker(code, "FindCoordinator for group \"\(group)\"") }
+            guard code.isRetriableWithRefresh else { throw KafkaClientError.broker(code, "FindCoordinator for group \"\(group)\"") }
         }
         throw KafkaClientError.broker(lastCode, "FindCoordinator for group \"\(group)\" after \(configuration.attempts) attempts")
     }
 
     // MARK: Offsets
 
-    /// Commits `offsets` (the next offset to read, per partition of `topic`). Generation -1 with
+    /// Commits `offsets` (the next offset to read, per partition of `topic`). No generation with
     /// an empty member id commits for an empty group, as standalone consumers and admin tools do.
     package func commitOffsets(
-        group: String, coordinator: BrokerAddress, topic: String, offsets: [Int32: Int64], generation: Int32 = -1, memberID: String = ""
+        group: String, coordinator: BrokerAddress, topic: String, offsets: [Int32: Int64], generation: Int32 = KafkaSentinel.noGeneration, memberID: String = ""
     ) async throws {
         guard !offsets.isEmpty else { return }
         let (response, _) = try await call(coordinator) { _ in
             OffsetCommitRequest(
-                groupId: group, generationIdOrMemberEpoch: generation, memberId: memberID, retentionTimeMs: -1,
+                groupId: group, generationIdOrMemberEpoch: generation, memberId: memberID, retentionTimeMs: KafkaSentinel.defaultRetentionTime,
                 topics: [
                     .init(
                         name: topic,
                         partitions: offsets.sorted { $0.key < $1.key }.map {
-                            .init(partitionIndex: $0.key, committedOffset: $0.value, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: "")
+                            .init(partitionIndex: $0.key, committedOffset: $0.value, committedLeaderEpoch: KafkaSentinel.unknownLeaderEpoch, commitTimestamp: KafkaSentinel.noTimestamp, committedMetadata: "")
                         }
                     )
                 ]
             )
         }
-        for partition in response.topics.flatMap(\.partitions) where partition.errorCode != 0 {
+        for partition in response.topics.flatMap(\.partitions) where partition.errorCode != .none {
             throw KafkaClientError.broker(partition.errorCode, "OffsetCommit for group \"\(group)\" partition \(partition.partitionIndex)")
         }
     }
@@ -79,7 +81,7 @@ extension KafkaClient {
             if version >= 8 {
                 // v8+ asks for several groups at once (KIP-709).
                 let wanted: [OffsetFetchRequest.OffsetFetchRequestTopics]? = sortedTopics.map { $0.map { .init(name: $0.key, partitionIndexes: $0.value) } }
-                return OffsetFetchRequest(groups: [.init(groupId: group, memberId: nil, memberEpoch: -1, topics: wanted)])
+                return OffsetFetchRequest(groups: [.init(groupId: group, memberId: nil, memberEpoch: KafkaSentinel.noMemberEpoch, topics: wanted)])
             }
             let wanted: [OffsetFetchRequest.OffsetFetchRequestTopic]? = sortedTopics.map { $0.map { .init(name: $0.key, partitionIndexes: $0.value) } }
             return OffsetFetchRequest(groupId: group, topics: wanted)
@@ -87,18 +89,18 @@ extension KafkaClient {
         var result: [CommittedOffset] = []
         if version >= 8 {
             guard let answer = response.groups.first(where: { $0.groupId == group }) ?? response.groups.first else { return [] }
-            guard answer.errorCode == 0 else { throw KafkaClientError.broker(answer.errorCode, "OffsetFetch for group \"\(group)\"") }
+            guard answer.errorCode == .none else { throw KafkaClientError.broker(answer.errorCode, "OffsetFetch for group \"\(group)\"") }
             for topic in answer.topics {
                 for partition in topic.partitions {
-                    guard partition.errorCode == 0 else { throw KafkaClientError.broker(partition.errorCode, "OffsetFetch for \(topic.name)") }
+                    guard partition.errorCode == .none else { throw KafkaClientError.broker(partition.errorCode, "OffsetFetch for \(topic.name)") }
                     result.append(.init(topic: topic.name, partition: partition.partitionIndex, offset: partition.committedOffset, metadata: partition.metadata))
                 }
             }
         } else {
-            guard response.errorCode == 0 else { throw KafkaClientError.broker(response.errorCode, "OffsetFetch for group \"\(group)\"") }
+            guard response.errorCode == .none else { throw KafkaClientError.broker(response.errorCode, "OffsetFetch for group \"\(group)\"") }
             for topic in response.topics {
                 for partition in topic.partitions {
-                    guard partition.errorCode == 0 else { throw KafkaClientError.broker(partition.errorCode, "OffsetFetch for \(topic.name)") }
+                    guard partition.errorCode == .none else { throw KafkaClientError.broker(partition.errorCode, "OffsetFetch for \(topic.name)") }
                     result.append(.init(topic: topic.name, partition: partition.partitionIndex, offset: partition.committedOffset, metadata: partition.metadata))
                 }
             }
@@ -118,18 +120,18 @@ extension KafkaClient {
         try await call(coordinator, timeout: configuration.requestTimeout + rebalanceTimeout) { _ in request }.response
     }
 
-    func heartbeat(group: String, generation: Int32, memberID: String, coordinator: BrokerAddress) async throws -> Int16 {
+    func heartbeat(group: String, generation: Int32, memberID: String, coordinator: BrokerAddress) async throws -> KafkaErrorCode {
         try await call(coordinator) { _ in HeartbeatRequest(groupId: group, generationId: generation, memberId: memberID) }.response.errorCode
     }
 
-    func leaveGroup(group: String, memberID: String, coordinator: BrokerAddress) async throws -> Int16 {
+    func leaveGroup(group: String, memberID: String, coordinator: BrokerAddress) async throws -> KafkaErrorCode {
         let (response, _) = try await call(coordinator) { version in
             // v3+ leaves several members at once (KIP-345).
             version >= 3
                 ? LeaveGroupRequest(groupId: group, members: [.init(memberId: memberID, groupInstanceId: nil, reason: "amq consume exiting")])
                 : LeaveGroupRequest(groupId: group, memberId: memberID)
         }
-        return response.errorCode != 0 ? response.errorCode : (response.members.first { $0.errorCode != 0 }?.errorCode ?? 0)
+        return response.errorCode != .none ? response.errorCode : (response.members.first { $0.errorCode != .none }?.errorCode ?? KafkaErrorCode.none)
     }
 
     // MARK: Groups admin
@@ -139,7 +141,7 @@ extension KafkaClient {
         var groups: [ListedGroup] = []
         for broker in try await allBrokers() {
             let (response, _) = try await call(broker.address) { _ in ListGroupsRequest() }
-            guard response.errorCode == 0 else { throw KafkaClientError.broker(response.errorCode, "ListGroups on broker \(broker.address)") }
+            guard response.errorCode == .none else { throw KafkaClientError.broker(response.errorCode, "ListGroups on broker \(broker.address)") }
             groups += response.groups.map {
                 ListedGroup(groupID: $0.groupId, protocolType: $0.protocolType, state: $0.groupState.isEmpty ? "-" : $0.groupState, coordinator: broker.nodeID)
             }
@@ -153,7 +155,7 @@ extension KafkaClient {
         guard let described = response.groups.first(where: { $0.groupId == group }) else {
             throw KafkaClientError(.protocolError, "DescribeGroups from \(coordinator) did not mention group \"\(group)\"")
         }
-        guard described.errorCode == 0 else { throw KafkaClientError.broker(described.errorCode, "DescribeGroups for \"\(group)\"") }
+        guard described.errorCode == .none else { throw KafkaClientError.broker(described.errorCode, "DescribeGroups for \"\(group)\"") }
         return described
     }
 }

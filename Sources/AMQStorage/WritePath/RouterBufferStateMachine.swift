@@ -1,0 +1,191 @@
+import AMQKafkaProtocol
+import AMQStreamIndex
+import Foundation
+import NIOCore
+
+/// The proxy side of zone routing, as a pure state machine: produces an agent takes for
+/// partitions that other agents lead (it is their read-only replica in the client's zone) gather
+/// in one router buffer, shared by every partition and leader, sealed like a WAL buffer (size,
+/// linger) and uploaded as one router object; then each leader is sent pointers into it. Pointers
+/// go out in seal order, so a producer's pipelined requests reach its leader in the order they
+/// were taken, whatever order uploads finish in. The owning actor (``RouterWriter``) carries out
+/// the actions. docs/zone-routing.md describes the whole path.
+package struct RouterBufferStateMachine: Sendable {
+    package typealias Configuration = WritePathStateMachine.Configuration
+
+    /// A produce's batches for one partition, on their way to its leader.
+    package struct Entry: Sendable {
+        package var partition: PartitionKey
+        package var leader: Int
+        package var batches: ByteBuffer
+        package var headers: [RecordBatchHeader]
+        package var route: Completion<AppendResult>
+    }
+
+    package struct SealedBuffer: Sendable {
+        package var sequence: Int
+        package var entries: [Entry]
+        package var bytes: Int
+    }
+
+    /// What a leader is told: where a produce's batches are, and their headers (producer ids,
+    /// sequences, record counts, timestamps) so it can check and place them without reading them.
+    package struct Pointer: Sendable {
+        package var partition: PartitionKey
+        package var location: WritePathStateMachine.RemoteLocation
+        package var headers: [RecordBatchHeader]
+        /// The batches themselves stay here (the proxy may cache them); they never cross zones.
+        package var batches: ByteBuffer
+        package var route: Completion<AppendResult>
+    }
+
+    package enum Action: Sendable {
+        /// Upload the buffer as one router object, then report ``uploaded(_:object:now:)`` or ``uploadFailed(_:)``.
+        case upload(SealedBuffer)
+        /// Send these pointers to `leader`, after every pointer released before them.
+        case forward(leader: Int, [Pointer])
+        /// Call ``tick(now:)`` at this instant.
+        case wakeUp(at: ContinuousClock.Instant)
+        case fail([Completion<AppendResult>], StorageError)
+        /// Bytes were freed: produces waiting for room may fit now.
+        case roomFreed
+    }
+
+    package enum Staged: Sendable {
+        case routed(Completion<AppendResult>, [Action])
+        /// No room until uploads catch up: wait for ``Action/roomFreed`` and stage again with `afterWaiting: true`.
+        case needsRoom
+    }
+
+    private enum Stage: Sendable {
+        case uploading(SealedBuffer)
+        case uploaded(SealedBuffer, WritePathStateMachine.UploadedObject)
+        case abandoned
+    }
+
+    package let configuration: Configuration
+    private var entries: [Entry] = []
+    private var opened: ContinuousClock.Instant?
+    private var bytes = 0
+    private var sequence = 0
+    private var sealed: [Int: Stage] = [:]
+    private var forwardTurn = 1
+    private var sealPolicy: SealPolicy
+    package private(set) var stopped = false
+    package private(set) var unuploadedBytes = 0
+    package private(set) var uploadsInFlight = 0
+    package private(set) var objectsUploaded = 0
+
+    package init(configuration: Configuration) {
+        self.configuration = configuration
+        sealPolicy = SealPolicy(maxBufferBytes: configuration.maxBufferBytes, maxConcurrentUploads: configuration.maxConcurrentUploads)
+    }
+
+    /// Takes validated batches (`headers` are theirs) of a produce to `partition`, led by `leader`.
+    package mutating func stage(
+        _ partition: PartitionKey, leader: Int, batches: ByteBuffer, headers: [RecordBatchHeader], afterWaiting: Bool = false,
+        now: ContinuousClock.Instant
+    ) throws(StorageError) -> Staged {
+        guard !stopped else { throw StorageError(.shuttingDown, "the agent is shutting down") }
+        if !afterWaiting, unuploadedBytes > 0, unuploadedBytes + batches.readableBytes > configuration.maxUnuploadedBytes { return .needsRoom }
+        let route = Completion<AppendResult>()
+        if entries.isEmpty { opened = now }
+        entries.append(Entry(partition: partition, leader: leader, batches: batches, headers: headers, route: route))
+        bytes += batches.readableBytes
+        unuploadedBytes += batches.readableBytes
+        return .routed(route, sealIfDue(now: now))
+    }
+
+    package func hasRoom(for size: Int) -> Bool {
+        unuploadedBytes == 0 || unuploadedBytes + size <= configuration.maxUnuploadedBytes
+    }
+
+    package mutating func tick(now: ContinuousClock.Instant) -> [Action] {
+        guard !stopped else { return [] }
+        sealPolicy.passed(now)
+        return sealIfDue(now: now)
+    }
+
+    private mutating func sealIfDue(now: ContinuousClock.Instant) -> [Action] {
+        guard let opened, !entries.isEmpty else { return [] }
+        switch sealPolicy.decide(bytes: bytes, opened: opened, linger: configuration.linger, uploadsInFlight: uploadsInFlight, now: now) {
+        case .seal: return [seal()]
+        case .wakeUp(let instant): return [.wakeUp(at: instant)]
+        case .wait: return []
+        }
+    }
+
+    private mutating func seal() -> Action {
+        sequence += 1
+        uploadsInFlight += 1
+        let buffer = SealedBuffer(sequence: sequence, entries: entries, bytes: bytes)
+        sealed[sequence] = .uploading(buffer)
+        entries = []
+        bytes = 0
+        opened = nil
+        sealPolicy.discard()
+        return .upload(buffer)
+    }
+
+    /// The router object is in the store; `object.placements` are the entries', in order.
+    package mutating func uploaded(_ sequence: Int, object: WritePathStateMachine.UploadedObject, now: ContinuousClock.Instant) -> [Action] {
+        guard case .uploading(let buffer) = sealed[sequence] else { return [] }
+        objectsUploaded += 1
+        uploadsInFlight -= 1
+        unuploadedBytes -= buffer.bytes
+        sealed[sequence] = .uploaded(buffer, object)
+        var actions: [Action] = [.roomFreed]
+        actions += releaseForwards()
+        if !stopped { actions += sealIfDue(now: now) }
+        return actions
+    }
+
+    /// The upload was given up: its produces fail, and its turn is skipped.
+    package mutating func uploadFailed(_ sequence: Int, _ error: StorageError) -> [Action] {
+        guard case .uploading(let buffer) = sealed[sequence] else { return [] }
+        uploadsInFlight -= 1
+        unuploadedBytes -= buffer.bytes
+        sealed[sequence] = .abandoned
+        return [.roomFreed, .fail(buffer.entries.map(\.route), error)] + releaseForwards()
+    }
+
+    /// Pointers of every uploaded buffer whose turn has come, one forward per leader and buffer,
+    /// each producer's entries in the order they were taken.
+    private mutating func releaseForwards() -> [Action] {
+        var actions: [Action] = []
+        while let stage = sealed[forwardTurn] {
+            switch stage {
+            case .uploading: return actions
+            case .abandoned: break
+            case .uploaded(let buffer, let object):
+                var byLeader: [(leader: Int, pointers: [Pointer])] = []
+                for (entry, placement) in zip(buffer.entries, object.placements) {
+                    let location = WritePathStateMachine.RemoteLocation(
+                        objectKey: object.key, objectSize: object.size, position: placement.position, length: placement.length,
+                        uploadedAt: object.uploadedAt
+                    )
+                    let pointer = Pointer(partition: entry.partition, location: location, headers: entry.headers, batches: entry.batches, route: entry.route)
+                    if let index = byLeader.firstIndex(where: { $0.leader == entry.leader }) {
+                        byLeader[index].pointers.append(pointer)
+                    } else {
+                        byLeader.append((entry.leader, [pointer]))
+                    }
+                }
+                actions += byLeader.map { .forward(leader: $0.leader, $0.pointers) }
+            }
+            sealed[forwardTurn] = nil
+            forwardTurn += 1
+        }
+        return actions
+    }
+
+    /// Takes no more produces; what was taken is sealed and still goes out.
+    package mutating func shutdown() -> [Action] {
+        guard !stopped else { return [] }
+        stopped = true
+        return entries.isEmpty ? [] : [seal()]
+    }
+
+    /// Nothing waits for an upload or a forward.
+    package var isDrained: Bool { sealed.isEmpty && entries.isEmpty }
+}
