@@ -92,7 +92,9 @@ let package = Package(
         .target(
             name: "AMQAgent",
             dependencies: [
-                "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQStreamIndex",
+                "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQStreamIndex", "AMQKafkaProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

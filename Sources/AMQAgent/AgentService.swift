@@ -31,6 +31,18 @@ package struct AgentService: Sendable {
         } catch {
             throw AgentError("cannot bind the Kafka listener on \(configuration.bindHost):\(configuration.kafkaPort): \(error); pick another --kafka-port", underlying: error)
         }
+        let authenticator = RPCAuthenticator(secret: configuration.secret)
+        let rpc: RPCServer
+        do {
+            let state = self.state
+            let zone = configuration.zone
+            rpc = try await RPCServer.bind(
+                host: configuration.bindHost, port: configuration.rpcPort, handler: RoutingRPCHandler(state: state, logger: logger),
+                authenticator: authenticator, identity: { RPCPeer(nodeID: await state.node?.id ?? -1, zone: zone) }, metrics: metrics, logger: logger
+            )
+        } catch {
+            throw AgentError("cannot bind the RPC listener on \(configuration.bindHost):\(configuration.rpcPort): \(error); pick another --rpc-port", underlying: error)
+        }
         let adminPort = PortPromise()
         let admin = Application(
             router: AdminRouter.build(state: state, metrics: metrics),
@@ -42,7 +54,9 @@ package struct AgentService: Sendable {
             session: ControllerSession(client: client, configuration: configuration, state: state, metrics: metrics, logger: logger),
             configuration: configuration,
             kafkaPort: kafka.port,
+            rpcPort: rpc.port,
             adminPort: adminPort,
+            authenticator: authenticator,
             logger: logger
         )
         // Shutdown runs in reverse: the agent flushes its appends and leaves the controller first,
@@ -50,7 +64,7 @@ package struct AgentService: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: kafka), .init(service: admin), .init(service: GroupCoordinatorService(coordinator: groups)),
+                    .init(service: kafka), .init(service: rpc), .init(service: admin), .init(service: GroupCoordinatorService(coordinator: groups)),
                     .init(service: session),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -92,7 +106,9 @@ struct SessionService: Service {
     let session: ControllerSession
     let configuration: AgentConfiguration
     let kafkaPort: Int
+    let rpcPort: Int
     let adminPort: PortPromise
+    let authenticator: RPCAuthenticator
     let logger: Logger
 
     private func requireTopology() async throws -> TopologySnapshot {
@@ -106,7 +122,7 @@ struct SessionService: Service {
         let node = try await session.register(
             .init(
                 nodeID: configuration.nodeID, name: configuration.nodeName, zone: configuration.zone,
-                host: configuration.advertised, kafkaPort: kafkaPort, rpcPort: nil, adminPort: admin,
+                host: configuration.advertised, kafkaPort: kafkaPort, rpcPort: rpcPort, adminPort: admin,
                 pid: Int(ProcessInfo.processInfo.processIdentifier)
             )
         )
@@ -119,22 +135,45 @@ struct SessionService: Service {
             throw AgentError("cannot open the cluster's object store \(topology.objectStoreURL): \(error)", underlying: error)
         }
         let engine = StorageEngine(configuration: StorageConfiguration(nodeID: node.id), store: store, index: session.client, logger: logger)
-        await session.state.attach(engine)
+        // Zone routing: the RPC client to other agents, the router buffer for produces this agent
+        // proxies, and the follower that keeps its read-only replicas current.
+        let state = session.state
+        let peers = RPCClient(
+            identity: RPCPeer(nodeID: node.id, zone: node.zone), authenticator: authenticator, metrics: session.metrics, logger: logger,
+            resolve: { id in
+                guard let peer = await state.topology?.nodes.first(where: { $0.id == id }), let port = peer.rpcPort else { return nil }
+                return RPCAddress(host: peer.host, port: port, zone: peer.zone)
+            }
+        )
+        let router = RouterWriter(
+            nodeID: node.id, configuration: StorageConfiguration(nodeID: node.id), store: store, transport: RPCPointerTransport(client: peers),
+            logger: logger, onRouted: { partition, offsets, batches in await engine.cacheRouted(partition, offsets: offsets, batches: batches) }
+        )
+        await state.attach(engine, router: router)
         await LeadershipSync.apply(topology, nodeID: node.id, engine: engine, logger: logger)
 
         // One line on stdout for whoever started us (scripts, tests): where everything listens.
         let line = #"{"event":"ready","nodeId":\#(node.id),"zone":"\#(node.zone)","kafkaPort":\#(kafkaPort),"adminPort":\#(admin)}"#
         try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
         await withDiscardingTaskGroup { group in
-            group.addTask { await engine.run() }
-            await cancelWhenGracefulShutdown {
-                await withDiscardingTaskGroup { loops in
-                    loops.addTask { await session.heartbeatLoop(nodeID: node.id, engine: engine) }
-                    loops.addTask { await session.watchLoop(nodeID: node.id, engine: engine) }
+            group.addTask { await peers.run() }
+            await withDiscardingTaskGroup { storage in
+                storage.addTask { await engine.run() }
+                storage.addTask { await router.run() }
+                await cancelWhenGracefulShutdown {
+                    await withDiscardingTaskGroup { loops in
+                        loops.addTask { await session.heartbeatLoop(nodeID: node.id, engine: engine) }
+                        loops.addTask { await session.watchLoop(nodeID: node.id, engine: engine) }
+                        loops.addTask { await ReplicaFollower(state: state, client: peers, logger: logger).run() }
+                    }
                 }
+                // Flush what was taken before saying goodbye: produces routed to other zones'
+                // leaders, and this agent's own appends; each run() returns once drained.
+                await router.shutdown()
+                await engine.shutdown()
             }
-            // Flush what was appended before saying goodbye; run() returns once it is committed.
-            await engine.shutdown()
+            // Nothing more goes to the other agents.
+            group.cancelAll()
         }
         await session.leave(nodeID: node.id)
         logger.info("Agent left the cluster", metadata: ["amq.node.id": "\(node.id)"])

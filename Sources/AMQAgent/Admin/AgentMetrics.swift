@@ -21,11 +21,14 @@ package struct AgentMetrics: Sendable {
     private let storageCounters: [String: Metrics.Counter]
     /// The engine keeps running totals; counters advance by what is new since the last scrape.
     private let storageSeen = StorageTotals()
+    private let factory: PrometheusMetricsFactory
+    private let rpcCounters = CounterFamily()
 
     package init() {
         let registry = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: registry)
         self.registry = registry
+        self.factory = factory
         topologyVersion = Metrics.Gauge(label: "amq_topology_version", factory: factory)
         heartbeatDuration = Metrics.Timer(label: "amq_heartbeat_duration_seconds", factory: factory)
         heartbeatFailures = Metrics.Counter(label: "amq_heartbeat_failures_total", factory: factory)
@@ -90,6 +93,13 @@ package struct AgentMetrics: Sendable {
         self.routedTopics.record(routedTopics)
     }
 
+    /// Bytes of inter-agent RPC frames (size prefix included) sent (`out`) or received (`in`)
+    /// to or from an agent in `peerZone`, by category (`router-rpc`, `replica-rpc`).
+    func rpcBytes(_ bytes: Int, category: String, peerZone: String, direction: String) {
+        rpcCounters.counter("amq_rpc_bytes_total", [("category", category), ("peer_zone", peerZone), ("direction", direction)], factory: factory)
+            .increment(by: bytes)
+    }
+
     func heartbeatSucceeded(after duration: Duration) {
         heartbeatDuration.record(duration: duration)
     }
@@ -102,6 +112,26 @@ package struct AgentMetrics: Sendable {
     package func render(uptimeSeconds: Double) -> String {
         uptime.record(uptimeSeconds)
         return registry.emitToString()
+    }
+}
+
+/// Counters of one name whose label values are only known as traffic arrives, made once each.
+final class CounterFamily: Sendable {
+    private struct Key: Hashable {
+        var label: String
+        var dimensions: [String]
+    }
+
+    private let counters = Mutex<[Key: Metrics.Counter]>([:])
+
+    func counter(_ label: String, _ dimensions: [(String, String)], factory: PrometheusMetricsFactory) -> Metrics.Counter {
+        let key = Key(label: label, dimensions: dimensions.flatMap { [$0.0, $0.1] })
+        return counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Metrics.Counter(label: label, dimensions: dimensions, factory: factory)
+            counters[key] = counter
+            return counter
+        }
     }
 }
 

@@ -15,6 +15,8 @@ package struct AgentConfiguration: Sendable {
     /// Ports; 0 picks a free one. The bound ports are reported to the controller.
     package var kafkaPort: Int = 0
     package var adminPort: Int = 0
+    /// The inter-agent RPC listener (zone routing's pointers and replica polls).
+    package var rpcPort: Int = 0
     /// How long to keep trying to reach the controller at start-up before giving up.
     package var registerTimeout: Duration = .seconds(60)
     /// Longest topology long-poll.

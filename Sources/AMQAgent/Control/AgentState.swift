@@ -10,18 +10,24 @@ package actor AgentState {
     private(set) var lookup: TopologyLookup?
     /// The storage engine, once the agent has registered and opened the object store.
     package private(set) var storage: StorageEngine?
+    /// Where produces this agent proxies for other zones' leaders go (zone routing).
+    package private(set) var router: RouterWriter?
+    /// Who serves which partition to which zone, rebuilt with each topology version.
+    private(set) var routing: ZoneRouting?
     package let startedAt = ContinuousClock.now
 
     package init() {}
 
-    func attach(_ engine: StorageEngine) {
+    func attach(_ engine: StorageEngine, router: RouterWriter) {
         storage = engine
+        self.router = router
     }
 
     func registered(as node: NodeInfo, topology: TopologySnapshot) {
         self.node = node
         self.topology = topology
         lookup = TopologyLookup(topology)
+        routing = ZoneRouting(topology: topology, me: node.id)
     }
 
     /// Keeps the newer of the held and the given snapshot; returns the replaced one when it changed.
@@ -33,6 +39,7 @@ package actor AgentState {
         if let node, let updated = snapshot.nodes.first(where: { $0.id == node.id }) {
             self.node = updated
         }
+        if let node { routing = ZoneRouting(topology: snapshot, me: node.id) }
         return .some(old)
     }
 

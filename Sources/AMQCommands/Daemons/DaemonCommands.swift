@@ -122,11 +122,13 @@ struct AgentRun: AsyncParsableCommand {
     var kafkaPort: Int = 9092
     @Option(name: .long, help: "Admin listener port; 0 picks a free one.")
     var adminPort: Int = 9644
+    @Option(name: .long, help: "Inter-agent RPC port (zone routing: proxied produce, read-only replicas); 0 picks a free one.")
+    var rpcPort: Int = 9093
     @Option(name: .long, help: "Seconds to keep trying to reach the controller at start-up.")
     var registerTimeout: Int = 60
 
     func validate() throws {
-        for (flag, port) in [("--kafka-port", kafkaPort), ("--admin-port", adminPort)] where !(0...65535).contains(port) {
+        for (flag, port) in [("--kafka-port", kafkaPort), ("--admin-port", adminPort), ("--rpc-port", rpcPort)] where !(0...65535).contains(port) {
             throw ValidationError("\(flag) must be between 0 and 65535 (0 picks a free port), not \(port)")
         }
         if let nodeId, nodeId < 0 { throw ValidationError("--node-id must be 0 or more") }
@@ -146,6 +148,7 @@ struct AgentRun: AsyncParsableCommand {
         configuration.advertisedHost = advertisedHost
         configuration.kafkaPort = kafkaPort
         configuration.adminPort = adminPort
+        configuration.rpcPort = rpcPort
         configuration.registerTimeout = .seconds(registerTimeout)
         let agent = AgentService(configuration: configuration, logger: log.logger("amq.agent"))
         try await agent.run()

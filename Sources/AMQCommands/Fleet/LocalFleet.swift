@@ -117,6 +117,7 @@ struct LocalFleet {
         return [
             "agent", "run", "--controller", controllerURL, "--zone", node.zone, "--node-id", String(node.id),
             "--secret-file", layout.secretFile, "--host", node.host, "--kafka-port", port(node.kafkaPort), "--admin-port", port(node.adminPort),
+            "--rpc-port", port(node.rpcPort),
         ]
     }
 

@@ -28,12 +28,15 @@ struct LogCache: Sendable {
         }
     }
 
-    /// Contiguous cached batches of `partition` from the one holding `offset`, up to about
-    /// `maxBytes` (at least one batch); empty when the cache does not hold `offset`.
-    func read(_ partition: PartitionKey, from offset: Int64, maxBytes: Int) -> ByteBuffer {
+    /// Contiguous cached batches of `partition` from the one holding `offset`, below `end` (what
+    /// is known to be committed: a proxy caches what it routed before its replica hears of the
+    /// commit), up to about `maxBytes` (at least one batch); empty when the cache does not hold `offset`.
+    func read(_ partition: PartitionKey, from offset: Int64, end: Int64, maxBytes: Int) -> ByteBuffer {
         var cached = ByteBuffer()
         var next = offset
-        while cached.readableBytes < maxBytes, let range = ranges.last(where: { $0.partition == partition && $0.base <= next && next < $0.end }) {
+        while cached.readableBytes < maxBytes, next < end,
+            let range = ranges.last(where: { $0.partition == partition && $0.base <= next && next < $0.end && $0.end <= end })
+        {
             let room = maxBytes - cached.readableBytes
             var (part, complete) = StoredBatches.batches(from: range.bytes, offset: next, maxBytes: cached.readableBytes == 0 ? maxBytes : room)
             guard part.readableBytes > 0, cached.readableBytes == 0 || part.readableBytes <= room else { break }

@@ -17,6 +17,13 @@ struct PartitionLogView: Sendable {
         segments = log.segments
     }
 
+    /// A log known only by its bounds (a replica before its leader sent segments).
+    init(committedEnd: Int64, logStart: Int64) {
+        self.committedEnd = committedEnd
+        self.logStart = logStart
+        segments = []
+    }
+
     /// The segment holding `offset` and those after it, while their sizes fit in `maxBytes`
     /// (the first always counts), at most `limit`, stopping at a gap in what is known.
     func segments(from offset: Int64, upTo maxBytes: Int, limit: Int) -> [Segment] {

@@ -27,7 +27,7 @@ extension StorageEngine {
         guard offset < log.committedEnd else { return result }
 
         // The log cache holds the tail most readers want.
-        let cached = logCache.read(partition, from: offset, maxBytes: maxBytes)
+        let cached = logCache.read(partition, from: offset, end: log.committedEnd, maxBytes: maxBytes)
         if cached.readableBytes > 0 {
             result.batches = cached
             return result

@@ -1,0 +1,198 @@
+import AMQKafkaProtocol
+import AMQObjectStore
+import AMQStreamIndex
+import Foundation
+import Logging
+import NIOCore
+
+/// One pointer's outcome at its leader: the offsets its batches got, or why not.
+package typealias PointerOutcome = Result<AppendResult, StorageError>
+
+/// The leader's answer to pointers handed over: one outcome per pointer, or an error for all.
+package typealias PointerDelivery = @Sendable () async throws -> [PointerOutcome]
+
+/// How pointers reach their leaders (the agents' RPC). `send` hands them over before it returns,
+/// so sends made one after another reach a leader in that order; the delivery awaits the answer.
+package protocol PointerTransport: Sendable {
+    func send(_ pointers: [RouterBufferStateMachine.Pointer], to leader: Int) -> PointerDelivery
+}
+
+/// The proxy side of zone routing: owns a ``RouterBufferStateMachine``, uploads router objects
+/// and hands pointers to the transport in the order the machine releases them. A produce routed
+/// here completes when its leader has committed the pointer.
+///
+/// `run()` must be running; the rest is its API.
+package actor RouterWriter {
+    package let nodeID: Int
+    let configuration: StorageConfiguration
+    let store: any ObjectStore
+    let transport: any PointerTransport
+    let logger: Logger
+    /// Told of every routed produce its leader took, with the batches and their offsets (the
+    /// proxy is its partition's read-only replica in this zone, and may cache them).
+    let onRouted: @Sendable (PartitionKey, AppendResult, ByteBuffer) async -> Void
+
+    private var machine: RouterBufferStateMachine
+    private let work: AsyncStream<Work>
+    private let workSink: AsyncStream<Work>.Continuation
+    private var roomWaiters: [Int: (deadline: ContinuousClock.Instant, continuation: CheckedContinuation<Void, any Error>)] = [:]
+    private var nextWaiter = 0
+
+    private enum Work: Sendable {
+        case upload(RouterBufferStateMachine.SealedBuffer)
+        case awaitLeader(PointerDelivery, [RouterBufferStateMachine.Pointer])
+        case wakeUp(ContinuousClock.Instant)
+    }
+
+    package init(
+        nodeID: Int, configuration: StorageConfiguration, store: any ObjectStore, transport: any PointerTransport, logger: Logger,
+        onRouted: @escaping @Sendable (PartitionKey, AppendResult, ByteBuffer) async -> Void = { _, _, _ in }
+    ) {
+        self.nodeID = nodeID
+        self.configuration = configuration
+        self.store = store
+        self.transport = transport
+        self.logger = logger
+        self.onRouted = onRouted
+        machine = RouterBufferStateMachine(configuration: configuration.writePath)
+        (work, workSink) = AsyncStream.makeStream(of: Work.self)
+    }
+
+    /// Uploads, forwards and keeps time until shut down and drained.
+    package func run() async {
+        await withDiscardingTaskGroup { tasks in
+            for await item in work {
+                switch item {
+                case .upload(let buffer): tasks.addTask { await self.upload(buffer) }
+                case .awaitLeader(let delivery, let pointers): tasks.addTask { await self.settle(delivery, pointers) }
+                case .wakeUp(let instant):
+                    tasks.addTask {
+                        try? await Task.sleep(until: instant)
+                        await self.tick()
+                    }
+                }
+            }
+        }
+    }
+
+    package func shutdown() {
+        execute(machine.shutdown())
+        for (_, waiter) in roomWaiters { waiter.continuation.resume(throwing: StorageError(.shuttingDown, "the agent is shutting down")) }
+        roomWaiters.removeAll()
+        finishIfDrained()
+    }
+
+    /// Takes validated batches of a produce to `partition`, which `leader` leads; the returned
+    /// completion gets the offsets the leader gave them.
+    package func route(_ partition: PartitionKey, leader: Int, batches: ByteBuffer, headers: [RecordBatchHeader]) async throws -> Completion<AppendResult> {
+        var afterWaiting = false
+        while true {
+            let staged = try machine.stage(partition, leader: leader, batches: batches, headers: headers, afterWaiting: afterWaiting, now: .now)
+            switch staged {
+            case .routed(let route, let actions):
+                execute(actions)
+                return route
+            case .needsRoom:
+                try await waitForRoom()
+                afterWaiting = true
+            }
+        }
+    }
+
+    private func waitForRoom() async throws {
+        nextWaiter += 1
+        let id = nextWaiter
+        let deadline = ContinuousClock.now + configuration.appendTimeout
+        workSink.yield(.wakeUp(deadline))
+        try await withCheckedThrowingContinuation { roomWaiters[id] = (deadline, $0) }
+    }
+
+    private func tick() {
+        let now = ContinuousClock.now
+        // Waits for room past the append timeout fail, as the engine's do.
+        for (id, waiter) in roomWaiters where waiter.deadline <= now {
+            roomWaiters.removeValue(forKey: id)
+            waiter.continuation.resume(
+                throwing: StorageError(.backpressureTimeout, "\(machine.unuploadedBytes) routed bytes are waiting for the object store; it is slow or down")
+            )
+        }
+        execute(machine.tick(now: now))
+    }
+
+    private func execute(_ actions: [RouterBufferStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .upload(let buffer):
+                workSink.yield(.upload(buffer))
+            case .forward(let leader, let pointers):
+                // Handed over here, in the order the machine released them: the transport keeps it.
+                workSink.yield(.awaitLeader(transport.send(pointers, to: leader), pointers))
+            case .wakeUp(let instant):
+                workSink.yield(.wakeUp(instant))
+            case .fail(let routes, let error):
+                for route in routes { route.complete(.failure(error)) }
+            case .roomFreed:
+                for (id, waiter) in roomWaiters.sorted(by: { $0.key < $1.key }) where machine.hasRoom(for: 1) {
+                    roomWaiters.removeValue(forKey: id)
+                    waiter.continuation.resume()
+                }
+            }
+        }
+        finishIfDrained()
+    }
+
+    private func finishIfDrained() {
+        if machine.stopped, machine.isDrained { workSink.finish() }
+    }
+
+    private func upload(_ buffer: RouterBufferStateMachine.SealedBuffer) async {
+        // Offsets are the leader's to give: the directory records each entry's record count.
+        let inputs = buffer.entries.map { entry in
+            StreamObject.Input(
+                partition: entry.partition, baseOffset: 0, endOffset: entry.headers.reduce(0) { $0 + Int64($1.lastOffsetDelta) + 1 },
+                maxTimestamp: entry.headers.map(\.maxTimestamp).max() ?? -1, batches: entry.batches
+            )
+        }
+        let (object, entries) = StreamObject.encode(nodeID: nodeID, inputs)
+        let key = StreamObject.routerKey(nodeID: nodeID, sequence: buffer.sequence)
+        do {
+            try await retrying("upload \(key)", base: configuration.retryBase, cap: configuration.retryCap, logger: logger) {
+                do {
+                    try await self.store.put(key, body: object, ifAbsent: true)
+                } catch let error as ObjectStoreError where error.code == .alreadyExists {
+                    // Our key is unique to this buffer: an earlier try landed and only its answer was lost.
+                }
+            }
+        } catch {
+            execute(machine.uploadFailed(buffer.sequence, StorageError(.shuttingDown, "the agent stopped before the data was uploaded")))
+            return
+        }
+        let uploaded = WritePathStateMachine.UploadedObject(
+            key: key, size: object.readableBytes, placements: entries.map { .init(position: $0.position, length: $0.length) }, uploadedAt: Date()
+        )
+        execute(machine.uploaded(buffer.sequence, object: uploaded, now: .now))
+    }
+
+    /// Answers each routed produce with its leader's outcome.
+    private func settle(_ delivery: PointerDelivery, _ pointers: [RouterBufferStateMachine.Pointer]) async {
+        let outcomes: [PointerOutcome]
+        do {
+            outcomes = try await delivery()
+        } catch {
+            let failure = error as? StorageError ?? StorageError(.unavailable, "the leader did not answer: \(error)", underlying: error)
+            for pointer in pointers { pointer.route.complete(.failure(failure)) }
+            return
+        }
+        for (pointer, outcome) in zip(pointers, outcomes) {
+            pointer.route.complete(outcome)
+            if case .success(let offsets) = outcome { await onRouted(pointer.partition, offsets, pointer.batches) }
+        }
+        for pointer in pointers.dropFirst(outcomes.count) {
+            pointer.route.complete(.failure(StorageError(.unavailable, "the leader's answer left out \(pointer.partition)")))
+        }
+    }
+
+    package var statistics: (pendingUploadBytes: Int, uploadsInFlight: Int, objectsUploaded: Int) {
+        (machine.unuploadedBytes, machine.uploadsInFlight, machine.objectsUploaded)
+    }
+}
