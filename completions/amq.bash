@@ -173,13 +173,13 @@ _amq() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    cluster|node|topic|partition|audit|produce|consume|group|quickstart|controller|agent|bench|help)
+    cluster|zone|node|topic|partition|audit|produce|consume|group|quickstart|controller|agent|bench|help)
         # Offer subcommand argument completions
         "_amq_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'cluster node topic partition audit produce consume group quickstart controller agent bench help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'cluster zone node topic partition audit produce consume group quickstart controller agent bench help' -- "${cur}"))
         ;;
     esac
 }
@@ -210,7 +210,7 @@ _amq_cluster() {
 _amq_cluster_create() {
     repeating_flags=()
     non_repeating_flags=(--local --version -h --help)
-    repeating_options=(--setting)
+    repeating_options=(--zone-cidrs --setting)
     non_repeating_options=(--db --data-dir --cluster --zones --agents-per-zone --object-store)
     __amq_offer_flags_options 1
 
@@ -229,6 +229,9 @@ _amq_cluster_create() {
         return
         ;;
     '--agents-per-zone')
+        return
+        ;;
+    '--zone-cidrs')
         return
         ;;
     '--object-store')
@@ -412,6 +415,75 @@ _amq_cluster_set() {
     repeating_options=()
     non_repeating_options=(--db --data-dir --cluster)
     __amq_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    esac
+}
+
+_amq_zone() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __amq_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    list|set-cidrs)
+        # Offer subcommand argument completions
+        "_amq_zone_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'list set-cidrs' -- "${cur}"))
+        ;;
+    esac
+}
+
+_amq_zone_list() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--db --data-dir --cluster --format)
+    __amq_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--format')
+        __amq_add_completions -W 'table'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_amq_zone_set-cidrs() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--db --data-dir --cluster)
+    __amq_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in

@@ -31,6 +31,14 @@ import Testing
         Case(arguments: ["node", "drain", "99"], code: 1, message: "node 99 not found"),
         Case(arguments: ["node", "remove", "1"], code: 1, message: "run 'amq node drain 1' first"),
         Case(arguments: ["topic", "frobnicate"], code: 64, message: "Unexpected argument 'frobnicate'"),
+        Case(arguments: ["zone", "set-cidrs", "z9", "10.9.0.0/16"], code: 1, message: "zone \"z9\" is not a zone of cluster \"demo\" (zones: a, b)"),
+        Case(arguments: ["zone", "set-cidrs", "a", "10.1.2.3/16"], code: 64, message: "CIDR block \"10.1.2.3/16\" is invalid: host bits are set; the network is 10.1.0.0/16; write it as network/prefix, e.g. 10.1.0.0/16 or fd00::/8"),
+        Case(arguments: ["zone", "set-cidrs", "a", "10.1.0.0"], code: 64, message: "no /prefix length"),
+        Case(arguments: ["zone", "set-cidrs", "a", "10.1.0.0/16,10.1.4.0/24"], code: 64, message: "CIDR blocks 10.1.0.0/16 and 10.1.4.0/24 of zone \"a\" overlap"),
+        Case(arguments: ["zone", "set-cidrs", "a", "10.2.3.0/24"], code: 64, message: "CIDR block 10.2.3.0/24 of zone \"a\" overlaps 10.2.0.0/16 of zone \"b\""),
+        Case(arguments: ["cluster", "create", "other", "--zones", "a,b", "--zone-cidrs", "c=10.1.0.0/16"], code: 64, message: "--zone-cidrs names zone \"c\", which is not in --zones (a, b)"),
+        Case(arguments: ["cluster", "create", "other", "--zone-cidrs", "a=10.0.0.0/8", "--zone-cidrs", "b=10.1.0.0/16"], code: 64, message: "CIDR block 10.0.0.0/8 of zone \"a\" overlaps 10.1.0.0/16 of zone \"b\""),
+        Case(arguments: ["cluster", "create", "other", "--zone-cidrs", "10.1.0.0/16"], code: 64, message: "is not zone=cidrs"),
         Case(arguments: ["agent", "run", "--controller", "http://127.0.0.1:1", "--zone", "a", "--node-id", "1", "--register-timeout", "1",
                                "--kafka-port", "0", "--admin-port", "0"],
              code: 69, message: "controller unreachable at http://127.0.0.1:1"),
@@ -41,6 +49,7 @@ import Testing
         try await AMQProcess.with(cluster: nil) { amq in
             try await amq.ok(["cluster", "create", "demo", "--zones", "a,b"])
             try await amq.ok(["topic", "create", "orders", "--partitions", "4"])
+            try await amq.ok(["zone", "set-cidrs", "b", "10.2.0.0/16"])
             let secretFile = amq.dataDir + "/clusters/demo/secret"
             let before = try await amq.ok(["audit", "--format", "json"]).stdout
             let result = try await amq.run(testCase.arguments, environment: ["AMQ_CLUSTER_SECRET": "0123456789abcdef0123456789abcdef"])

@@ -48,6 +48,12 @@ struct ClusterCreate: AsyncParsableCommand {
     @Option(name: .long, help: "Agents (nodes) per zone.")
     var agentsPerZone: Int = 1
 
+    @Option(
+        name: .customLong("zone-cidrs"),
+        help: ArgumentHelp("A zone's client CIDR blocks, zone=cidr[,cidr…] (repeatable).", valueName: "zone=cidrs")
+    )
+    var zoneCIDRs: [String] = []
+
     @Option(name: .long, help: ArgumentHelp("Object store URL (default: file://CLUSTER_DIR/objects).", valueName: "url"))
     var objectStore: String?
 
@@ -66,6 +72,28 @@ struct ClusterCreate: AsyncParsableCommand {
 
     var zoneList: [String] {
         zones.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// `--zone-cidrs a=10.1.0.0/16,10.2.0.0/16`, each zone once; the store checks the zones and overlaps.
+    func parsedZoneCIDRs() throws -> [String: [CIDRBlock]] {
+        var result: [String: [CIDRBlock]] = [:]
+        for text in zoneCIDRs {
+            guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+                throw ControlPlaneError(
+                    .invalidArgument,
+                    "--zone-cidrs \"\(text)\" is not zone=cidrs; write it like --zone-cidrs a=10.1.0.0/16,10.2.0.0/16"
+                )
+            }
+            let zone = text[..<equals].trimmingCharacters(in: .whitespaces)
+            guard result[zone] == nil else {
+                throw ControlPlaneError(
+                    .invalidArgument,
+                    "--zone-cidrs names zone \"\(zone)\" twice; give all its blocks in one, like --zone-cidrs \(zone)=10.1.0.0/16,10.2.0.0/16"
+                )
+            }
+            result[zone] = try CIDRBlock.list(String(text[text.index(after: equals)...]))
+        }
+        return result
     }
 
     func run() async throws {
@@ -87,6 +115,8 @@ struct ClusterCreate: AsyncParsableCommand {
             configuration.requestTimeout = .seconds(5)
             location = .s3(configuration)
         }
+        let zoneCIDRMap = try parsedZoneCIDRs()
+        try TopologyStore.validateZoneCIDRs(zoneCIDRMap, zones: zoneList)
         var settings = ClusterSettings()
         for text in setting {
             let (key, value) = try TopicConfig.parseAssignment(text, kind: "setting", example: "--setting missed.heartbeats.before.down=5")
@@ -113,7 +143,7 @@ struct ClusterCreate: AsyncParsableCommand {
         let info = try await store.createCluster(
             .init(
                 name: name, zones: zoneList, agentsPerZone: agentsPerZone, objectStoreURL: objectStoreURL,
-                dataDir: directory, local: local, settings: settings
+                dataDir: directory, local: local, settings: settings, zoneCIDRs: zoneCIDRMap
             )
         )
         do {
@@ -213,7 +243,9 @@ struct ClusterDescribe: AsyncParsableCommand {
             [
                 ["name", info.name], ["mode", info.local ? "local" : "fleet"], ["object store", info.objectStoreURL],
                 ["data dir", info.dataDir], ["secret file", description.secretFile],
-                ["zones", info.zones.map(\.name).joined(separator: ",")], ["nodes", String(description.nodes)],
+                ["zones", info.zones.map(\.name).joined(separator: ",")],
+            ] + zoneRows(info) + [
+                ["nodes", String(description.nodes)],
                 ["topics", "\(description.topics) (\(description.routedTopics) routed)"],
                 ["partitions", String(description.partitions)], ["topology version", String(info.topologyVersion)],
                 ["controller", info.controllerURL ?? "not running"],
@@ -225,6 +257,11 @@ struct ClusterDescribe: AsyncParsableCommand {
             ]
         )
     }
+}
+
+/// One `zone NAME cidrs` row per zone for `cluster describe`.
+private func zoneRows(_ info: ClusterInfo) -> [[String]] {
+    info.zones.map { zone in ["zone \(zone.name) cidrs", zone.cidrs.isEmpty ? "-" : zone.cidrs.joined(separator: ",")] }
 }
 
 struct ClusterSet: AsyncParsableCommand {

@@ -45,6 +45,11 @@ enum Output {
         replicas.isEmpty ? "-" : replicas.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 
+    /// `a,b` for zone lists, `-` for none.
+    static func zones(_ zones: [String]) -> String {
+        zones.isEmpty ? "-" : zones.joined(separator: ",")
+    }
+
     static func optional(_ value: (some CustomStringConvertible)?) -> String {
         value.map(\.description) ?? "-"
     }

@@ -14,7 +14,7 @@ struct PartitionCommand: AsyncParsableCommand {
 struct PartitionList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List partitions with their leader, leader epoch and read-only replicas by zone.",
+        abstract: "List partitions with their leader, leader epoch, read-only replicas by zone and zones without a live replica.",
         discussion: "Example:\n  amq partition list --topic orders --format json"
     )
 
@@ -25,14 +25,17 @@ struct PartitionList: AsyncParsableCommand {
 
     func run() async throws {
         let (store, cluster) = try await global.openCluster()
-        let partitions = try await store.partitions(cluster, topic: topic)
-        if output.format == .json { return try Output.json(partitions) }
         let snapshot = try await store.snapshot(cluster)
+        let partitions = PartitionStatus.of(try await store.partitions(cluster, topic: topic), in: snapshot)
+        if output.format == .json { return try Output.json(partitions) }
         let zoneOf = Dictionary(uniqueKeysWithValues: snapshot.nodes.map { ($0.id, $0.zone) })
         Output.table(
-            ["topic", "partition", "leader", "zone", "epoch", "replicas"],
+            ["topic", "partition", "leader", "zone", "epoch", "replicas", "degraded zones"],
             partitions.map {
-                [$0.topic, String($0.index), String($0.leader), zoneOf[$0.leader] ?? "-", String($0.leaderEpoch), Output.replicas($0.replicas)]
+                [
+                    $0.topic, String($0.index), String($0.leader), zoneOf[$0.leader] ?? "-", String($0.leaderEpoch),
+                    Output.replicas($0.replicas), Output.zones($0.zonesWithoutReplica),
+                ]
             }
         )
     }

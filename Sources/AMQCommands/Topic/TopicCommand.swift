@@ -14,15 +14,26 @@ struct TopicCommand: AsyncParsableCommand {
     )
 }
 
+/// A topic as `describe` shows it: its partitions with the zones that have no live replica.
+private struct DescribedTopic: Encodable {
+    var topic: TopicInfo
+    var partitions: [PartitionStatus]
+}
+
 /// Renders a topic and its partitions for `describe`, `create` and `alter`.
-private func show(_ description: TopologyStore.TopicDescription, format: OutputFormat) throws {
-    if format == .json { return try Output.json(description) }
+private func show(
+    _ description: TopologyStore.TopicDescription, format: OutputFormat, store: TopologyStore, cluster: String
+) async throws {
+    let partitions = PartitionStatus.of(description.partitions, in: try await store.snapshot(cluster))
+    if format == .json { return try Output.json(DescribedTopic(topic: description.topic, partitions: partitions)) }
     let topic = description.topic
     Output.line("Topic \(topic.name)  id \(topic.id)  partitions \(topic.partitions)  route.enabled \(topic.config.routeEnabled)")
     Output.line("Configs: " + topic.config.allEntries.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
     Output.table(
-        ["partition", "leader", "epoch", "replicas"],
-        description.partitions.map { [String($0.index), String($0.leader), String($0.leaderEpoch), Output.replicas($0.replicas)] }
+        ["partition", "leader", "epoch", "replicas", "degraded zones"],
+        partitions.map {
+            [String($0.index), String($0.leader), String($0.leaderEpoch), Output.replicas($0.replicas), Output.zones($0.zonesWithoutReplica)]
+        }
     )
 }
 
@@ -66,7 +77,7 @@ struct TopicCreate: AsyncParsableCommand {
         let description = try await store.createTopic(cluster, name: name, partitions: partitions, config: topicConfig)
         if output.format == .json { return try Output.json(description) }
         Output.line("Created topic \(name) with \(partitions) partition(s)")
-        try show(description, format: output.format)
+        try await show(description, format: output.format, store: store, cluster: cluster)
     }
 }
 
@@ -107,7 +118,7 @@ struct TopicDescribe: AsyncParsableCommand {
 
     func run() async throws {
         let (store, cluster) = try await global.openCluster()
-        try show(try await store.describeTopic(cluster, name), format: output.format)
+        try await show(try await store.describeTopic(cluster, name), format: output.format, store: store, cluster: cluster)
     }
 }
 
@@ -147,7 +158,7 @@ struct TopicAlter: AsyncParsableCommand {
         let description = try await store.alterTopic(cluster, name: name, set: assignments, reset: deleteConfig, partitions: partitions)
         if output.format == .json { return try Output.json(description) }
         Output.line("Altered topic \(name)")
-        try show(description, format: output.format)
+        try await show(description, format: output.format, store: store, cluster: cluster)
     }
 }
 

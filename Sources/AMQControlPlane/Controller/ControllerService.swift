@@ -119,7 +119,7 @@ struct VersionWatcher: Service {
 }
 
 /// Marks nodes down after they miss `missedHeartbeatsBeforeDown` heartbeats, and moves the
-/// leadership of their partitions to nodes that are up (`TopologyStore.failOver`).
+/// leadership of their partitions, and their read-only replicas, to nodes that are up (`TopologyStore.failOver`).
 struct LivenessMonitor: Service {
     let store: TopologyStore
     let cluster: String
@@ -148,6 +148,10 @@ struct LivenessMonitor: Service {
                             "amq.from": "\(move.fromLeader.map(String.init) ?? "none")", "amq.to": "\(move.toLeader)", "amq.epoch": "\(move.leaderEpoch)",
                         ]
                     )
+                }
+                let replicaMoves = moves.filter { $0.fromLeader == $0.toLeader }
+                if !replicaMoves.isEmpty {
+                    logger.notice("Read-only replicas failed over", metadata: ["amq.partitions": "\(replicaMoves.count)"])
                 }
             } catch {
                 logger.warning("Liveness check failed", metadata: ["amq.error": "\(error)"])

@@ -153,7 +153,7 @@ extension Placement {
 
     /// Leaders and replicas per node across every topic: the tie-break that keeps many small
     /// topics from piling onto the same few nodes.
-    fileprivate struct Load {
+    struct Load {
         var leaders: [Int: Int] = [:]
         var replicas: [Int: Int] = [:]
 
@@ -175,7 +175,7 @@ extension Placement {
     /// Every bin gets `items / bins` items or one more. A bin only keeps more of its current items
     /// with the extra slot if it holds more than the floor, so those bins get the extra slots
     /// first: that makes the number of moved items the smallest the balance allows.
-    fileprivate struct BalancedAssignment {
+    struct BalancedAssignment {
         struct Item {
             /// The bin holding the item now, if placement may keep it there.
             var current: Int?

@@ -57,6 +57,11 @@ package struct ZoneInfo: Codable, Sendable, Equatable {
     package var name: String
     /// CIDR blocks whose clients belong to this zone (used by the zone-aware data path).
     package var cidrs: [String]
+
+    package init(name: String, cidrs: [String]) {
+        self.name = name
+        self.cidrs = cidrs
+    }
 }
 
 /// Whether an operator wants the node to hold partitions.
@@ -93,6 +98,26 @@ package struct NodeInfo: Codable, Sendable, Equatable {
     package var ackedVersion: Int?
     package var registeredAt: Date?
 
+    package init(
+        id: Int, name: String?, zone: String, host: String, kafkaPort: Int?, rpcPort: Int?, adminPort: Int?,
+        adminState: NodeAdminState, liveness: NodeLiveness, pid: Int?, lastHeartbeat: Date?, ackedVersion: Int?,
+        registeredAt: Date?
+    ) {
+        self.id = id
+        self.name = name
+        self.zone = zone
+        self.host = host
+        self.kafkaPort = kafkaPort
+        self.rpcPort = rpcPort
+        self.adminPort = adminPort
+        self.adminState = adminState
+        self.liveness = liveness
+        self.pid = pid
+        self.lastHeartbeat = lastHeartbeat
+        self.ackedVersion = ackedVersion
+        self.registeredAt = registeredAt
+    }
+
     /// Placement may give this node partitions.
     package var isEligible: Bool { adminState == .active && liveness != .down }
 }
@@ -112,6 +137,14 @@ package struct PartitionInfo: Codable, Sendable, Equatable {
     package var leaderEpoch: Int
     /// Read-only replicas: zone -> node id.
     package var replicas: [String: Int]
+
+    package init(topic: String, index: Int, leader: Int, leaderEpoch: Int, replicas: [String: Int]) {
+        self.topic = topic
+        self.index = index
+        self.leader = leader
+        self.leaderEpoch = leaderEpoch
+        self.replicas = replicas
+    }
 }
 
 package struct ClusterInfo: Codable, Sendable, Equatable {

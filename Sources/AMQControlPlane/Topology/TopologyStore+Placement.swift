@@ -47,7 +47,7 @@ extension Database {
         return moves
     }
 
-    private func writeAssignment(
+    func writeAssignment(
         _ assignment: PartitionAssignment,
         of topic: TopicInfo,
         index: Int,
@@ -136,29 +136,26 @@ extension TopologyStore {
     /// a new epoch, so anything the lost node still tries to commit is refused. A node that comes
     /// back gets partitions again at the next `amq cluster rebalance`, not by itself: leadership
     /// moving back and forth under a flapping node would cost clients more than an uneven spread.
-    /// Returns the moves; none when no leader is down or there is nowhere to move to.
+    ///
+    /// When no leader needs to move, replica failover: in each zone with an up node where a
+    /// replica sits on a down node or is missing (`ReplicaCoverage.zonesToRepair`), that zone's
+    /// replicas are re-placed on its up nodes and nothing else moves (`Placement.placeReplicas`).
+    /// A zone with no up node keeps its replicas on down nodes; agents treat a replica whose node
+    /// is not alive as none (docs/architecture.md, "Replica failover"). So a zone whose nodes were
+    /// all down gets replicas back in the first round after one of them is up again.
+    /// Returns the moves, all in one topology version; none when there is nothing to do.
     package func failOver(_ clusterName: String) async throws -> [PartitionMove] {
         let actor = self.actor
-        let needed: @Sendable (Database, ClusterRow) throws -> Bool = { db, cluster in
-            try Bool.fetchOne(
-                db,
-                sql: """
-                    SELECT EXISTS (
-                        SELECT 1 FROM partition p JOIN node n ON n.cluster_id = p.cluster_id AND n.node_id = p.leader_node_id
-                        WHERE p.cluster_id = ? AND n.liveness = 'down'
-                    ) AND EXISTS (
-                        SELECT 1 FROM node WHERE cluster_id = ? AND admin_state = 'active' AND liveness = 'alive'
-                    )
-                    """,
-                arguments: [cluster.id, cluster.id]
-            ) ?? false
-        }
         // Most calls find nothing to do: decide on a read, then again inside the write.
-        guard try await database.read({ db in try needed(db, try db.clusterRow(named: clusterName)) }) else { return [] }
+        guard try await database.read({ db in try db.failOverMayBeNeeded(try db.clusterRow(named: clusterName)) }) else { return [] }
         return try await database.write { db in
             let cluster = try db.clusterRow(named: clusterName)
-            guard try needed(db, cluster) else { return [] }
-            let moves = try db.applyPlacement(in: cluster, eligible: { $0.isEligible && $0.liveness == .alive })
+            let moves: [PartitionMove]
+            if try db.leaderFailOverNeeded(cluster) {
+                moves = try db.applyPlacement(in: cluster, eligible: { $0.isEligible && $0.liveness == .alive })
+            } else {
+                moves = try db.applyReplicaFailOver(in: cluster)
+            }
             if !moves.isEmpty {
                 _ = try db.recordChange(
                     of: cluster, actor: actor, action: "partition.failover", subject: clusterName,
@@ -167,6 +164,94 @@ extension TopologyStore {
             }
             return moves
         }
+    }
+}
+
+extension Database {
+    /// Some partition's leader is down and some active node is alive to take it.
+    func leaderFailOverNeeded(_ cluster: ClusterRow) throws -> Bool {
+        try Bool.fetchOne(
+            self,
+            sql: """
+                SELECT EXISTS (
+                    SELECT 1 FROM partition p JOIN node n ON n.cluster_id = p.cluster_id AND n.node_id = p.leader_node_id
+                    WHERE p.cluster_id = ? AND n.liveness = 'down'
+                ) AND EXISTS (
+                    SELECT 1 FROM node WHERE cluster_id = ? AND admin_state = 'active' AND liveness = 'alive'
+                )
+                """,
+            arguments: [cluster.id, cluster.id]
+        ) ?? false
+    }
+
+    /// The cheap check each round makes before taking the write lock: leader failover is needed,
+    /// or a zone with an up node has a replica on a down (or removed) node or a partition led
+    /// from another zone with no replica there. The same rule as `ReplicaCoverage.zonesToRepair`,
+    /// in SQL so an idle round reads no partition rows.
+    func failOverMayBeNeeded(_ cluster: ClusterRow) throws -> Bool {
+        if try leaderFailOverNeeded(cluster) { return true }
+        return try Bool.fetchOne(
+            self,
+            sql: """
+                WITH up_zone AS (
+                    SELECT DISTINCT zone FROM node WHERE cluster_id = ?1 AND admin_state = 'active' AND liveness = 'alive'
+                )
+                SELECT EXISTS (
+                    SELECT 1 FROM partition_replica r
+                    JOIN partition p ON p.topic_id = r.topic_id AND p.partition_index = r.partition_index
+                    JOIN node l ON l.cluster_id = p.cluster_id AND l.node_id = p.leader_node_id
+                    LEFT JOIN node n ON n.cluster_id = r.cluster_id AND n.node_id = r.node_id
+                    WHERE r.cluster_id = ?1 AND r.zone IN (SELECT zone FROM up_zone) AND r.zone != l.zone
+                        AND (n.node_id IS NULL OR n.liveness = 'down')
+                ) OR EXISTS (
+                    SELECT 1 FROM partition p
+                    JOIN node l ON l.cluster_id = p.cluster_id AND l.node_id = p.leader_node_id
+                    JOIN up_zone z ON z.zone != l.zone
+                    WHERE p.cluster_id = ?1 AND NOT EXISTS (
+                        SELECT 1 FROM partition_replica r
+                        WHERE r.topic_id = p.topic_id AND r.partition_index = p.partition_index AND r.zone = z.zone
+                    )
+                )
+                """,
+            arguments: [cluster.id]
+        ) ?? false
+    }
+
+    /// Re-places the replicas of every zone `ReplicaCoverage.zonesToRepair` names on that
+    /// zone's up nodes, leaving leaders and other zones alone, and writes what changed.
+    func applyReplicaFailOver(in cluster: ClusterRow) throws -> [PartitionMove] {
+        let nodes = try nodes(of: cluster.id)
+        let current = try partitions(of: cluster.id)
+        let zones = ReplicaCoverage.zonesToRepair(partitions: current, nodes: nodes)
+        if zones.isEmpty { return [] }
+        let topics = try topics(of: cluster.id)
+        var byTopic: [String: [Int: PartitionInfo]] = [:]
+        for partition in current { byTopic[partition.topic, default: [:]][partition.index] = partition }
+        var requests = topics.map { topic in
+            TopicPlacementRequest(
+                topic: topic.name,
+                current: (0..<topic.partitions).map { index in
+                    byTopic[topic.name]?[index].map { PartitionAssignment(leader: $0.leader, replicas: $0.replicas) }
+                }
+            )
+        }
+        let up = nodes.filter(ReplicaCoverage.isUp).map { PlacementNode(id: $0.id, zone: $0.zone) }
+        let zoneOfLeader = Dictionary(nodes.map { ($0.id, $0.zone) }, uniquingKeysWith: { first, _ in first })
+        // Zone by zone: each pass changes only its zone's replicas, so the order does not matter.
+        for zone in zones {
+            let placed = Placement.placeReplicas(requests, inZone: zone, on: up, zoneOfLeader: zoneOfLeader)
+            requests = requests.map { TopicPlacementRequest(topic: $0.topic, current: placed[$0.topic] ?? $0.current) }
+        }
+        var moves: [PartitionMove] = []
+        for (topic, request) in zip(topics, requests) {
+            for (index, assignment) in request.current.enumerated() {
+                guard let assignment, let old = byTopic[topic.name]?[index] else { continue }
+                if let move = try writeAssignment(assignment, of: topic, index: index, old: old, cluster: cluster) {
+                    moves.append(move)
+                }
+            }
+        }
+        return moves
     }
 }
 

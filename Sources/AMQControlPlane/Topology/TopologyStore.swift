@@ -30,10 +30,13 @@ package struct TopologyStore: Sendable {
         package var local: Bool
         package var host: String
         package var settings: ClusterSettings
+        /// Client CIDR blocks per zone; every key must be one of `zones`.
+        package var zoneCIDRs: [String: [CIDRBlock]]
 
         package init(
             name: String, zones: [String], agentsPerZone: Int, objectStoreURL: String, dataDir: String,
-            local: Bool, host: String = "127.0.0.1", settings: ClusterSettings = ClusterSettings()
+            local: Bool, host: String = "127.0.0.1", settings: ClusterSettings = ClusterSettings(),
+            zoneCIDRs: [String: [CIDRBlock]] = [:]
         ) {
             self.name = name
             self.zones = zones
@@ -43,6 +46,7 @@ package struct TopologyStore: Sendable {
             self.local = local
             self.host = host
             self.settings = settings
+            self.zoneCIDRs = zoneCIDRs
         }
     }
 
@@ -61,6 +65,7 @@ package struct TopologyStore: Sendable {
         guard (0...64).contains(spec.agentsPerZone) else {
             throw ControlPlaneError(.invalidArgument, "--agents-per-zone must be between 0 and 64")
         }
+        try Self.validateZoneCIDRs(spec.zoneCIDRs, zones: spec.zones)
         let actor = self.actor
         return try await database.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM cluster WHERE name = ?", arguments: [spec.name]) != nil {
@@ -81,7 +86,11 @@ package struct TopologyStore: Sendable {
             )
             let clusterID = db.lastInsertedRowID
             for zone in spec.zones {
-                try db.execute(sql: "INSERT INTO zone (cluster_id, name) VALUES (?, ?)", arguments: [clusterID, zone])
+                let cidrs = (spec.zoneCIDRs[zone] ?? []).map(\.description)
+                try db.execute(
+                    sql: "INSERT INTO zone (cluster_id, name, cidrs) VALUES (?, ?, ?)",
+                    arguments: [clusterID, zone, TopologyJSON.encode(cidrs)]
+                )
             }
             var nodeID = 1
             for _ in 0..<spec.agentsPerZone {
@@ -97,6 +106,18 @@ package struct TopologyStore: Sendable {
             )
             return try db.clusterRow(named: spec.name).info
         }
+    }
+
+    /// The CIDR blocks of a cluster about to be created: only its zones, no overlaps. The cluster
+    /// does not exist yet, so an unknown zone is a mistake in the command line, not a lookup.
+    package static func validateZoneCIDRs(_ cidrs: [String: [CIDRBlock]], zones: [String]) throws(ControlPlaneError) {
+        for zone in cidrs.keys.sorted() where !zones.contains(zone) {
+            throw ControlPlaneError(
+                .invalidArgument,
+                "--zone-cidrs names zone \"\(zone)\", which is not in --zones (\(zones.joined(separator: ", ")))"
+            )
+        }
+        try ZoneCIDRRules.validate(cidrs, existing: [:], zones: zones)
     }
 
     package struct ClusterSummary: Codable, Sendable, Equatable {
