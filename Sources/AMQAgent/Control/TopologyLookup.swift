@@ -10,11 +10,16 @@ struct TopologyLookup: Sendable {
     let nodes: [Int: NodeInfo]
     /// Alive agents with a Kafka listener, by id: the brokers clients are told about.
     let brokers: [NodeInfo]
+    /// The cluster's zones, and their CIDRs for finding a client's zone by its address.
+    let zones: Set<String>
+    let zoneCIDRs: ZoneCIDRMap
 
     init(_ topology: TopologySnapshot) {
         topics = Dictionary(topology.topics.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         partitions = Dictionary(grouping: topology.partitions, by: \.topic).mapValues { $0.sorted { $0.index < $1.index } }
         nodes = Dictionary(topology.nodes.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         brokers = topology.nodes.filter { $0.liveness == .alive && $0.kafkaPort != nil }.sorted { $0.id < $1.id }
+        zones = Set(topology.zones.map(\.name))
+        zoneCIDRs = ZoneCIDRMap(topology.zones)
     }
 }

@@ -4,6 +4,7 @@ import AMQStorage
 import AMQStreamIndex
 import Logging
 import NIOCore
+import Synchronization
 
 /// The Kafka API of one agent: decodes a request frame, routes it to its handler and encodes the
 /// response frame. Handlers live in `Handlers/`, one file per API family; each opens with the
@@ -14,6 +15,8 @@ struct KafkaBroker: Sendable {
     let groups: GroupCoordinator
     let metrics: AgentMetrics
     let logger: Logger
+    /// What has been logged once already (malformed zone tags).
+    let notices = OnceLog()
 
     /// How a request proceeds once read.
     enum Start: Sendable {
@@ -147,8 +150,22 @@ struct KafkaBroker: Sendable {
 
     /// The agent's topology, node and storage, or nil until it has registered.
     func view() async -> BrokerView? {
-        guard let topology = await state.topology, let lookup = await state.lookup, let node = await state.node else { return nil }
-        return BrokerView(topology: topology, lookup: lookup, node: node, storage: await state.storage)
+        guard let topology = await state.topology, let lookup = await state.lookup, let node = await state.node, let routing = await state.routing else {
+            return nil
+        }
+        return BrokerView(topology: topology, lookup: lookup, node: node, storage: await state.storage, router: await state.router, routing: routing)
+    }
+
+    /// The zone of the client that sent `context`'s request (`rack`: a Fetch's rackId), or nil.
+    /// A malformed zone tag counts as none, and is logged once per client.id.
+    func clientZone(_ context: KafkaRequestContext, view: BrokerView, rack: String? = nil) -> ClientZone? {
+        if case .malformed(let why) = ClientZone.tag(in: context.header.clientID), notices.first(why) {
+            context.logger.warning("Ignoring a malformed zone tag in a client.id", metadata: ["amq.reason": "\(why)"])
+        }
+        return ClientZone.resolve(
+            clientID: context.header.clientID, peerAddress: context.session.peer?.ipAddress, rack: rack?.isEmpty == false ? rack : nil,
+            zones: view.lookup.zones, zoneOfAddress: { view.lookup.zoneCIDRs.zone(of: $0) }
+        )
     }
 }
 
@@ -176,6 +193,8 @@ struct BrokerView: Sendable {
     let lookup: TopologyLookup
     let node: NodeInfo
     let storage: StorageEngine?
+    let router: RouterWriter?
+    let routing: ZoneRouting
 
     func topic(_ name: String) -> TopicInfo? { lookup.topics[name] }
 
@@ -211,7 +230,50 @@ struct BrokerView: Sendable {
         return (storage, key, epoch)
     }
 
+    /// How this agent serves `partition` of `topic` to a client in `clientZone` (nil: unknown).
+    func serving(_ topic: TopicInfo, _ partition: PartitionInfo, clientZone: ClientZone?) -> ZoneRouting.Serving {
+        routing.serving(partition, routed: topic.config.routeEnabled, clientZone: clientZone?.zone)
+    }
+
+    /// The storage, key and leader epoch to serve a read of `partition` with: this agent leads it,
+    /// or is the read-only replica of a routed topic in the client's zone (then the epoch is the
+    /// topology's). Else the Kafka error that says why not, naming who serves this client.
+    func readable(_ topic: String, _ partition: Int32, clientZone: ClientZone?) async throws(NotLed) -> (StorageEngine, PartitionKey, Int) {
+        guard let storage else { throw NotLed(code: .notLeaderOrFollower) }
+        guard let info = self.topic(topic), let placement = self.partition(topic, Int(partition)) else {
+            throw NotLed(code: .unknownTopicOrPartition)
+        }
+        let key = PartitionKey(topicID: info.id, partition: Int(partition))
+        switch serving(info, placement, clientZone: clientZone) {
+        case .leader:
+            guard let epoch = await storage.leaderEpoch(key) else { throw NotLed(code: .notLeaderOrFollower, leader: placement.leader, epoch: placement.leaderEpoch) }
+            return (storage, key, epoch)
+        case .replica:
+            return (storage, key, placement.leaderEpoch)
+        case .elsewhere(let node):
+            throw NotLed(code: .notLeaderOrFollower, leader: node, epoch: placement.leaderEpoch)
+        }
+    }
+
     struct NotLed: Error {
         var code: KafkaErrorCode
+        /// Who serves the client instead, when known (KIP-951's current-leader hint).
+        var leader: Int?
+        var epoch: Int?
+    }
+}
+
+/// Keys already logged, so a misbehaving client is reported once, not per request.
+final class OnceLog: Sendable {
+    private let seen = Mutex<Set<String>>([])
+    /// Bounded: past this many keys nothing more is logged.
+    static let capacity = 1000
+
+    /// True the first time `key` is seen.
+    func first(_ key: String) -> Bool {
+        seen.withLock { seen in
+            guard seen.count < Self.capacity else { return false }
+            return seen.insert(key).inserted
+        }
     }
 }

@@ -193,7 +193,10 @@ struct AdminHandlers {
             for partition in topic.partitions {
                 var out = DeleteRecordsResponse.DeleteRecordsPartitionResult(partitionIndex: partition.partitionIndex, lowWatermark: KafkaSentinel.unknownOffset)
                 do {
-                    let (storage, key, _) = try await ListOffsetsHandler.led(topic.name, partition.partitionIndex, view: view)
+                    // Only the leader moves the log start (admin clients send DeleteRecords to the
+                    // leader Metadata named; admin tools do not tag a zone).
+                    guard let view else { throw BrokerView.NotLed(code: .notLeaderOrFollower) }
+                    let (storage, key, _) = try await view.led(topic.name, partition.partitionIndex)
                     let bounds = try await storage.bounds(key)
                     let before = partition.offset == KafkaSentinel.deleteToHighWatermark ? bounds.highWatermark : partition.offset
                     if before < 0 || before > bounds.highWatermark {

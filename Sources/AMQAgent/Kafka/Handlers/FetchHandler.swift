@@ -14,6 +14,11 @@ import NIOCore
 /// read_uncommitted and the last stable offset is the high watermark. Fetch sessions (KIP-227)
 /// are not kept: session id 0 makes clients send full fetches. A `currentLeaderEpoch` other than
 /// ours gets FENCED_LEADER_EPOCH (older) or UNKNOWN_LEADER_EPOCH (newer).
+///
+/// Zone routing: for a topic with routing on, the partition's read-only replica in the client's
+/// zone serves the fetch from the object store (it learns the committed end from the leader);
+/// any agent other than the client's zone's representative answers NOT_LEADER_OR_FOLLOWER, naming
+/// it in the current-leader hint (v12+). docs/zone-routing.md.
 struct FetchHandler {
     let broker: KafkaBroker
 
@@ -36,16 +41,22 @@ struct FetchHandler {
             setAll(&response, .notLeaderOrFollower)
             return response
         }
-        // Which partitions can be read here at all.
+        // Which partitions can be read here at all: those it leads, or replicates in the client's
+        // zone for a routed topic (the rack a KIP-392 client sends counts as its zone).
+        let zone = broker.clientZone(context, view: view, rack: request.rackId)
         var slots: [Slot] = []
         for (t, topic) in request.topics.enumerated() {
             for (p, partition) in topic.partitions.enumerated() {
                 let key: PartitionKey
                 let epoch: Int
                 do {
-                    (_, key, epoch) = try await view.led(topic.topic, partition.partition)
+                    (_, key, epoch) = try await view.readable(topic.topic, partition.partition, clientZone: zone)
                 } catch {
                     response.responses[t].partitions[p].errorCode = error.code
+                    if let leader = error.leader, let epoch = error.epoch {
+                        // KIP-951: where this client should go instead (tagged, so older clients ignore it).
+                        response.responses[t].partitions[p].currentLeader = .init(leaderId: Int32(leader), leaderEpoch: Int32(epoch))
+                    }
                     continue
                 }
                 if let error = Self.checkEpoch(partition.currentLeaderEpoch, against: epoch) {

@@ -4,7 +4,8 @@ import AMQStreamIndex
 import Logging
 import AMQStorage
 
-/// ListOffsets v1–7 and OffsetForLeaderEpoch v2–4, answered by the partition's leader.
+/// ListOffsets v1–7 and OffsetForLeaderEpoch v2–4, answered by the partition's leader — or, for a
+/// topic with routing on, by its read-only replica in the client's zone, from what it knows.
 ///
 /// ListOffsets: -2 earliest (log start), -1 latest (high watermark; also the last stable offset,
 /// as there are no transactions), -3 the record with the largest timestamp (v7), else the first
@@ -25,7 +26,7 @@ struct ListOffsetsHandler {
             for partition in topic.partitions {
                 var out = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: partition.partitionIndex)
                 do {
-                    let (storage, key, epoch) = try await Self.led(topic.name, partition.partitionIndex, view: view)
+                    let (storage, key, epoch) = try await readable(topic.name, partition.partitionIndex, view: view, context: context)
                     if let error = FetchHandler.checkEpoch(partition.currentLeaderEpoch, against: epoch) {
                         out.errorCode = error
                     } else {
@@ -67,7 +68,7 @@ struct ListOffsetsHandler {
             for partition in topic.partitions {
                 var out = OffsetForLeaderEpochResponse.EpochEndOffset(partition: partition.partition)
                 do {
-                    let (storage, key, epoch) = try await Self.led(topic.topic, partition.partition, view: view)
+                    let (storage, key, epoch) = try await readable(topic.topic, partition.partition, view: view, context: context)
                     if let error = FetchHandler.checkEpoch(partition.currentLeaderEpoch, against: epoch) {
                         out.errorCode = error
                     } else if Int(partition.leaderEpoch) > epoch {
@@ -88,8 +89,9 @@ struct ListOffsetsHandler {
         return response
     }
 
-    static func led(_ topic: String, _ partition: Int32, view: BrokerView?) async throws -> (StorageEngine, PartitionKey, Int) {
+    /// Served by the leader, or by the read-only replica in the client's zone for a routed topic.
+    private func readable(_ topic: String, _ partition: Int32, view: BrokerView?, context: KafkaRequestContext) async throws -> (StorageEngine, PartitionKey, Int) {
         guard let view else { throw BrokerView.NotLed(code: .notLeaderOrFollower) }
-        return try await view.led(topic, partition)
+        return try await view.readable(topic, partition, clientZone: broker.clientZone(context, view: view))
     }
 }

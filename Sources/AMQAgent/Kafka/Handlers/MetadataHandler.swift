@@ -9,6 +9,10 @@ import Logging
 /// (v4+ AllowAutoTopicCreation) and the cluster (`auto.create.topics.enable`) allow it, and then
 /// answered LEADER_NOT_AVAILABLE so the client asks again; else UNKNOWN_TOPIC_OR_PARTITION.
 /// Topic ids are all zero: clients then stay on name-based Fetch/Produce versions.
+///
+/// Zone routing: for a topic with routing on, a client whose zone is known sees as each
+/// partition's leader the agent that represents the partition in its zone — the leader itself
+/// when it is there, else the read-only replica there (docs/zone-routing.md).
 struct MetadataHandler {
     let broker: KafkaBroker
 
@@ -45,6 +49,7 @@ struct MetadataHandler {
         }
         let brokers = view.brokers
         let alive = Set(brokers.map(\.id))
+        let zone = broker.clientZone(context, view: view)
         var response = MetadataResponse(
             brokers: brokers.map { node in
                 .init(nodeId: Int32(node.id), host: node.host, port: Int32(node.kafkaPort ?? 0), rack: node.zone)
@@ -64,6 +69,7 @@ struct MetadataHandler {
                 )
                 continue
             }
+            let routed = view.topic(name)?.config.routeEnabled ?? false
             let partitions = view.partitions(of: name).map { partition -> MetadataResponse.MetadataResponsePartition in
                 guard alive.contains(partition.leader) else {
                     return .init(
@@ -72,9 +78,10 @@ struct MetadataHandler {
                         offlineReplicas: [Int32(partition.leader)]
                     )
                 }
+                let leader = Int32(view.routing.representative(of: partition, routed: routed, in: zone?.zone))
                 return .init(
-                    errorCode: .none, partitionIndex: Int32(partition.index), leaderId: Int32(partition.leader),
-                    leaderEpoch: Int32(partition.leaderEpoch), replicaNodes: [Int32(partition.leader)], isrNodes: [Int32(partition.leader)]
+                    errorCode: .none, partitionIndex: Int32(partition.index), leaderId: leader,
+                    leaderEpoch: Int32(partition.leaderEpoch), replicaNodes: [leader], isrNodes: [leader]
                 )
             }
             response.topics.append(.init(errorCode: .none, name: name, partitions: partitions))

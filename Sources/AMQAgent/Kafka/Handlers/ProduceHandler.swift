@@ -13,6 +13,12 @@ import NIOCore
 /// their commit: acks 1 and all alike, since S3 is the only replica (DESIGN §3). acks=0 gets no
 /// response. Idempotent batches are sequence-checked by the engine: a retry is answered with its
 /// original offset, a gap with OUT_OF_ORDER_SEQUENCE_NUMBER. Transactions are not supported.
+///
+/// Zone routing: for a topic with routing on, the agent that represents a partition in the
+/// client's zone takes its produces. When that is the partition's read-only replica, the batches
+/// are validated, added to the router buffer, uploaded with it, and the leader gets a pointer;
+/// the answer waits for the leader's commit. Any other agent answers NOT_LEADER_OR_FOLLOWER, so
+/// the client refreshes its metadata and moves to its zone (docs/zone-routing.md).
 struct ProduceHandler {
     let broker: KafkaBroker
 
@@ -21,6 +27,8 @@ struct ProduceHandler {
 
     private enum Staged: Sendable {
         case pending(PendingAppend, PartitionKey)
+        /// Proxied to the partition's leader in another zone.
+        case routed(Completion<AppendResult>, PartitionKey)
         case failed(KafkaErrorCode, String)
     }
 
@@ -81,7 +89,7 @@ struct ProduceHandler {
         guard let view, let storage = view.storage else {
             return .failed(.notLeaderOrFollower, "this agent is starting up")
         }
-        guard let topic = view.topic(topicName), view.partition(topicName, Int(data.index)) != nil else {
+        guard let topic = view.topic(topicName), let placement = view.partition(topicName, Int(data.index)) else {
             return .failed(.unknownTopicOrPartition, "unknown topic or partition \(topicName)-\(data.index)")
         }
         if request.transactionalId != nil {
@@ -115,10 +123,25 @@ struct ProduceHandler {
             return .failed(.transactionalIDAuthorizationFailed, "transactional batches are not supported")
         }
         let key = PartitionKey(topicID: topic.id, partition: Int(data.index))
-        do {
-            return .pending(try await storage.stage(key, batches: records), key)
-        } catch {
-            return .failed(KafkaErrorCode(error), "\(error)")
+        switch view.serving(topic, placement, clientZone: broker.clientZone(context, view: view)) {
+        case .leader:
+            do {
+                return .pending(try await storage.stage(key, batches: records), key)
+            } catch {
+                return .failed(KafkaErrorCode(error), "\(error)")
+            }
+        case .replica(let leader):
+            guard let router = view.router else { return .failed(.notLeaderOrFollower, "this agent is starting up") }
+            do {
+                let headers = try RecordBatchHeader.validateBatches(records)
+                return .routed(try await router.route(key, leader: leader, batches: records, headers: headers), key)
+            } catch let error as RecordBatchError {
+                return .failed(.corruptMessage, "\(error) (partition \(topicName)-\(data.index))")
+            } catch {
+                return .failed(KafkaErrorCode(error), "\(error)")
+            }
+        case .elsewhere(let node):
+            return .failed(.notLeaderOrFollower, "node \(node) serves \(topicName)-\(data.index) to this client")
         }
     }
 
@@ -129,26 +152,35 @@ struct ProduceHandler {
         case .failed(let code, let message):
             return .init(index: index, errorCode: code, baseOffset: KafkaSentinel.unknownOffset, errorMessage: message)
         case .pending(let pending, let key):
-            do {
-                guard let result = try await Self.result(of: pending, by: deadline) else {
-                    return .init(
-                        index: index, errorCode: .requestTimedOut, baseOffset: KafkaSentinel.unknownOffset,
-                        errorMessage: "not committed within the request's timeout; the object store may be slow"
-                    )
-                }
-                let logStart = (try? await storage?.bounds(key).logStart) ?? KafkaSentinel.unknownOffset
-                return .init(index: index, errorCode: .none, baseOffset: result.baseOffset, logStartOffset: logStart)
-            } catch {
-                return .init(index: index, errorCode: KafkaErrorCode(error), baseOffset: KafkaSentinel.unknownOffset, errorMessage: "\(error)")
+            return await respond(key, index: index, storage: storage) { try await Self.result(of: { try await pending.result() }, by: deadline) }
+        case .routed(let route, let key):
+            return await respond(key, index: index, storage: storage) { try await Self.result(of: { try await route.result() }, by: deadline) }
+        }
+    }
+
+    /// The answer for one partition once `wait` says what became of its batches.
+    private static func respond(
+        _ key: PartitionKey, index: Int32, storage: StorageEngine?, _ wait: () async throws -> AppendResult?
+    ) async -> ProduceResponse.PartitionProduceResponse {
+        do {
+            guard let result = try await wait() else {
+                return .init(
+                    index: index, errorCode: .requestTimedOut, baseOffset: KafkaSentinel.unknownOffset,
+                    errorMessage: "not committed within the request's timeout; the object store may be slow"
+                )
             }
+            let logStart = (try? await storage?.bounds(key).logStart) ?? KafkaSentinel.unknownOffset
+            return .init(index: index, errorCode: .none, baseOffset: result.baseOffset, logStartOffset: logStart)
+        } catch {
+            return .init(index: index, errorCode: KafkaErrorCode(error), baseOffset: KafkaSentinel.unknownOffset, errorMessage: "\(error)")
         }
     }
 
     /// The append's result, or nil when `deadline` passes first.
-    private static func result(of pending: PendingAppend, by deadline: ContinuousClock.Instant?) async throws -> AppendResult? {
-        guard let deadline else { return try await pending.result() }
+    private static func result(of wait: @escaping @Sendable () async throws -> AppendResult, by deadline: ContinuousClock.Instant?) async throws -> AppendResult? {
+        guard let deadline else { return try await wait() }
         return try await withThrowingTaskGroup(of: AppendResult?.self) { group in
-            group.addTask { try await pending.result() }
+            group.addTask { try await wait() }
             group.addTask {
                 try await Task.sleep(until: deadline)
                 return nil
