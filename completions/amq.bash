@@ -1237,7 +1237,7 @@ _amq_agent_run() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--log-level --controller --zone --node-id --node-name --secret-file --host --advertised-host --kafka-port --admin-port --register-timeout)
+    non_repeating_options=(--log-level --controller --zone --node-id --node-name --secret-file --host --advertised-host --kafka-port --admin-port --rpc-port --register-timeout)
     __amq_offer_flags_options 0
 
     # Offer option value completions
@@ -1271,6 +1271,9 @@ _amq_agent_run() {
         return
         ;;
     '--admin-port')
+        return
+        ;;
+    '--rpc-port')
         return
         ;;
     '--register-timeout')

@@ -118,7 +118,7 @@ function __amq_parse_tokens -S
             __amq_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
             case 'run'
-                __amq_parse_subcommand 0 'log-level=' 'controller=' 'zone=' 'node-id=' 'node-name=' 'secret-file=' 'host=' 'advertised-host=' 'kafka-port=' 'admin-port=' 'register-timeout=' 'version' 'h/help'
+                __amq_parse_subcommand 0 'log-level=' 'controller=' 'zone=' 'node-id=' 'node-name=' 'secret-file=' 'host=' 'advertised-host=' 'kafka-port=' 'admin-port=' 'rpc-port=' 'register-timeout=' 'version' 'h/help'
             end
         case 'bench'
             __amq_parse_subcommand 0 'version' 'h/help'
@@ -480,6 +480,7 @@ complete -c 'amq' -n '__amq_should_offer_completions_for_flags_or_options "amq a
 complete -c 'amq' -n '__amq_should_offer_completions_for_flags_or_options "amq agent run" advertised-host' -l 'advertised-host' -d 'Address clients are told to connect to (default: --host).' -rfka ''
 complete -c 'amq' -n '__amq_should_offer_completions_for_flags_or_options "amq agent run" kafka-port' -l 'kafka-port' -d 'Kafka listener port; 0 picks a free one.' -rfka ''
 complete -c 'amq' -n '__amq_should_offer_completions_for_flags_or_options "amq agent run" admin-port' -l 'admin-port' -d 'Admin listener port; 0 picks a free one.' -rfka ''
+complete -c 'amq' -n '__amq_should_offer_completions_for_flags_or_options "amq agent run" rpc-port' -l 'rpc-port' -d 'Inter-agent RPC port (zone routing: proxied produce, read-only replicas); 0 picks a free one.' -rfka ''
 complete -c 'amq' -n '__amq_should_offer_completions_for_flags_or_options "amq agent run" register-timeout' -l 'register-timeout' -d 'Seconds to keep trying to reach the controller at start-up.' -rfka ''
 complete -c 'amq' -n '__amq_should_offer_completions_for_flags_or_options "amq agent run" version' -l 'version' -d 'Show the version.'
 complete -c 'amq' -n '__amq_should_offer_completions_for_flags_or_options "amq agent run" h help' -s 'h' -l 'help' -d 'Show help information.'

@@ -100,7 +100,7 @@ import Testing
 
                 func code(_ topic: String, _ partition: Int, _ records: ByteBuffer, acks: Int16 = ProduceAcks.all.rawValue) async throws -> KafkaErrorCode {
                     let response = try await client.call(
-                        ProduceRequest(acks: acks, timeoutMs: 5000, topicData: [.init(name: topic, partitionData: [.init(index: Int32(partition), records: records)])]),
+                        ProduceRequest(acks: acks, timeoutMs: 60_000, topicData: [.init(name: topic, partitionData: [.init(index: Int32(partition), records: records)])]),
                         version: 9
                     )
                     return try #require(response.responses.first?.partitionResponses.first?.errorCode)
@@ -186,7 +186,7 @@ import Testing
                         version: 12, clientID: "amq-test"
                     )
                     let produced = try await producer.call(
-                        ProduceRequest(acks: ProduceAcks.all.rawValue, timeoutMs: 5000, topicData: [.init(name: "orders", partitionData: [.init(index: Int32(partition), records: RecordBatchBuilder.batch([Record(value: Array("late".utf8), timestamp: 1)]))])]),
+                        ProduceRequest(acks: ProduceAcks.all.rawValue, timeoutMs: 60_000, topicData: [.init(name: "orders", partitionData: [.init(index: Int32(partition), records: RecordBatchBuilder.batch([Record(value: Array("late".utf8), timestamp: 1)]))])]),
                         version: 9
                     )
                     #expect(produced.responses.first?.partitionResponses.first?.errorCode == KafkaErrorCode.none)

@@ -1,0 +1,115 @@
+import AMQKafkaProtocol
+import AMQStorage
+import AMQStreamIndex
+import Foundation
+import NIOCore
+import Testing
+
+/// The proxy's router buffer as event/action sequences: one buffer for every partition and
+/// leader, sealed like a WAL buffer, and pointers released to leaders in seal order.
+@Suite struct RouterBufferStateMachineTests {
+    let p0 = PartitionKey(topicID: "t", partition: 0)
+    let p1 = PartitionKey(topicID: "t", partition: 1)
+    let start = ContinuousClock.now
+
+    func machine(_ configure: (inout RouterBufferStateMachine.Configuration) -> Void = { _ in }) -> RouterBufferStateMachine {
+        var configuration = RouterBufferStateMachine.Configuration(maxBufferBytes: 1 << 20, linger: .milliseconds(50))
+        configure(&configuration)
+        return RouterBufferStateMachine(configuration: configuration)
+    }
+
+    @Test func oneObjectForEveryLeaderAndPointersGroupedPerLeader() throws {
+        var machine = machine()
+        let (first, actions) = try routed(machine.stage(p0, leader: 1, batches: batch(2), headers: headers(batch(2)), now: start))
+        #expect(wakeUps(actions) == [start + .milliseconds(50)])
+        let (second, _) = try routed(machine.stage(p1, leader: 3, batches: batch(1), headers: headers(batch(1)), now: start))
+        let (third, _) = try routed(machine.stage(p0, leader: 1, batches: batch(3), headers: headers(batch(3)), now: start))
+        let buffer = try #require(uploads(machine.tick(now: start + .milliseconds(50))).first)
+        #expect(buffer.entries.map(\.partition) == [p0, p1, p0])
+        let object = uploaded(buffer)
+        let forwards = forwarded(machine.uploaded(buffer.sequence, object: object, now: start))
+        #expect(forwards.map(\.leader) == [1, 3])
+        #expect(ids(forwards[0].pointers.map(\.route)) == ids([first, third]) && ids(forwards[1].pointers.map(\.route)) == ids([second]))
+        #expect(forwards[0].pointers.map(\.location.position) == [0, object.placements[0].length + object.placements[1].length])
+        #expect(forwards[0].pointers.allSatisfy { $0.location.objectKey == object.key })
+        #expect(forwards[0].pointers[1].headers.map(\.lastOffsetDelta) == [2])
+        #expect(machine.isDrained)
+    }
+
+    @Test func pointersGoOutInSealOrderWhateverOrderUploadsFinishIn() throws {
+        var machine = machine { $0.maxBufferBytes = 1 }
+        let one = try #require(uploads(routed(machine.stage(p0, leader: 1, batches: batch(1), headers: headers(batch(1)), now: start)).1).first)
+        let two = try #require(uploads(routed(machine.stage(p0, leader: 1, batches: batch(1), headers: headers(batch(1)), now: start)).1).first)
+        #expect(forwarded(machine.uploaded(two.sequence, object: uploaded(two), now: start)).isEmpty)
+        let released = forwarded(machine.uploaded(one.sequence, object: uploaded(one), now: start))
+        #expect(ids(released.map(\.pointers.first?.route)) == ids([one.entries[0].route, two.entries[0].route]))
+    }
+
+    @Test func aFailedUploadFailsItsProducesAndReleasesTheNextTurn() throws {
+        var machine = machine { $0.maxBufferBytes = 1 }
+        let one = try #require(uploads(routed(machine.stage(p0, leader: 1, batches: batch(1), headers: headers(batch(1)), now: start)).1).first)
+        let two = try #require(uploads(routed(machine.stage(p1, leader: 2, batches: batch(1), headers: headers(batch(1)), now: start)).1).first)
+        _ = machine.uploaded(two.sequence, object: uploaded(two), now: start)
+        let actions = machine.uploadFailed(one.sequence, StorageError(.shuttingDown, "stopping"))
+        #expect(actions.contains { if case .fail(let routes, _) = $0 { ids(routes) == ids([one.entries[0].route]) } else { false } })
+        #expect(forwarded(actions).map(\.leader) == [2])
+    }
+
+    @Test func producesWaitForRoomUntilAnUploadFreesIt() throws {
+        let big = batch(6)
+        var machine = machine { $0.maxBufferBytes = 1; $0.maxUnuploadedBytes = big.readableBytes * 3 / 2 }
+        let buffer = try #require(uploads(routed(machine.stage(p0, leader: 1, batches: big, headers: headers(big), now: start)).1).first)
+        guard case .needsRoom = try machine.stage(p1, leader: 1, batches: big, headers: headers(big), now: start) else {
+            Issue.record("expected to wait for room")
+            return
+        }
+        #expect(machine.uploaded(buffer.sequence, object: uploaded(buffer), now: start).contains { if case .roomFreed = $0 { true } else { false } })
+        #expect(machine.hasRoom(for: big.readableBytes))
+    }
+
+    @Test func shutdownSealsWhatWasTakenAndRefusesMore() throws {
+        var machine = machine()
+        _ = try routed(machine.stage(p0, leader: 1, batches: batch(1), headers: headers(batch(1)), now: start))
+        let buffer = try #require(uploads(machine.shutdown()).first)
+        #expect(throws: StorageError.self) { try machine.stage(p0, leader: 1, batches: batch(1), headers: headers(batch(1)), now: start) }
+        #expect(forwarded(machine.uploaded(buffer.sequence, object: uploaded(buffer), now: start)).count == 1)
+        #expect(machine.isDrained)
+    }
+
+    func uploaded(_ buffer: RouterBufferStateMachine.SealedBuffer) -> WritePathStateMachine.UploadedObject {
+        var position = 0
+        var placements: [WritePathStateMachine.UploadedObject.Placement] = []
+        for entry in buffer.entries {
+            placements.append(.init(position: position, length: entry.batches.readableBytes))
+            position += entry.batches.readableBytes
+        }
+        return .init(key: "router/n9/\(buffer.sequence)", size: position, placements: placements, uploadedAt: Date())
+    }
+}
+
+private func ids(_ routes: [Completion<AppendResult>?]) -> [ObjectIdentifier?] { routes.map { $0.map(ObjectIdentifier.init) } }
+
+private func batch(_ count: Int) -> ByteBuffer {
+    RecordBatchBuilder.batch((0..<count).map { Record(value: Array("v\($0)".utf8), timestamp: 1_700_000_000_000) })
+}
+
+private func headers(_ bytes: ByteBuffer) -> [RecordBatchHeader] {
+    (try? RecordBatchHeader.validateBatches(bytes)) ?? []
+}
+
+private func routed(_ staged: RouterBufferStateMachine.Staged) throws -> (Completion<AppendResult>, [RouterBufferStateMachine.Action]) {
+    guard case .routed(let route, let actions) = staged else { throw StorageError(.corrupt, "expected the produce to be taken") }
+    return (route, actions)
+}
+
+private func uploads(_ actions: [RouterBufferStateMachine.Action]) -> [RouterBufferStateMachine.SealedBuffer] {
+    actions.compactMap { if case .upload(let buffer) = $0 { buffer } else { nil } }
+}
+
+private func wakeUps(_ actions: [RouterBufferStateMachine.Action]) -> [ContinuousClock.Instant] {
+    actions.compactMap { if case .wakeUp(let at) = $0 { at } else { nil } }
+}
+
+private func forwarded(_ actions: [RouterBufferStateMachine.Action]) -> [(leader: Int, pointers: [RouterBufferStateMachine.Pointer])] {
+    actions.compactMap { if case .forward(let leader, let pointers) = $0 { (leader, pointers) } else { nil } }
+}
