@@ -4,6 +4,7 @@ moves is seen by the harness's nftables counters on the bridge.
 
 Sub-commands (each prints one JSON line on stdout when it has finished its job):
   s3init     create the bucket on the region's SeaweedFS, waiting until it accepts writes
+  routing    wait until the zone's agents report a topic's routing switch in /v1/state
   watermarks print the high watermark of every partition of a topic
   produce    an idempotent producer (acks=all); record value = b"PRODUCER:SEQ:" + padding, sent
              to partition SEQ % PARTITIONS, so the checker can verify order per producer and
@@ -93,6 +94,28 @@ def s3init(args):
         print("last error: %s" % last[0], file=sys.stderr)
         raise
     emit({"s3": "ready", "bucket": args.bucket})
+
+
+def routing(args):
+    """Waits until every agent at --admin (host:port,...) reports --topic's routing switch as
+    --enabled in /v1/state (Sources/AMQAgent/Control/AgentState.swift, AgentView)."""
+    want = args.enabled == "true"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def switched(admin):
+        try:
+            with opener.open("http://%s/v1/state" % admin, timeout=3) as resp:
+                view = json.loads(resp.read())
+        except Exception:
+            return False
+        for topic in view.get("topics", []):
+            if topic.get("name") == args.topic:
+                return topic.get("routeEnabled", topic.get("route_enabled")) == want
+        return False
+    for admin in args.admin.split(","):
+        until(lambda admin=admin: switched(admin), "agent %s to see routing %s on %s" % (admin, args.enabled, args.topic),
+              timeout=args.timeout)
+    emit({"routing": args.enabled, "topic": args.topic, "agents": args.admin})
 
 
 def client_config(args):
@@ -247,6 +270,11 @@ def main():
     s.add_argument("--endpoint", required=True)
     s.add_argument("--bucket", required=True)
     s.add_argument("--timeout", type=float, default=60)
+    s = sub.add_parser("routing")
+    s.add_argument("--admin", required=True)
+    s.add_argument("--topic", required=True)
+    s.add_argument("--enabled", choices=["true", "false"], required=True)
+    s.add_argument("--timeout", type=float, default=30)
     for name in ("watermarks", "produce", "consume"):
         s = sub.add_parser(name)
         s.add_argument("--bootstrap", required=True)
@@ -269,7 +297,7 @@ def main():
             s.add_argument("--out", required=True)
             s.add_argument("--stop-file", required=True)
     args = ap.parse_args()
-    {"s3init": s3init, "watermarks": watermarks, "produce": produce, "consume": consume}[args.cmd](args)
+    {"s3init": s3init, "routing": routing, "watermarks": watermarks, "produce": produce, "consume": consume}[args.cmd](args)
 
 
 if __name__ == "__main__":
