@@ -55,6 +55,7 @@ TABLE = "amqzr%d" % PID
 CONTROLLER_PORT = 7070
 KAFKA_PORTS = [9092, 9093]
 ADMIN_PORTS = [9192, 9193]
+RPC_PORTS = [9292, 9293]
 S3_PORT = 8333
 BUCKET = "amq-zr"
 WEED_BASE = 20000 + (PID % 4000) * 10
@@ -237,7 +238,8 @@ class Harness:
         # each zone is one namespace), classified by either end's port.
         zones = "{ %s }" % ", ".join("%s.0/24" % SUBNET[z] for z in ZONES)
         services = [("x_controller", "{ %d }" % CONTROLLER_PORT), ("x_kafka", "{ %s }" % ", ".join(map(str, KAFKA_PORTS))),
-                    ("x_admin", "{ %s }" % ", ".join(map(str, ADMIN_PORTS)))]
+                    ("x_admin", "{ %s }" % ", ".join(map(str, ADMIN_PORTS))),
+                    ("x_rpc", "{ %s }" % ", ".join(map(str, RPC_PORTS)))]
         service_rules = "".join("    iifname %s ip saddr %s ip daddr %s tcp %s %s counter name %s\n" % (
             ports, zones, zones, direction, port_set, name) for name, port_set in services for direction in ("dport", "sport"))
         counters = "".join("  counter %s { }\n" % name for name, _ in services)
@@ -345,7 +347,8 @@ class Harness:
                 agents.append((name, self.spawn(name, z, [
                     self.args.amq, "agent", "run", "--controller", url, "--zone", z, "--node-id", str(node),
                     "--secret-file", secret, "--host", ADDR[z], "--advertised-host", ADDR[z],
-                    "--kafka-port", str(KAFKA_PORTS[i]), "--admin-port", str(ADMIN_PORTS[i])])))
+                    "--kafka-port", str(KAFKA_PORTS[i]), "--admin-port", str(ADMIN_PORTS[i]),
+                    "--rpc-port", str(RPC_PORTS[i])])))
         for name, p in agents:
             self.wait_ready_line(name, p, 90)
         print("cluster up: SeaweedFS %.1fs, controller + 6 agents %.1fs" % (t_s3 - t0, time.time() - t_s3), flush=True)
@@ -489,9 +492,9 @@ def report(phase, title, counters, payload, seconds, check_text):
         print("  %-12s %14d   (S3, not inter-zone)" % ("%s -> region" % z, counters["%s_region" % z]))
         print("  %-12s %14d   (S3, not inter-zone)" % ("region -> %s" % z, counters["region_%s" % z]))
     print("  %-12s %14d   (unmatched packets on the bridge: not IPv4, e.g. IPv6 neighbour discovery)" % ("other", counters.get("other", 0)))
-    services = {k: counters[k] for k in ("x_controller", "x_kafka", "x_admin")}
-    print("  inter-zone by service: agents<->controller :%d %d bytes; Kafka ports %d bytes; admin ports %d bytes; other ports %d bytes"
-          % (CONTROLLER_PORT, services["x_controller"], services["x_kafka"], services["x_admin"],
+    services = {k: counters[k] for k in ("x_controller", "x_kafka", "x_admin", "x_rpc")}
+    print("  inter-zone by service: agents<->controller :%d %d bytes; Kafka ports %d bytes; admin ports %d bytes; agent RPC %d bytes; other ports %d bytes"
+          % (CONTROLLER_PORT, services["x_controller"], services["x_kafka"], services["x_admin"], services["x_rpc"],
              sum(counters["%s_%s" % (s, d)] for s in ZONES for d in ZONES if s != d) - sum(services.values())))
     print("  inter-zone total: %d bytes; client payload (produced + consumed): %d bytes; share %.3f %%; %s"
           % (inter, payload, 100 * share, check_text(share)), flush=True)
