@@ -1,6 +1,6 @@
 /// The APIs amq speaks and the versions it decodes. The generator emits only these, and only the
 /// intersection of each schema's `validVersions` with `accepted`; `advertised` may be wider where a
-/// client needs to see versions we never receive (Produce 0–2, see kafka-protocol.md §2).
+/// client needs to see versions we never receive (Produce 0–2; docs/decisions.md, Kafka protocol).
 package struct APISpec: Sendable {
     package var key: Int
     package var name: String

@@ -119,7 +119,7 @@ package enum Generator {
     static func apiKeyLines(_ rows: [(spec: APISpec, range: VersionRange, flexible: String)]) -> [String] {
         var lines = [
             "/// The Kafka APIs amq decodes. `advertisedVersions` is what ApiVersions reports, which may be wider",
-            "/// than `acceptedVersions` (Produce 0–2, kafka-protocol.md §2).",
+            "/// than `acceptedVersions` (Produce 0–2; docs/decisions.md, Kafka protocol).",
             "package enum ApiKey: Int16, Sendable, CaseIterable {",
         ]
         for row in rows { lines.append("    case \(lowerFirst(row.spec.name)) = \(row.spec.key)") }

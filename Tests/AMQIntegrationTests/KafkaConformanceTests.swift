@@ -4,7 +4,7 @@ import Testing
 
 /// Unmodified Kafka clients against a 3-zone local cluster whose object store is SeaweedFS's S3
 /// server: kcat (librdkafka 2.0.2), kafka-python 3.0, confluent-kafka 2.x (librdkafka 2.16) and aiokafka 0.14,
-/// driven by the scripts in Tests/Conformance (reference §6). Each script checks counts, contents
+/// driven by the scripts in Tests/Conformance (docs/kafka-compatibility.md). Each script checks counts, contents
 /// and per-partition order itself and ends with PASS.
 @Suite(.serialized, .timeLimit(.minutes(20))) struct KafkaConformanceTests {
     static let credentials = S3TestServer.credentialsEnvironment

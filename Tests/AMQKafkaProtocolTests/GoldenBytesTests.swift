@@ -3,7 +3,7 @@ import NIOCore
 import Testing
 
 @Suite struct GoldenBytesTests {
-    /// kcat 1.7.1 (librdkafka 2.0.2)'s first frame, as captured (kafka-protocol.md §1.1).
+    /// kcat 1.7.1 (librdkafka 2.0.2)'s first frame, as captured.
     @Test func kcatApiVersionsV3Request() throws {
         var frame = ByteBuffer(hex: "0012 0003 00000001 0007") + ByteBuffer(string: "rdkafka")
             + ByteBuffer(hex: "00 0b") + ByteBuffer(string: "librdkafka") + ByteBuffer(hex: "06") + ByteBuffer(string: "2.0.2")

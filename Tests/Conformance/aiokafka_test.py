@@ -1,4 +1,4 @@
-"""aiokafka 0.14 against an amq cluster (reference §6.4): hand-written, non-flexible codecs
+"""aiokafka 0.14 against an amq cluster: hand-written, non-flexible codecs
 (ApiVersions v0, Metadata v5, Produce v8, Fetch v11, ListOffsets v5, JoinGroup v5, SyncGroup v3,
 OffsetCommit/Fetch v3, InitProducerId v0), so it catches what the newer clients would not.
 

@@ -1,4 +1,4 @@
-"""confluent-kafka 2.x (librdkafka 2.16) against an amq cluster (reference §6.3).
+"""confluent-kafka 2.x (librdkafka 2.16) against an amq cluster.
 
 Usage: confluent_kafka_test.py BOOTSTRAP
 Prints PASS and exits 0, or fails with an assertion naming what differed.

@@ -1,4 +1,4 @@
-"""kafka-python 3.0.x against an amq cluster (reference §6.2).
+"""kafka-python 3.0.x against an amq cluster.
 
 Usage: kafka_python_test.py BOOTSTRAP
 Checks counts, contents and per-partition order for every codec, acks 0/1/all, offsets by time,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kcat 1.7.1 (librdkafka 2.0.2) against an amq cluster (reference §6.1, K1–K13).
+# kcat 1.7.1 (librdkafka 2.0.2) against an amq cluster (cases K1–K13).
 # Usage: kcat_test.sh BOOTSTRAP TOPIC  — TOPIC must exist with 3 partitions and be empty.
 # Prints PASS and exits 0, or prints what differed and exits 1.
 set -uo pipefail

@@ -44,7 +44,7 @@ struct KafkaBroker: Sendable {
             return .close("API key \(header.apiKey) is not supported (correlation \(header.correlationID))")
         }
         if apiKey == .apiVersions, !apiKey.acceptedVersions.contains(header.apiVersion) {
-            // A newer client than we know: answer in the oldest form so it retries lower (§4.1).
+            // A newer client than we know: answer in the oldest form so it retries lower (docs/kafka-compatibility.md).
             metrics.kafkaRequest(.apiVersions, took: .zero)
             return .respond(ApiVersionsHandler.unsupportedVersionFrame(correlationID: header.correlationID))
         }

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// The request header (kafka-protocol.md §4.1). v1 is api key, version, correlation id and client
+/// The request header (docs/kafka-compatibility.md). v1 is api key, version, correlation id and client
 /// id; v2 (flexible requests) adds a tag section. The client id stays an int16-length nullable
 /// string even in v2, so any broker can read an ApiVersions header it cannot otherwise parse.
 package struct RequestHeader: Sendable, Equatable {

@@ -3,7 +3,7 @@
 import NIOCore
 
 /// The Kafka APIs amq decodes. `advertisedVersions` is what ApiVersions reports, which may be wider
-/// than `acceptedVersions` (Produce 0–2, kafka-protocol.md §2).
+/// than `acceptedVersions` (Produce 0–2; docs/decisions.md, Kafka protocol).
 package enum ApiKey: Int16, Sendable, CaseIterable {
     case produce = 0
     case fetch = 1

@@ -1,6 +1,6 @@
 import NIOCore
 
-// Readers and writers for the Kafka protocol types (kafka-protocol.md §4.2) the generated codecs
+// Readers and writers for the Kafka protocol types the generated codecs
 // call. Readers take the name of what they read for error messages. Every length is checked
 // against `readableBytes` before anything is allocated, so a hostile frame cannot make the decoder
 // allocate more than the frame's size (times a small per-element constant).

@@ -2,10 +2,10 @@ import AMQKafkaProtocol
 import NIOCore
 
 /// ApiVersions v0–4. Advertises exactly what is implemented (Produce from v0 although v0–2 are
-/// never decoded: librdkafka 2.0.2 only compresses when the range includes 0; reference §2/§3.1).
+/// never decoded: librdkafka 2.0.2 only compresses when the range includes 0; docs/decisions.md, Kafka protocol).
 /// From v3 the client's software name and version must look like `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`
 /// (INVALID_REQUEST otherwise). A version above ours is answered with a v0 body, header v0,
-/// error 35 and our range for key 18, so the client retries lower (§4.1).
+/// error 35 and our range for key 18, so the client retries lower (docs/kafka-compatibility.md).
 enum ApiVersionsHandler {
     static func handle(_ request: ApiVersionsRequest, _ context: KafkaRequestContext) -> ApiVersionsResponse {
         var response = ApiVersionsResponse(

@@ -10,7 +10,7 @@ import NIOCore
 /// Kafka ≥ 3 requires), with a known codec (zstd needs v7+), no larger than the topic's
 /// `max.message.bytes`, CRC-checked by the storage engine and stored as sent. Batches are staged
 /// with the engine in request order before the next request is read, then the response waits for
-/// their commit: acks 1 and all alike, since S3 is the only replica (DESIGN §3). acks=0 gets no
+/// their commit: acks 1 and all alike, since S3 is the only replica (docs/architecture.md). acks=0 gets no
 /// response. Idempotent batches are sequence-checked by the engine: a retry is answered with its
 /// original offset, a gap with OUT_OF_ORDER_SEQUENCE_NUMBER. Transactions are not supported.
 ///
