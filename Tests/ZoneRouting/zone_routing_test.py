@@ -613,7 +613,7 @@ def main():
     ap.add_argument("--weed", default="", help="SeaweedFS binary (default: weed beside --python)")
     ap.add_argument("--phases", default="a,b,c,d")
     ap.add_argument("--mb", type=float, default=50, help="MB of payload produced in phases a and b")
-    ap.add_argument("--untagged-mb", type=float, default=5, help="MB produced per untagged run in phase c")
+    ap.add_argument("--untagged-mb", type=float, default=20, help="MB produced per untagged run in phase c (enough that the fixed control traffic stays a small share)")
     ap.add_argument("--value-size", type=int, default=16384)
     ap.add_argument("--timeout", type=int, default=280, help="whole-run deadline in seconds")
     ap.add_argument("--keep-logs", action="store_true")
