@@ -40,7 +40,10 @@ export PATH="$root/.venv/bin:$PATH"
 export AMQ_TEST_VENV="$root/.venv"
 
 log "building"
-swift build --build-tests
+# Our targets build with warnings as errors (Package.swift reads AMQ_STRICT_BUILD), and each may
+# import only what its target declares.
+export AMQ_STRICT_BUILD=1
+swift build --build-tests --explicit-target-dependency-import-check error
 log "testing"
 # A hung test must fail the run well inside CI's 90 minutes rather than eat all of it.
 timeout --kill-after=30 "${AMQ_TEST_TIMEOUT:-2400}" swift test --skip-build --parallel --num-workers 2 "$@"

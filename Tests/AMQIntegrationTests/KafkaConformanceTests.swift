@@ -72,6 +72,41 @@ import Testing
                 )
                 let moved = try #require(try await amq.json([PartitionJSON].self, ["partition", "list", "--topic", "failover"]).first)
                 #expect(moved.leader != victim.nodeId && moved.leaderEpoch == placed.leaderEpoch + 1)
+
+                // Zone routing: a producer tagged with a zone the leader is not in goes through
+                // that zone's read-only replica, which proxies to the leader. Exactly once still
+                // holds when the proxy is killed and started again (its clients fall back to the
+                // leader while it is down, and come back)...
+                let alive = try await amq.json(StatusJSON.self, ["cluster", "status"])
+                let up = alive.agents.filter { $0.liveness == "alive" }
+                let zones = Dictionary(up.map { ($0.nodeId, $0.zone) }, uniquingKeysWith: { first, _ in first })
+                try await amq.ok(["topic", "create", "routed", "--partitions", "1", "--config", "linger.ms=5"])
+                try await amq.ok(["topic", "route-enable", "routed"])
+                let routedPartitions = try await amq.json([PartitionJSON].self, ["partition", "list", "--topic", "routed"])
+                let routed = try #require(routedPartitions.first)
+                let otherZones = Set(zones.values).subtracting([zones[routed.leader] ?? ""])
+                let proxyZone = try #require(otherZones.sorted().first)
+                let proxy = try #require(up.first { $0.zone == proxyZone && $0.nodeId != routed.leader })
+                let proxyPID = try #require(proxy.pid)
+                try await Self.script(
+                    "idempotent through a restarted proxy", Self.python,
+                    [Self.scripts + "/idempotent_restart_test.py", bootstrap, "routed", "kill -9 \(proxyPID)", start, "amq_az=\(proxyZone)"],
+                    environment: Self.credentials
+                )
+                // ...and when the leader behind the proxy dies and the partition fails over.
+                try await amq.ok(["topic", "create", "routed-failover", "--partitions", "1", "--config", "linger.ms=5"])
+                try await amq.ok(["topic", "route-enable", "routed-failover"])
+                let current = try await amq.json(StatusJSON.self, ["cluster", "status"])
+                let targets = try await amq.json([PartitionJSON].self, ["partition", "list", "--topic", "routed-failover"])
+                let target = try #require(targets.first)
+                let leaderAgent = try #require(current.agents.first { $0.nodeId == target.leader })
+                let liveZones = Set(current.agents.filter { $0.liveness == "alive" }.map(\.zone))
+                let clientZone = try #require(liveZones.subtracting([leaderAgent.zone]).sorted().first)
+                let leaderPID = try #require(leaderAgent.pid)
+                try await Self.script(
+                    "idempotent through a proxy across a failover", Self.python,
+                    [Self.scripts + "/idempotent_restart_test.py", bootstrap, "routed-failover", "kill -9 \(leaderPID)", "true", "amq_az=\(clientZone)"]
+                )
             }
         }
     }

@@ -3,8 +3,10 @@ with SIGKILL and then started again (START-COMMAND), or left dead (START-COMMAND
 controller fails the partition over to another agent). Afterwards every acknowledged record is in
 the log exactly once, in the order produced, and nothing appears that was not sent.
 
-Usage: idempotent_restart_test.py BOOTSTRAP TOPIC 'KILL-COMMAND' 'START-COMMAND'
-The topic must exist with 1 partition and be empty. Prints PASS and exits 0.
+Usage: idempotent_restart_test.py BOOTSTRAP TOPIC 'KILL-COMMAND' 'START-COMMAND' [CLIENT-ID]
+The topic must exist with 1 partition and be empty. CLIENT-ID (e.g. `amq_az=b`) is the producer's
+and consumer's client.id: with zone routing on, it sends them through that zone's agent. Prints
+PASS and exits 0.
 """
 import subprocess
 import sys
@@ -14,11 +16,12 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from waiting import until
 
 B, T, KILL, START = sys.argv[1:5]
+CLIENT = {"client.id": sys.argv[5]} if len(sys.argv) > 5 else {}
 N = 3000
 
 acked, errors = [], []
 p = Producer({"bootstrap.servers": B, "enable.idempotence": True, "linger.ms": 5,
-              "message.timeout.ms": 120000, "retry.backoff.ms": 100})
+              "message.timeout.ms": 120000, "retry.backoff.ms": 100, **CLIENT})
 
 
 def report(err, msg):
@@ -55,7 +58,7 @@ t.join()
 assert not errors, errors[:5]
 assert sorted(acked) == list(range(N)), (len(acked), N)
 
-c = Consumer({"bootstrap.servers": B, "group.id": "verify", "enable.auto.commit": False})
+c = Consumer({"bootstrap.servers": B, "group.id": "verify", "enable.auto.commit": False, **CLIENT})
 c.assign([TopicPartition(T, 0, 0)])
 _, high = c.get_watermark_offsets(TopicPartition(T, 0), timeout=10)
 values = []
