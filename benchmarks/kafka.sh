@@ -36,26 +36,33 @@ for store in local s3; do
     if [ "$store" = local ]; then put_url="file://$work/put-latency"; else put_url="s3://amq-kafka-bench?endpoint=http://127.0.0.1:$s3_port"; fi
     put=$("$python" "$root/benchmarks/put_latency.py" "$put_url" 65536 200)
     put_p99=$(echo "$put" | "$python" -c 'import json,sys; print(round(json.load(sys.stdin)["put_p99_ms"], 1))')
-    for shape in "1 agent:a" "3 zones:a,b,c"; do
+    for shape in "1 agent:a" "3 zones:a,b,c" "3 zones, routed, client in b:a,b,c"; do
         name=${shape%%:*}; zones=${shape#*:}
-        dir="$work/cluster-$store-${zones//,/}"
+        routed=""; [ "$name" != "${name%routed*}" ] && routed=yes
+        dir="$work/cluster-$store-${zones//,/}${routed:+-routed}"
         mkdir -p "$dir"
         args=(cluster create bench --local --zones "$zones" --agents-per-zone 1)
-        [ "$store" = s3 ] && args+=(--object-store "s3://amq-kafka-bench/${zones//,/}?endpoint=http://127.0.0.1:$s3_port")
+        [ "$store" = s3 ] && args+=(--object-store "s3://amq-kafka-bench/${zones//,/}${routed:+-routed}?endpoint=http://127.0.0.1:$s3_port")
         echo "==> $name, $store store" >&2
         AMQ_DATA_DIR="$dir" "$amq" "${args[@]}" >/dev/null 2>&1
         bootstrap=$(AMQ_DATA_DIR="$dir" "$amq" cluster status --format json | "$python" -c 'import json,sys; print(",".join("%s:%s" % (a["host"], a["kafkaPort"]) for a in json.load(sys.stdin)["agents"]))')
         for size in 1024 16384; do
             topic="bench-$size"
             AMQ_DATA_DIR="$dir" "$amq" topic create "$topic" --partitions 6 --config linger.ms=5 >/dev/null
+            # Routed: a client tagged with zone b produces to b's agent, which proxies the four
+            # partitions led in a and c, and reads those four from b's read-only replicas.
+            [ -n "$routed" ] && AMQ_DATA_DIR="$dir" "$amq" topic route-enable "$topic" >/dev/null
             rate=$(( size == 1024 ? 2000 : 500 ))
+            before=$(object_requests "$dir")
             if [ "$store" = local ] && [ "$name" = "1 agent" ] && [ "$size" = 1024 ]; then
                 # Profile the agent during the full-speed phase (after the latency phase).
                 pid=$(AMQ_DATA_DIR="$dir" "$amq" cluster status --format json | "$python" -c 'import json,sys; print(json.load(sys.stdin)["agents"][0]["pid"])')
                 (sleep "$phase"; perf record -F 499 -g -p "$pid" -o "$work/perf.data" -- sleep "$phase" >/dev/null 2>&1) &
                 perf_pid=$!
             fi
-            result=$("$python" "$root/benchmarks/kafka_bench.py" "$bootstrap" "$topic" 6 "$size" "$phase" "$rate")
+            result=$(BENCH_CLIENT_ID=${routed:+amq_az=b} "$python" "$root/benchmarks/kafka_bench.py" "$bootstrap" "$topic" 6 "$size" "$phase" "$rate")
+            after=$(object_requests "$dir")
+            result=$(echo "$result" | "$python" -c 'import json,sys; r=json.loads(sys.stdin.read()); b,a=json.loads(sys.argv[1]),json.loads(sys.argv[2]); mb=r["total_records"]*r["record_bytes"]/1e6; r["puts_per_mb"]=(a["puts"]-b["puts"])/mb if mb else 0; r["gets_per_mb"]=(a["gets"]-b["gets"])/mb if mb else 0; print(json.dumps(r))' "$before" "$after")
             if [ -n "${perf_pid:-}" ]; then
                 wait "$perf_pid" || true
                 perf_pid=""
@@ -69,7 +76,7 @@ name, store, put_p99, r = sys.argv[1], sys.argv[2], float(sys.argv[3]), json.loa
 aim = 5 + 5 + put_p99 + 10  # client linger + topic linger + PUT p99 + 10 ms
 print(f"| {name} | {store} | {r['record_bytes'] // 1024} KiB | {r['produce_mb_s']:.1f} | {r['produce_records_s']:.0f} | "
       f"{r['consume_mb_s']:.1f} | {r['p50_ms']:.1f} / {r['p99_ms']:.1f} / {r['p999_ms']:.1f} ms @ {r['latency_rate']}/s | "
-      f"{put_p99:.1f} ms | {'yes' if r['p99_ms'] <= aim else 'no'} ({aim:.0f} ms) |")
+      f"{put_p99:.1f} ms | {'yes' if r['p99_ms'] <= aim else 'no'} ({aim:.0f} ms) | {r['puts_per_mb']:.2f} / {r['gets_per_mb']:.2f} |")
 PY
         done
         # Agents marked down (late heartbeats on a saturated machine) and the failovers that
@@ -95,8 +102,8 @@ section="$work/section.md"
     echo "The latency aim is p99 ≤ client linger + topic linger + PUT p99 + 10 ms, with the bare PUT p99 of a"
     echo "64 KiB object to the same store measured in the same run."
     echo
-    echo "| cluster | store | record | produce MB/s | records/s | consume MB/s | produce latency p50 / p99 / p99.9 | PUT p99 | p99 within aim |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| cluster | store | record | produce MB/s | records/s | consume MB/s | produce latency p50 / p99 / p99.9 | PUT p99 | p99 within aim | PUTs / GETs per MB |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
     cat "$rows"
     echo
     echo "Reading the table: the client, every agent, the controller and SeaweedFS share the machine's cores."

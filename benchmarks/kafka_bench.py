@@ -1,6 +1,8 @@
 """Produce and consume through an amq cluster with a real client (confluent-kafka, librdkafka).
 
 Usage: kafka_bench.py BOOTSTRAP TOPIC PARTITIONS RECORD_BYTES SECONDS RATE
+$BENCH_CLIENT_ID, when set, is the producer's and consumer's client.id (`amq_az=b`: with zone
+routing on, both go through zone b's agent).
 Prints one JSON object:
   latency phase — RATE records/s for SECONDS: p50/p99/p99.9 of send-to-acknowledgement;
   throughput phase — produce as fast as the client can for SECONDS (acks=all, linger.ms=5,
@@ -19,6 +21,8 @@ payload = os.urandom(size)
 config = {"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5, "compression.type": "none",
           "queue.buffering.max.kbytes": 512 * 1024, "queue.buffering.max.messages": 1_000_000,
           "batch.size": 1_000_000, "message.max.bytes": 1_000_000}
+client = {"client.id": os.environ["BENCH_CLIENT_ID"]} if os.environ.get("BENCH_CLIENT_ID") else {}
+config.update(client)
 
 
 def percentile(values, p):
@@ -73,9 +77,10 @@ result = {
     "p999_ms": percentile(latencies, 0.999) * 1000,
 }
 total = count + len(latencies)
+result["total_records"] = total
 
 consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-" + topic, "enable.auto.commit": False,
-                     "fetch.max.bytes": 50 * 1024 * 1024, "max.partition.fetch.bytes": 8 * 1024 * 1024})
+                     "fetch.max.bytes": 50 * 1024 * 1024, "max.partition.fetch.bytes": 8 * 1024 * 1024, **client})
 consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
 got, start = 0, time.perf_counter()
 deadline = start + 300

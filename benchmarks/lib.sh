@@ -53,3 +53,23 @@ else:
 open(doc, "w").write(text)
 PY
 }
+
+# The object-store requests a cluster's agents have made so far, summed from their /metrics:
+# PUTs (WAL and router objects) and GETs (block-cache misses), as JSON {"puts": N, "gets": N}.
+object_requests() {
+    local dir=$1
+    AMQ_DATA_DIR="$dir" "$amq" cluster status --format json | python3 -c '
+import json, sys, urllib.request
+puts = gets = 0
+for agent in json.load(sys.stdin)["agents"]:
+    if not agent.get("adminPort"):
+        continue
+    text = urllib.request.urlopen("http://%s:%s/metrics" % (agent["host"], agent["adminPort"]), timeout=5).read().decode()
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("amq_storage_objects_uploaded_total", "amq_storage_router_objects_uploaded_total"):
+            puts += float(value)
+        elif name == "amq_storage_object_reads_total":
+            gets += float(value)
+print(json.dumps({"puts": puts, "gets": gets}))'
+}

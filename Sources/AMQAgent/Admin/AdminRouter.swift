@@ -22,7 +22,13 @@ enum AdminRouter {
         }
         router.get("metrics") { _, _ in
             if let storage = await state.storage {
-                metrics.record(storage: await storage.statistics, blockCacheBytes: await storage.blockCache.bytes)
+                metrics.record(
+                    storage: await storage.statistics, blockCacheBytes: await storage.blockCache.bytes, objectReads: await storage.blockCache.misses
+                )
+            }
+            if let router = await state.router {
+                let routed = await router.statistics
+                metrics.record(router: routed.pendingUploadBytes, objectsUploaded: routed.objectsUploaded)
             }
             let text = metrics.render(uptimeSeconds: await state.uptimeSeconds)
             return Response(

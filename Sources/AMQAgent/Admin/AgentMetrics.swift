@@ -47,25 +47,40 @@ package struct AgentMetrics: Sendable {
         kafkaConnections = Metrics.Counter(label: "amq_kafka_connections_total", factory: factory)
         kafkaRefused = Metrics.Counter(label: "amq_kafka_requests_refused_total", factory: factory)
         storageGauges = Dictionary(
-            uniqueKeysWithValues: ["pending_upload_bytes", "uploads_in_flight", "log_cache_bytes", "block_cache_bytes", "led_partitions"].map {
+            uniqueKeysWithValues: [
+                "pending_upload_bytes", "uploads_in_flight", "log_cache_bytes", "block_cache_bytes", "led_partitions", "router_pending_upload_bytes",
+            ].map {
                 ($0, Metrics.Gauge(label: "amq_storage_\($0)", factory: factory))
             }
         )
         storageCounters = Dictionary(
-            uniqueKeysWithValues: ["objects_uploaded", "ranges_committed", "retries"].map {
+            uniqueKeysWithValues: ["objects_uploaded", "ranges_committed", "retries", "router_objects_uploaded", "object_reads"].map {
                 ($0, Metrics.Counter(label: "amq_storage_\($0)_total", factory: factory))
             }
         )
     }
 
     /// Samples the storage engine's state into the storage metrics (called on each scrape).
-    func record(storage: StorageEngine.Statistics, blockCacheBytes: Int) {
+    func record(storage: StorageEngine.Statistics, blockCacheBytes: Int, objectReads: Int) {
         storageGauges["pending_upload_bytes"]?.record(storage.pendingUploadBytes)
         storageGauges["uploads_in_flight"]?.record(storage.uploadsInFlight)
         storageGauges["log_cache_bytes"]?.record(storage.cachedLogBytes)
         storageGauges["block_cache_bytes"]?.record(blockCacheBytes)
         storageGauges["led_partitions"]?.record(storage.ledPartitions)
-        let totals = ["objects_uploaded": storage.objectsUploaded, "ranges_committed": storage.rangesCommitted, "retries": storage.retries]
+        let totals = [
+            "objects_uploaded": storage.objectsUploaded, "ranges_committed": storage.rangesCommitted, "retries": storage.retries,
+            "object_reads": objectReads,
+        ]
+        advance(totals)
+    }
+
+    /// Samples the router buffer (zone routing's proxy side).
+    func record(router pendingUploadBytes: Int, objectsUploaded: Int) {
+        storageGauges["router_pending_upload_bytes"]?.record(pendingUploadBytes)
+        advance(["router_objects_uploaded": objectsUploaded])
+    }
+
+    private func advance(_ totals: [String: Int]) {
         for (name, delta) in storageSeen.advance(to: totals) where delta > 0 {
             storageCounters[name]?.increment(by: delta)
         }
