@@ -204,7 +204,7 @@ let package = Package(
         .testTarget(
             name: "AMQAgentTests",
             dependencies: [
-                "AMQAgent", "AMQControlPlane", "AMQKafkaClient", "AMQKafkaProtocol", "AMQStorage", "AMQTestSupport",
+                "AMQAgent", "AMQControlPlane", "AMQKafkaClient", "AMQKafkaProtocol", "AMQStorage", "AMQStreamIndex", "AMQTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
