@@ -87,7 +87,7 @@ package struct RouterBufferStateMachine: Sendable {
         now: ContinuousClock.Instant
     ) throws(StorageError) -> Staged {
         guard !stopped else { throw StorageError(.shuttingDown, "the agent is shutting down") }
-        if !afterWaiting, unuploadedBytes > 0, unuploadedBytes + batches.readableBytes > configuration.maxUnuploadedBytes { return .needsRoom }
+        if !afterWaiting, !hasRoom(for: batches.readableBytes) { return .needsRoom }
         let route = Completion<AppendResult>()
         if entries.isEmpty { opened = now }
         entries.append(Entry(partition: partition, leader: leader, batches: batches, headers: headers, route: route))
@@ -96,8 +96,9 @@ package struct RouterBufferStateMachine: Sendable {
         return .routed(route, sealIfDue(now: now))
     }
 
+    /// Whether `size` more bytes fit under the upload bound now.
     package func hasRoom(for size: Int) -> Bool {
-        unuploadedBytes == 0 || unuploadedBytes + size <= configuration.maxUnuploadedBytes
+        SealPolicy.fits(size, pending: unuploadedBytes, limit: configuration.maxUnuploadedBytes)
     }
 
     package mutating func tick(now: ContinuousClock.Instant) -> [Action] {

@@ -41,6 +41,12 @@ struct SealPolicy: Sendable {
         if let scheduled, scheduled <= now { self.scheduled = nil }
     }
 
+    /// Whether `size` more bytes fit under `limit` with `pending` not yet uploaded: always when
+    /// nothing is pending, so one append larger than the bound still goes through.
+    static func fits(_ size: Int, pending: Int, limit: Int) -> Bool {
+        pending == 0 || pending + size <= limit
+    }
+
     /// The open buffer went away without being sealed (emptied): its wake-up is void.
     mutating func discard() {
         scheduled = nil

@@ -239,7 +239,7 @@ package struct WritePathStateMachine: Sendable {
         guard let slot = leaders.index(forKey: partition) else { throw notLeader(partition) }
         let idempotent = headers.contains { $0.producerID >= 0 && $0.baseSequence >= 0 }
         if idempotent, let duplicate = try checkSequences(partition, leaders.values[slot].producers, headers) { return .duplicate(duplicate) }
-        if !afterWaiting, unuploadedBytes > 0, unuploadedBytes + batches.readableBytes > configuration.maxUnuploadedBytes { return .needsRoom }
+        if !afterWaiting, !hasRoom(for: batches.readableBytes) { return .needsRoom }
 
         // The state is changed in place through its index: a copy would copy the producer table.
         let epoch = leaders.values[slot].epoch
@@ -370,10 +370,9 @@ package struct WritePathStateMachine: Sendable {
         StorageError(.notLeader, "this agent (node \(nodeID)) does not lead \(partition)")
     }
 
-    /// Whether `size` more bytes fit under the upload bound now (always when nothing is pending,
-    /// so one append larger than the bound still goes through).
+    /// Whether `size` more bytes fit under the upload bound now.
     package func hasRoom(for size: Int) -> Bool {
-        unuploadedBytes == 0 || unuploadedBytes + size <= configuration.maxUnuploadedBytes
+        SealPolicy.fits(size, pending: unuploadedBytes, limit: configuration.maxUnuploadedBytes)
     }
 
     // MARK: Sealing
