@@ -56,6 +56,7 @@ struct ClusterStatus: AsyncParsableCommand {
         var adminState: NodeAdminState
         var kafkaPort: Int?
         var adminPort: Int?
+        var rpcPort: Int?
         var lastHeartbeat: Date?
         var topologyVersion: Int?
         var leaders: Int
@@ -88,7 +89,7 @@ struct ClusterStatus: AsyncParsableCommand {
                 return AgentStatus(
                     nodeId: node.id, zone: node.zone, host: node.host, pid: process?.pid.map(Int.init) ?? node.pid,
                     process: process?.state, liveness: node.liveness, adminState: node.adminState,
-                    kafkaPort: node.kafkaPort, adminPort: node.adminPort, lastHeartbeat: node.lastHeartbeat,
+                    kafkaPort: node.kafkaPort, adminPort: node.adminPort, rpcPort: node.rpcPort, lastHeartbeat: node.lastHeartbeat,
                     topologyVersion: node.ackedVersion,
                     leaders: snapshot.partitions.filter { $0.leader == node.id }.count,
                     replicas: snapshot.partitions.filter { $0.replicas.values.contains(node.id) }.count
@@ -107,12 +108,12 @@ struct ClusterStatus: AsyncParsableCommand {
                 + (controller.process.map { " (process \($0.rawValue), pid \(Output.optional(controller.pid)))" } ?? "")
         )
         Output.table(
-            ["node", "zone", "pid", "process", "liveness", "state", "kafka", "admin", "heartbeat", "version", "leaders", "replicas"],
+            ["node", "zone", "pid", "process", "liveness", "state", "kafka", "admin", "rpc", "heartbeat", "version", "leaders", "replicas"],
             status.agents.map {
                 [
                     String($0.nodeId), $0.zone, Output.optional($0.pid), $0.process?.rawValue ?? "-", $0.liveness.rawValue,
                     $0.adminState.rawValue, Output.optional($0.kafkaPort),
-                    Output.optional($0.adminPort), Output.age($0.lastHeartbeat), Output.optional($0.topologyVersion),
+                    Output.optional($0.adminPort), Output.optional($0.rpcPort), Output.age($0.lastHeartbeat), Output.optional($0.topologyVersion),
                     String($0.leaders), String($0.replicas),
                 ]
             }
