@@ -145,8 +145,11 @@ struct SessionService: Service {
                 return RPCAddress(host: peer.host, port: port, zone: peer.zone)
             }
         )
+        // Router objects are small and their produces wait on them: more may be in flight at once.
+        var routerConfiguration = StorageConfiguration(nodeID: node.id)
+        routerConfiguration.maxConcurrentUploads = 16
         let router = RouterWriter(
-            nodeID: node.id, configuration: StorageConfiguration(nodeID: node.id), store: store, transport: RPCPointerTransport(client: peers),
+            nodeID: node.id, configuration: routerConfiguration, store: store, transport: RPCPointerTransport(client: peers),
             logger: logger, onRouted: { partition, offsets, batches in await engine.cacheRouted(partition, offsets: offsets, batches: batches) }
         )
         await state.attach(engine, router: router)

@@ -198,6 +198,20 @@ import Testing
         #expect(CommitRules.malformedRange(in: mixed.request) == nil)
     }
 
+    @Test func pointersArrivingDuringACommitShareTheNextOne() throws {
+        var machine = machine()
+        let location = WritePathStateMachine.RemoteLocation(objectKey: "router/n2/x", objectSize: 500, position: 0, length: 100, uploadedAt: Date())
+        let (_, first) = try appended(machine.stageRemote(p0, at: location, headers: headers(records(1)), now: start))
+        let plan = try #require(commits(first).first)
+        // While that commit is out, more pointers gather instead of each taking a commit.
+        for _ in 0..<5 {
+            let (_, actions) = try appended(machine.stageRemote(p1, at: location, headers: headers(records(1)), now: start))
+            #expect(commits(actions).isEmpty)
+        }
+        let next = try #require(commits(machine.committed(plan.sequence, outcomes: [.accepted])).first)
+        #expect(next.request.ranges.map(\.segment.baseOffset) == [0, 1, 2, 3, 4])
+    }
+
     @Test func aRetriedPointerOfAnIdempotentProducerGetsTheOriginalOffsets() throws {
         var machine = machine()
         let location = WritePathStateMachine.RemoteLocation(objectKey: "router/n2/x", objectSize: 500, position: 0, length: 100, uploadedAt: Date())

@@ -84,10 +84,15 @@ package actor RouterWriter {
 
     /// Takes validated batches of a produce to `partition`, which `leader` leads; the returned
     /// completion gets the offsets the leader gave them.
-    package func route(_ partition: PartitionKey, leader: Int, batches: ByteBuffer, headers: [RecordBatchHeader]) async throws -> Completion<AppendResult> {
+    /// `linger` is the topic's `linger.ms`, as for the WAL.
+    package func route(
+        _ partition: PartitionKey, leader: Int, batches: ByteBuffer, headers: [RecordBatchHeader], linger: Duration? = nil
+    ) async throws -> Completion<AppendResult> {
         var afterWaiting = false
         while true {
-            let staged = try machine.stage(partition, leader: leader, batches: batches, headers: headers, afterWaiting: afterWaiting, now: .now)
+            let staged = try machine.stage(
+                partition, leader: leader, batches: batches, headers: headers, linger: linger, afterWaiting: afterWaiting, now: .now
+            )
             switch staged {
             case .routed(let route, let actions):
                 execute(actions)

@@ -66,6 +66,8 @@ package struct RouterBufferStateMachine: Sendable {
     package let configuration: Configuration
     private var entries: [Entry] = []
     private var opened: ContinuousClock.Instant?
+    /// The open buffer's linger: the lowest of its produces' topics.
+    private var linger: Duration = .zero
     private var bytes = 0
     private var sequence = 0
     private var sealed: [Int: Stage] = [:]
@@ -82,14 +84,21 @@ package struct RouterBufferStateMachine: Sendable {
     }
 
     /// Takes validated batches (`headers` are theirs) of a produce to `partition`, led by `leader`.
+    /// `linger` is the topic's (`linger.ms`), else the configuration's.
     package mutating func stage(
-        _ partition: PartitionKey, leader: Int, batches: ByteBuffer, headers: [RecordBatchHeader], afterWaiting: Bool = false,
+        _ partition: PartitionKey, leader: Int, batches: ByteBuffer, headers: [RecordBatchHeader], linger: Duration? = nil, afterWaiting: Bool = false,
         now: ContinuousClock.Instant
     ) throws(StorageError) -> Staged {
         guard !stopped else { throw StorageError(.shuttingDown, "the agent is shutting down") }
         if !afterWaiting, !hasRoom(for: batches.readableBytes) { return .needsRoom }
         let route = Completion<AppendResult>()
-        if entries.isEmpty { opened = now }
+        let entryLinger = linger ?? configuration.linger
+        if entries.isEmpty {
+            opened = now
+            self.linger = entryLinger
+        } else {
+            self.linger = min(self.linger, entryLinger)
+        }
         entries.append(Entry(partition: partition, leader: leader, batches: batches, headers: headers, route: route))
         bytes += batches.readableBytes
         unuploadedBytes += batches.readableBytes
@@ -109,7 +118,7 @@ package struct RouterBufferStateMachine: Sendable {
 
     private mutating func sealIfDue(now: ContinuousClock.Instant) -> [Action] {
         guard let opened, !entries.isEmpty else { return [] }
-        switch sealPolicy.decide(bytes: bytes, opened: opened, linger: configuration.linger, uploadsInFlight: uploadsInFlight, now: now) {
+        switch sealPolicy.decide(bytes: bytes, opened: opened, linger: linger, uploadsInFlight: uploadsInFlight, now: now) {
         case .seal: return [seal()]
         case .wakeUp(let instant): return [.wakeUp(at: instant)]
         case .wait: return []

@@ -385,10 +385,12 @@ package struct WritePathStateMachine: Sendable {
     }
 
     /// Seals the open buffer as ``SealPolicy`` says. A buffer of pointers only has nothing to
-    /// upload: it is sealed at once.
+    /// upload: it is sealed as soon as no earlier buffer waits for its commit, so pointers that
+    /// arrive while a commit is in flight share the next one (group commit: one commit per
+    /// round trip to the index, however many pointers come).
     private mutating func sealIfDue(now: ContinuousClock.Instant) -> [Action] {
         guard let buffer = open else { return [] }
-        if !buffer.hasLocalData { return seal() }
+        if !buffer.hasLocalData { return sealed.isEmpty ? seal() : [] }
         switch sealPolicy.decide(bytes: buffer.bytes, opened: buffer.opened, linger: buffer.linger, uploadsInFlight: uploadsInFlight, now: now) {
         case .seal: return seal()
         case .wakeUp(let instant): return [.wakeUp(at: instant)]
@@ -436,7 +438,7 @@ package struct WritePathStateMachine: Sendable {
         unuploadedBytes -= buffer.bytes
         sealed[sequence] = .abandoned
         let error = StorageError(.shuttingDown, "the agent stopped before the data was committed")
-        return [.roomFreed] + buffer.ranges.map { .fail($0.waiters, error) } + nextCommit()
+        return [.roomFreed] + buffer.ranges.map { .fail($0.waiters, error) } + nextCommit() + sealPointers()
     }
 
     /// What the index made of the commit of buffer `sequence`, range by range in request order.
@@ -470,7 +472,13 @@ package struct WritePathStateMachine: Sendable {
                 actions.append(.fail(range.waiters, StorageError(.unavailable, "the commit of \(partition) came too late; retry the produce")))
             }
         }
-        return actions + nextCommit()
+        return actions + nextCommit() + sealPointers()
+    }
+
+    /// A commit finished: pointers that gathered meanwhile go out together.
+    private mutating func sealPointers() -> [Action] {
+        guard let buffer = open, !buffer.hasLocalData, sealed.isEmpty else { return [] }
+        return seal()
     }
 
     /// A refused range ends the leadership it was written under, not a newer one taken since
@@ -487,7 +495,7 @@ package struct WritePathStateMachine: Sendable {
         sealed[sequence] = nil
         commitTurn += 1
         let error = StorageError(.shuttingDown, "the agent stopped before the data was committed")
-        return buffer.ranges.map { .fail($0.waiters, error) } + nextCommit()
+        return buffer.ranges.map { .fail($0.waiters, error) } + nextCommit() + sealPointers()
     }
 
     /// The commit whose turn it is, once its upload is done; abandoned turns are skipped.

@@ -134,7 +134,8 @@ struct ProduceHandler {
             guard let router = view.router else { return .failed(.notLeaderOrFollower, "this agent is starting up") }
             do {
                 let headers = try RecordBatchHeader.validateBatches(records)
-                return .routed(try await router.route(key, leader: leader, batches: records, headers: headers), key)
+                let linger = Duration.milliseconds(topic.config.lingerMs)
+                return .routed(try await router.route(key, leader: leader, batches: records, headers: headers, linger: linger), key)
             } catch let error as RecordBatchError {
                 return .failed(.corruptMessage, "\(error) (partition \(topicName)-\(data.index))")
             } catch {
