@@ -71,6 +71,18 @@ import Testing
         #expect(next.count == 1 && next[0].ranges[0].baseOffset == 0 && next[0].ranges[0].endOffset == 3)
     }
 
+    @Test func aLingeredBufferHeldBackByUploadsWaitsForTheNextUploadNotForTimers() throws {
+        var machine = machine { $0.maxConcurrentUploads = 1; $0.linger = .milliseconds(10) }
+        _ = try appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start))
+        let first = try #require(uploads(machine.tick(now: start + .milliseconds(10))).first)
+        _ = try appended(machine.stage(p1, batches: records(1), headers: headers(records(1)), now: start + .milliseconds(11)))
+        // Its linger passes while the one upload allowed is in flight: no seal, and no wake-up
+        // in the past (that would spin); the upload's end seals it.
+        #expect(machine.tick(now: start + .milliseconds(30)).isEmpty)
+        #expect(machine.tick(now: start + .milliseconds(31)).isEmpty)
+        #expect(uploads(machine.uploaded(first.sequence, object: object(first), now: start + .milliseconds(40))).count == 1)
+    }
+
     @Test func commitsFollowSealOrderWhateverOrderUploadsFinishIn() throws {
         var machine = machine { $0.maxBufferBytes = 1 }
         let one = try #require(uploads(appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start)).1).first)

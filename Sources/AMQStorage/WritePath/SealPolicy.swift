@@ -29,7 +29,9 @@ struct SealPolicy: Sendable {
             scheduled = nil
             return .seal
         }
-        guard linger > .zero else { return .wait }
+        // Past its linger but held back by uploads in flight: the next upload to finish seals it
+        // (a wake-up now would only spin).
+        guard linger > .zero, opened + linger > now else { return .wait }
         let due = opened + linger
         if let scheduled, scheduled <= due { return .wait }
         scheduled = due
