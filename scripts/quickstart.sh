@@ -5,6 +5,8 @@
 # summary of what happened. Extra arguments go to `amq quickstart` (e.g. --keep-running).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The same build settings as the test command (scripts/test.sh), so the two share one build folder.
+export AMQ_STRICT_BUILD=1
 swift build --product amq
 amq="$(swift build --show-bin-path)/amq"
 export AMQ_DATA_DIR="${AMQ_DATA_DIR:-$PWD/.amq-quickstart}"
