@@ -77,7 +77,9 @@ import Testing
         let routing = ZoneRouting(topology: topology, me: 1)
         #expect(routing.representative(of: partition, routed: true, in: "b") == 1)
         #expect(routing.serving(partition, routed: true, clientZone: "b") == .leader)
-        #expect(routing.zonesWithoutReplica(of: partition, zones: ["a", "b", "c"]) == ["b"])
+        // The same zone `amq partition list` flags (one rule, in the control plane).
+        let nodes = Dictionary(uniqueKeysWithValues: topology.nodes.map { ($0.id, $0) })
+        #expect(ReplicaCoverage.zonesWithoutLiveReplica(partition, zones: ["a", "b", "c"], nodes: nodes) == ["b"])
     }
 
     @Test func theHelloProvesTheSecretAndGoesStale() throws {

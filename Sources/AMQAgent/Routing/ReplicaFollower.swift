@@ -23,12 +23,16 @@ struct ReplicaFollower: Sendable {
 
     func run() async {
         var current: Plan?
+        var seen = -1
         while !Task.isCancelled {
-            let plan = await self.plan()
-            guard plan != current else {
+            // The plan only changes with the topology: look again only when its version moves.
+            guard let version = await changedVersion(since: seen) else {
                 try? await Task.sleep(for: .milliseconds(200))
                 continue
             }
+            seen = version
+            let plan = await self.plan()
+            guard plan != current else { continue }
             current = plan
             if !plan.isEmpty {
                 logger.info("Following leaders for read-only replicas", metadata: ["amq.leaders": "\(plan.keys.sorted())", "amq.partitions": "\(plan.values.map(\.count).reduce(0, +))"])
@@ -37,12 +41,25 @@ struct ReplicaFollower: Sendable {
                 for (leader, partitions) in plan { group.addTask { await follow(leader, partitions) } }
                 // Watches for a new plan; when it ends, the followers stop and the next plan starts.
                 group.addTask {
-                    while !Task.isCancelled, await self.plan() == plan { try? await Task.sleep(for: .milliseconds(200)) }
+                    var watched = version
+                    while !Task.isCancelled {
+                        if let newer = await changedVersion(since: watched) {
+                            watched = newer
+                            if await self.plan() != plan { return }
+                        }
+                        try? await Task.sleep(for: .milliseconds(200))
+                    }
                 }
                 await group.next()
                 group.cancelAll()
             }
         }
+    }
+
+    /// The topology version the agent holds, when it is not `version`.
+    private func changedVersion(since version: Int) async -> Int? {
+        guard let held = await state.topology?.version, held != version else { return nil }
+        return held
     }
 
     /// What the current topology asks this agent to follow.

@@ -36,14 +36,6 @@ struct ZoneRouting: Sendable {
         return partition.leader
     }
 
-    /// Zones with agents whose clients fall back to the leader in another zone (no live replica).
-    func zonesWithoutReplica(of partition: PartitionInfo, zones: [String]) -> [String] {
-        zones.filter { zone in
-            nodeZones[partition.leader] != zone && nodeZones.values.contains(zone)
-                && !(partition.replicas[zone].map { alive.contains($0) } ?? false)
-        }
-    }
-
     func serving(_ partition: PartitionInfo, routed: Bool, clientZone: String?) -> Serving {
         let representative = representative(of: partition, routed: routed, in: clientZone)
         guard representative == me else { return .elsewhere(representative) }

@@ -1,7 +1,7 @@
 import NIOCore
 
 /// Writes Kafka frames: an int32 size, then that many bytes — what ``KafkaFrameDecoder`` reads.
-/// The frame is written in place after a placeholder size, which is then set, so a request or
+/// The frame is written in place after a zero size, set once the body is written, so a request or
 /// response is built in one buffer without copying its body.
 package enum KafkaFrameEncoder {
     /// A frame whose contents `write` appends (after the size, which it must not write).

@@ -20,13 +20,14 @@ struct ListOffsetsHandler {
 
     func handle(_ request: ListOffsetsRequest, _ context: KafkaRequestContext) async throws -> ListOffsetsResponse {
         let view = await broker.view()
+        let zone = view.flatMap { broker.clientZone(context, view: $0) }
         var response = ListOffsetsResponse()
         for topic in request.topics {
             var partitions: [ListOffsetsResponse.ListOffsetsPartitionResponse] = []
             for partition in topic.partitions {
                 var out = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: partition.partitionIndex)
                 do {
-                    let (storage, key, epoch) = try await readable(topic.name, partition.partitionIndex, view: view, context: context)
+                    let (storage, key, epoch) = try await Self.readable(topic.name, partition.partitionIndex, view: view, zone: zone)
                     if let error = FetchHandler.checkEpoch(partition.currentLeaderEpoch, against: epoch) {
                         out.errorCode = error
                     } else {
@@ -62,13 +63,14 @@ struct ListOffsetsHandler {
 
     func handle(_ request: OffsetForLeaderEpochRequest, _ context: KafkaRequestContext) async throws -> OffsetForLeaderEpochResponse {
         let view = await broker.view()
+        let zone = view.flatMap { broker.clientZone(context, view: $0) }
         var response = OffsetForLeaderEpochResponse()
         for topic in request.topics {
             var partitions: [OffsetForLeaderEpochResponse.EpochEndOffset] = []
             for partition in topic.partitions {
                 var out = OffsetForLeaderEpochResponse.EpochEndOffset(partition: partition.partition)
                 do {
-                    let (storage, key, epoch) = try await readable(topic.topic, partition.partition, view: view, context: context)
+                    let (storage, key, epoch) = try await Self.readable(topic.topic, partition.partition, view: view, zone: zone)
                     if let error = FetchHandler.checkEpoch(partition.currentLeaderEpoch, against: epoch) {
                         out.errorCode = error
                     } else if Int(partition.leaderEpoch) > epoch {
@@ -90,8 +92,8 @@ struct ListOffsetsHandler {
     }
 
     /// Served by the leader, or by the read-only replica in the client's zone for a routed topic.
-    private func readable(_ topic: String, _ partition: Int32, view: BrokerView?, context: KafkaRequestContext) async throws -> (StorageEngine, PartitionKey, Int) {
+    private static func readable(_ topic: String, _ partition: Int32, view: BrokerView?, zone: ClientZone?) async throws -> (StorageEngine, PartitionKey, Int) {
         guard let view else { throw BrokerView.NotLed(code: .notLeaderOrFollower) }
-        return try await view.readable(topic, partition, clientZone: broker.clientZone(context, view: view))
+        return try await view.readable(topic, partition, clientZone: zone)
     }
 }

@@ -47,11 +47,13 @@ struct ProduceHandler {
             return .respond(context.frame(response))
         }
         let view = await broker.view()
+        // One client, one zone: found once for the whole request.
+        let zone = view.flatMap { broker.clientZone(context, view: $0) }
         var staged: [[Staged]] = []
         for topic in request.topicData {
             var partitions: [Staged] = []
             for data in topic.partitionData {
-                partitions.append(await stage(topic.name, data, request: request, view: view, context: context))
+                partitions.append(await stage(topic.name, data, request: request, view: view, zone: zone, context: context))
             }
             staged.append(partitions)
         }
@@ -84,7 +86,7 @@ struct ProduceHandler {
 
     private func stage(
         _ topicName: String, _ data: ProduceRequest.PartitionProduceData, request: ProduceRequest, view: BrokerView?,
-        context: KafkaRequestContext
+        zone: ClientZone?, context: KafkaRequestContext
     ) async -> Staged {
         guard let view, let storage = view.storage else {
             return .failed(.notLeaderOrFollower, "this agent is starting up")
@@ -123,7 +125,7 @@ struct ProduceHandler {
             return .failed(.transactionalIDAuthorizationFailed, "transactional batches are not supported")
         }
         let key = PartitionKey(topicID: topic.id, partition: Int(data.index))
-        switch view.serving(topic, placement, clientZone: broker.clientZone(context, view: view)) {
+        switch view.serving(topic, placement, clientZone: zone) {
         case .leader:
             do {
                 return .pending(try await storage.stage(key, batches: records), key)
