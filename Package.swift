@@ -77,10 +77,20 @@ let package = Package(
             swiftSettings: strictSwiftSettings
         ),
         .target(
+            name: "AMQTraffic",
+            dependencies: [
+                "AMQObjectStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .target(
             name: "AMQControlPlane",
             dependencies: [
-                "AMQStreamIndex", "AMQStorage", "AMQObjectStore",
+                "AMQStreamIndex", "AMQStorage", "AMQObjectStore", "AMQTraffic",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -95,7 +105,7 @@ let package = Package(
         .target(
             name: "AMQAgent",
             dependencies: [
-                "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQStreamIndex", "AMQKafkaProtocol",
+                "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQStreamIndex", "AMQKafkaProtocol", "AMQTraffic",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -123,7 +133,7 @@ let package = Package(
             name: "AMQCommands",
             dependencies: [
                 "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQStreamIndex", "AMQKafkaProtocol", "AMQKafkaClient",
-                "AMQAgent",
+                "AMQAgent", "AMQTraffic",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -185,9 +195,19 @@ let package = Package(
             swiftSettings: strictSwiftSettings
         ),
         .testTarget(
+            name: "AMQTrafficTests",
+            dependencies: [
+                "AMQTraffic", "AMQObjectStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .testTarget(
             name: "AMQControlPlaneTests",
             dependencies: [
-                "AMQControlPlane", "AMQStreamIndex", "AMQTestSupport",
+                "AMQControlPlane", "AMQStreamIndex", "AMQTestSupport", "AMQTraffic",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwiftSettings

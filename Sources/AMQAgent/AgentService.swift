@@ -1,6 +1,7 @@
 import AMQControlPlane
 import AMQStorage
 import AMQObjectStore
+import AMQTraffic
 import Foundation
 import Hummingbird
 import Logging
@@ -22,9 +23,10 @@ package struct AgentService: Sendable {
     }
 
     package func run() async throws {
-        let client = try ControlClient(baseURL: configuration.controllerURL, secret: configuration.secret)
+        let client = try ControlClient(baseURL: configuration.controllerURL, secret: configuration.secret, zone: configuration.zone)
         let groups = GroupCoordinator(logger: logger)
-        let broker = KafkaBroker(state: state, control: client, groups: groups, metrics: metrics, logger: logger)
+        let traffic = TrafficLedger(zone: configuration.zone, observer: TrafficMetrics(registry: metrics.registry))
+        let broker = KafkaBroker(state: state, control: client, groups: groups, metrics: metrics, traffic: traffic, logger: logger)
         let kafka: KafkaServer
         do {
             kafka = try await KafkaServer.bind(host: configuration.bindHost, port: configuration.kafkaPort, broker: broker, logger: logger)
@@ -51,7 +53,9 @@ package struct AgentService: Sendable {
             logger: logger
         )
         let session = SessionService(
-            session: ControllerSession(client: client, configuration: configuration, state: state, metrics: metrics, logger: logger),
+            session: ControllerSession(
+                client: client, configuration: configuration, state: state, metrics: metrics, traffic: traffic, logger: logger
+            ),
             configuration: configuration,
             kafkaPort: kafka.port,
             rpcPort: rpc.port,
@@ -130,7 +134,7 @@ struct SessionService: Service {
         let topology = try await requireTopology()
         let store: any ObjectStore
         do {
-            store = try ObjectStoreURL(topology.objectStoreURL).makeStore(logger: logger)
+            store = MeteredObjectStore(try ObjectStoreURL(topology.objectStoreURL).makeStore(logger: logger), ledger: session.traffic)
         } catch {
             throw AgentError("cannot open the cluster's object store \(topology.objectStoreURL): \(error)", underlying: error)
         }
@@ -139,7 +143,8 @@ struct SessionService: Service {
         // proxies, and the follower that keeps its read-only replicas current.
         let state = session.state
         let peers = RPCClient(
-            identity: RPCPeer(nodeID: node.id, zone: node.zone), authenticator: authenticator, metrics: session.metrics, logger: logger,
+            identity: RPCPeer(nodeID: node.id, zone: node.zone), authenticator: authenticator, metrics: session.metrics, traffic: session.traffic,
+            logger: logger,
             resolve: { id in
                 guard let peer = await state.topology?.nodes.first(where: { $0.id == id }), let port = peer.rpcPort else { return nil }
                 return RPCAddress(host: peer.host, port: port, zone: peer.zone)
@@ -168,6 +173,13 @@ struct SessionService: Service {
                         loops.addTask { await session.heartbeatLoop(nodeID: node.id, engine: engine) }
                         loops.addTask { await session.watchLoop(nodeID: node.id, engine: engine) }
                         loops.addTask { await ReplicaFollower(state: state, client: peers, logger: logger).run() }
+                        loops.addTask {
+                            // Packet headers are sampled on the clock's grid, so minute buckets end where the kernel's do.
+                            while !Task.isCancelled {
+                                try? await SampleTicks.sleepUntilNext(period: TrafficSampling.period)
+                                await session.traffic.sampleConnections()
+                            }
+                        }
                     }
                 }
                 // Flush what was taken before saying goodbye: produces routed to other zones'

@@ -21,7 +21,7 @@ public struct AMQCommand: AsyncParsableCommand {
         version: AMQVersion.current,
         subcommands: [
             ClusterCommand.self, ZoneCommand.self, NodeCommand.self, TopicCommand.self, PartitionCommand.self, AuditCommand.self,
-            ProduceCommand.self, ConsumeCommand.self, GroupCommand.self, QuickstartCommand.self, ControllerCommand.self,
+            ProduceCommand.self, ConsumeCommand.self, GroupCommand.self, TrafficCommand.self, QuickstartCommand.self, ControllerCommand.self,
             AgentCommand.self, BenchCommand.self,
         ]
     )

@@ -1,5 +1,6 @@
 import AMQKafkaProtocol
 import AMQStorage
+import AMQTraffic
 import Metrics
 import Prometheus
 import Synchronization
@@ -110,8 +111,8 @@ package struct AgentMetrics: Sendable {
 
     /// Bytes of inter-agent RPC frames (size prefix included) sent (`out`) or received (`in`)
     /// to or from an agent in `peerZone`, by category (`router-rpc`, `replica-rpc`).
-    func rpcBytes(_ bytes: Int, category: String, peerZone: String, direction: String) {
-        rpcCounters.counter("amq_rpc_bytes_total", [("category", category), ("peer_zone", peerZone), ("direction", direction)], factory: factory)
+    func rpcBytes(_ bytes: Int, category: TrafficCategory, peerZone: String, direction: String) {
+        rpcCounters.counter("amq_rpc_bytes_total", [("category", category.rawValue), ("peer_zone", peerZone), ("direction", direction)], factory: factory)
             .increment(by: bytes)
     }
 

@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQStorage
+import AMQTraffic
 import Foundation
 import Logging
 
@@ -10,6 +11,8 @@ struct ControllerSession: Sendable {
     let configuration: AgentConfiguration
     let state: AgentState
     let metrics: AgentMetrics
+    /// This agent's traffic counts, shipped with each heartbeat.
+    let traffic: TrafficLedger
     let logger: Logger
 
     /// Registers, retrying with backoff until `registerTimeout`; then the controller is unreachable.
@@ -43,17 +46,27 @@ struct ControllerSession: Sendable {
         }
     }
 
-    /// Heartbeats every `heartbeatIntervalMs` until cancelled; after each, re-checks that the
-    /// storage engine leads what the topology says.
+    /// Heartbeats every `heartbeatIntervalMs` until cancelled, carrying the traffic counted since
+    /// (and any not yet acknowledged: `TrafficShipper`); after each, re-checks that the storage
+    /// engine leads what the topology says.
     func heartbeatLoop(nodeID: Int, engine: StorageEngine) async {
+        var shipper = TrafficShipper(origin: UUID().uuidString)
         while !Task.isCancelled {
             let interval = (await state.topology?.settings.heartbeatIntervalMs) ?? 1000
             try? await Task.sleep(for: .milliseconds(interval))
             if Task.isCancelled { return }
             let start = ContinuousClock.now
+            // Everything counted before `through` is in what is taken now.
+            let through = traffic.now
+            await traffic.sampleConnections()
+            shipper.add(traffic.take())
+            let batches = shipper.batchesToSend(now: through)
             do {
                 let acked = await state.topology?.version
-                _ = try await client.heartbeat(.init(nodeID: nodeID, ackedVersion: acked, pid: Int(ProcessInfo.processInfo.processIdentifier)))
+                let response = try await client.heartbeat(
+                    .init(nodeID: nodeID, ackedVersion: acked, pid: Int(ProcessInfo.processInfo.processIdentifier), traffic: batches)
+                )
+                if let sequence = response.trafficAcknowledged { shipper.acknowledged(through: sequence) }
                 metrics.heartbeatSucceeded(after: ContinuousClock.now - start)
                 if let topology = await state.topology {
                     await LeadershipSync.apply(topology, nodeID: nodeID, engine: engine, logger: logger)

@@ -2,6 +2,7 @@ import AMQControlPlane
 import AMQKafkaProtocol
 import AMQStorage
 import AMQStreamIndex
+import AMQTraffic
 import Logging
 import NIOCore
 import Synchronization
@@ -14,6 +15,8 @@ struct KafkaBroker: Sendable {
     let control: ControlClient
     let groups: GroupCoordinator
     let metrics: AgentMetrics
+    /// This agent's traffic counts.
+    let traffic: TrafficLedger
     let logger: Logger
     /// What has been logged once already (malformed zone tags).
     let notices = OnceLog()
@@ -30,25 +33,41 @@ struct KafkaBroker: Sendable {
         case close(String)
     }
 
-    func start(_ frame: ByteBuffer, session: KafkaSession, logger: Logger) async -> Start {
+    /// Starts the request in `frame` (its size prefix already read), counting its bytes on the
+    /// session's meter and telling `traffic` what its response will be counted as.
+    func start(_ frame: ByteBuffer, session: KafkaSession, traffic: ResponseTraffic, logger: Logger) async -> Start {
         var buffer = frame
+        let frameBytes = frame.readableBytes + 4
         let header: RequestHeader
         do {
             header = try RequestHeader.decode(from: &buffer)
         } catch {
+            session.meter.received(frameBytes, traffic.category)
             metrics.kafkaRequestRefused()
             return .close("unreadable request header: \(error)")
         }
         guard let apiKey = ApiKey(rawValue: header.apiKey) else {
+            session.meter.received(frameBytes, traffic.category)
             metrics.kafkaRequestRefused()
             return .close("API key \(header.apiKey) is not supported (correlation \(header.correlationID))")
         }
+        traffic.category = apiKey.trafficCategory
+        if let lookup = await state.lookup {
+            let zone = ClientZone.resolve(
+                clientID: header.clientID, peerAddress: session.peer?.ipAddress, rack: nil, zones: lookup.zones,
+                zoneOfAddress: { lookup.zoneCIDRs.zone(of: $0) }
+            )
+            // A Fetch may say its zone only as KIP-392's rack id, known once the body is read.
+            if let zone { session.meter.setPeerZone(zone.zone) }
+        }
         if apiKey == .apiVersions, !apiKey.acceptedVersions.contains(header.apiVersion) {
+            session.meter.received(frameBytes, traffic.category)
             // A newer client than we know: answer in the oldest form so it retries lower (docs/kafka-compatibility.md).
             metrics.kafkaRequest(.apiVersions, took: .zero)
             return .respond(ApiVersionsHandler.unsupportedVersionFrame(correlationID: header.correlationID))
         }
         guard apiKey.acceptedVersions.contains(header.apiVersion) else {
+            session.meter.received(frameBytes, traffic.category)
             metrics.kafkaRequestRefused()
             return .close("\(apiKey.name) v\(header.apiVersion) is not supported (we accept \(apiKey.acceptedVersions))")
         }
@@ -56,10 +75,20 @@ struct KafkaBroker: Sendable {
         do {
             body = try KafkaRequestBody.decode(apiKey: apiKey, version: header.apiVersion, from: &buffer)
         } catch {
+            session.meter.received(frameBytes, traffic.category)
             metrics.kafkaRequestRefused()
             return .close("malformed \(apiKey.name) v\(header.apiVersion) request: \(error)")
         }
-        let request = KafkaRequestContext(header: header, session: session, logger: logger)
+        if case .fetch(let fetch) = body, !fetch.rackId.isEmpty, let lookup = await state.lookup,
+            let zone = ClientZone.resolve(
+                clientID: header.clientID, peerAddress: session.peer?.ipAddress, rack: fetch.rackId, zones: lookup.zones,
+                zoneOfAddress: { lookup.zoneCIDRs.zone(of: $0) }
+            )
+        {
+            session.meter.setPeerZone(zone.zone)
+        }
+        session.meter.received(frameBytes, traffic.category, topics: body.topicWeights)
+        let request = KafkaRequestContext(header: header, session: session, traffic: traffic, logger: logger)
         let started = ContinuousClock.now
         switch await route(body, request) {
         case .respond(let frame):
@@ -86,7 +115,11 @@ struct KafkaBroker: Sendable {
         case .metadata(let body):
             return run(request) { try await MetadataHandler(broker: self).handle(body, request) }
         case .fetch(let body):
-            return run(request) { try await FetchHandler(broker: self).handle(body, request) }
+            return run(request) {
+                let response = try await FetchHandler(broker: self).handle(body, request)
+                request.traffic.topics = response.topicWeights
+                return response
+            }
         case .listOffsets(let body):
             return run(request) { try await ListOffsetsHandler(broker: self).handle(body, request) }
         case .offsetForLeaderEpoch(let body):
@@ -173,6 +206,7 @@ struct KafkaBroker: Sendable {
 struct KafkaRequestContext: Sendable {
     let header: RequestHeader
     let session: KafkaSession
+    let traffic: ResponseTraffic
     let logger: Logger
 
     var version: Int16 { header.apiVersion }

@@ -1,4 +1,5 @@
 import AMQKafkaProtocol
+import AMQTraffic
 import DequeModule
 import Logging
 import NIOCore
@@ -21,15 +22,40 @@ struct KafkaConnection {
         let peer = connection.channel.remoteAddress
         var logger = self.logger
         logger[metadataKey: "amq.client"] = "\(peer.map { "\($0)" } ?? "?")"
-        let session = KafkaSession(peer: peer)
+        // Bytes are counted by the client's zone once a request names it; until then, unknown.
+        let meter = broker.traffic.meter(
+            peerZone: TrafficZone.unknown, category: .metadata, headerSource: TCPInfoSource(channel: connection.channel)
+        )
+        let session = KafkaSession(peer: peer, meter: meter)
         broker.metrics.kafkaConnectionOpened()
         do {
             try await connection.executeThenClose { inbound, outbound in
-                let (responses, responseSink) = AsyncStream.makeStream(of: EventLoopFuture<ByteBuffer?>.self)
+                // The last headers are sampled while the socket is still open, however the connection ends.
+                do {
+                    try await serve(inbound, outbound, session: session, eventLoop: eventLoop, logger: logger)
+                } catch {
+                    await meter.close()
+                    throw error
+                }
+                await meter.close()
+            }
+        } catch {
+            logger.debug("Connection ended", metadata: ["amq.error": "\(error)"])
+        }
+    }
+
+    private func serve(
+        _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, session: KafkaSession,
+        eventLoop: any EventLoop, logger: Logger
+    ) async throws {
+                let (responses, responseSink) = AsyncStream.makeStream(of: (EventLoopFuture<ByteBuffer?>, ResponseTraffic).self)
                 try await withThrowingDiscardingTaskGroup { group in
                     group.addTask {
-                        for await response in responses {
-                            if let frame = try await response.get() { try await outbound.write(frame) }
+                        for await (response, traffic) in responses {
+                            if let frame = try await response.get() {
+                                session.meter.sent(frame.readableBytes, traffic.category, topics: traffic.topics)
+                                try await outbound.write(frame)
+                            }
                         }
                     }
                     defer { responseSink.finish() }
@@ -37,9 +63,10 @@ struct KafkaConnection {
                     for try await frame in inbound {
                         while inFlight.count >= Self.maxInFlight, let oldest = inFlight.popFirst() { _ = try? await oldest.get() }
                         let promise = eventLoop.makePromise(of: ByteBuffer?.self)
-                        responseSink.yield(promise.futureResult)
+                        let traffic = ResponseTraffic()
+                        responseSink.yield((promise.futureResult, traffic))
                         inFlight.append(promise.futureResult)
-                        switch await broker.start(frame, session: session, logger: logger) {
+                        switch await broker.start(frame, session: session, traffic: traffic, logger: logger) {
                         case .respond(let response):
                             promise.succeed(response)
                         case .run(let work):
@@ -51,14 +78,12 @@ struct KafkaConnection {
                         }
                     }
                 }
-            }
-        } catch {
-            logger.debug("Connection ended", metadata: ["amq.error": "\(error)"])
-        }
     }
 }
 
 /// What a connection knows about its client.
 struct KafkaSession: Sendable {
     let peer: SocketAddress?
+    /// Counts the connection's bytes (docs/traffic.md).
+    let meter: ConnectionMeter
 }

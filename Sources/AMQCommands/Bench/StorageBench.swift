@@ -2,6 +2,7 @@ import AMQControlPlane
 import AMQKafkaProtocol
 import AMQObjectStore
 import AMQStorage
+import AMQTraffic
 import AMQStreamIndex
 import ArgumentParser
 import Foundation
@@ -358,10 +359,6 @@ actor CountingStore: ObjectStore {
         try await inner.list(prefix: prefix, continuation: continuation, limit: limit)
     }
     func delete(_ keys: [String]) async throws { try await inner.delete(keys) }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 extension Array where Element == Duration {

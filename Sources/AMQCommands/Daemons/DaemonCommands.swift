@@ -58,6 +58,8 @@ struct ControllerRun: AsyncParsableCommand {
     var listen: String = "127.0.0.1:7070"
     @Option(name: .long, help: ArgumentHelp("File holding the cluster secret (else $AMQ_CLUSTER_SECRET).", valueName: "path"))
     var secretFile: String?
+    @Option(name: .long, help: "Zone the controller runs in, so its traffic with agents is counted by zone (default: unknown, never inter-zone).")
+    var zone: String?
 
     func validate() throws {
         _ = try parseListenAddress(listen)
@@ -67,9 +69,17 @@ struct ControllerRun: AsyncParsableCommand {
         let (host, port) = try parseListenAddress(listen)
         let secret = try ClusterSecret.load(file: secretFile)
         let (store, cluster) = try await global.openCluster()
+        if let zone {
+            let zones = try await store.cluster(cluster).zones.map(\.name)
+            guard zones.contains(zone) else {
+                throw ValidationError("zone \"\(zone)\" is not one of cluster \(cluster)'s zones (\(zones.joined(separator: ", "))); pass one of them to --zone")
+            }
+        }
         let logger = log.logger("amq.controller")
+        var configuration = ControllerConfiguration(cluster: cluster, host: host, port: port, secret: secret)
+        configuration.zone = zone
         let service = ControllerService(
-            configuration: .init(cluster: cluster, host: host, port: port, secret: secret),
+            configuration: configuration,
             database: store.database,
             logger: logger
         )

@@ -93,7 +93,7 @@ struct LocalFleet {
             arguments: [
                 "controller", "run", "--db", databasePath, "--cluster", cluster.name, "--listen", "127.0.0.1:0",
                 "--secret-file", layout.secretFile,
-            ]
+            ] + (cluster.zones.first.map { ["--zone", $0.name] } ?? [])
         )
         let deadline = ContinuousClock.now + startTimeout
         while ContinuousClock.now < deadline {

@@ -1,6 +1,7 @@
 import AMQControlPlane
 import AMQKafkaClient
 import AMQKafkaProtocol
+import AMQTraffic
 import ArgumentParser
 import Foundation
 import Logging
@@ -15,8 +16,9 @@ struct QuickstartCommand: AsyncParsableCommand {
             with 'amq cluster delete quickstart' to start afresh). Then creates the topic \
             "quickstart-events" with 3 partitions, produces 100 records through the Kafka protocol, \
             consumes them back in the group "quickstart-group", and prints the agents, the records \
-            per partition, the time taken, where the data lives and what to try next. The cluster is \
-            stopped at the end unless --keep-running.
+            per partition, the time taken, the bytes that stayed in and crossed zones (zone routing \
+            is on for the topic; the client says it is in zone a), where the data lives and what to \
+            try next. The cluster is stopped at the end unless --keep-running.
 
             Example:
               amq quickstart --keep-running
@@ -28,6 +30,7 @@ struct QuickstartCommand: AsyncParsableCommand {
     static let group = "quickstart-group"
     static let partitions = 3
     static let records = 100
+    static let clientZone = "a"
 
     @Option(name: .long, help: ArgumentHelp("Data directory (default: $AMQ_DATA_DIR, else ~/.amq).", valueName: "dir"))
     var dataDir: String?
@@ -37,6 +40,7 @@ struct QuickstartCommand: AsyncParsableCommand {
 
     func run() async throws {
         let started = ContinuousClock.now
+        let startedAt = Date()
         let directoryArguments = dataDir.map { ["--data-dir", $0] } ?? []
         let global = try GlobalOptions.parse(directoryArguments)
         let store = try global.openStore()
@@ -45,11 +49,16 @@ struct QuickstartCommand: AsyncParsableCommand {
         let outcome: Outcome
         do {
             if try await !store.topics(Self.cluster).contains(where: { $0.name == Self.topic }) {
-                _ = try await store.createTopic(Self.cluster, name: Self.topic, partitions: Self.partitions, config: TopicConfig())
-                Output.progress("Created topic \(Self.topic) with \(Self.partitions) partitions")
+                var config = TopicConfig()
+                config.routeEnabled = true
+                _ = try await store.createTopic(Self.cluster, name: Self.topic, partitions: Self.partitions, config: config)
+                Output.progress("Created topic \(Self.topic) with \(Self.partitions) partitions, zone routing on")
+            } else {
+                _ = try await store.setRoute(Self.cluster, topic: Self.topic, enabled: true)
             }
             var configuration = KafkaClientConfiguration(bootstrap: try await KafkaOptions.agentAddresses(store: store, cluster: Self.cluster))
-            configuration.clientID = "amq-quickstart"
+            // The client says it is in zone a, so zone routing serves it from zone a's agent.
+            configuration.clientID = "amq_az=\(Self.clientZone)"
             configuration.softwareVersion = AMQVersion.current
             // Agents learn of a new topic with the next topology version; give them time.
             configuration.attempts = 10
@@ -63,8 +72,25 @@ struct QuickstartCommand: AsyncParsableCommand {
             throw error
         }
         let nodes = try await store.nodes(Self.cluster)
+        let traffic = try await trafficReport(store, since: startedAt)
+        let categories = try await store.trafficReport(
+            Self.cluster, TrafficQuery(since: traffic.window.since, until: traffic.window.until, by: .category)
+        )
         if !keepRunning { try await stop(store, info) }
         summarize(outcome, nodes: nodes, info: info, global: global, elapsed: ContinuousClock.now - started)
+        Output.line()
+        for line in TrafficRendering.summary(traffic, categories: categories) { Output.line(line) }
+        let prefix = (dataDir.map { "AMQ_DATA_DIR=\($0.shellQuoted) " } ?? "") + ProcessControl.commandName.shellQuoted
+        Output.line(
+            "  The same window: \(prefix) traffic report --since \(Int64(traffic.window.since.timeIntervalSince1970)) --until \(Int64(traffic.window.until.timeIntervalSince1970.rounded(.up)))"
+        )
+    }
+
+    /// The traffic of the minutes this run took (buckets are minutes), once every agent has
+    /// shipped its counts through the end (a heartbeat or two).
+    private func trafficReport(_ store: TopologyStore, since: Date) async throws -> TrafficReport {
+        let start = Date(timeIntervalSince1970: Double(TrafficTally.minute(of: since)))
+        return try await TrafficWindowOptions.report(store, Self.cluster, TrafficQuery(since: start, until: Date()), wait: .seconds(10))
     }
 
     /// Creates the cluster with `amq cluster create --local`, or starts the existing one.

@@ -1,3 +1,4 @@
+import AMQTraffic
 import Foundation
 
 /// The control API between agents (and the CLI) and the controller: JSON over HTTP.
@@ -6,6 +7,8 @@ import Foundation
 /// alone is open, for load balancers and Kubernetes probes.
 package enum ControlAPI {
     package static let secretHeader = "Authorization"
+    /// The caller's zone (agents send it), so the controller counts their bytes by zone.
+    package static let zoneHeader = "amq-zone"
     /// Longest long-poll a caller may ask for.
     package static let maxWait: Duration = .seconds(60)
 
@@ -105,15 +108,20 @@ package enum ControlAPI {
         package var nodeID: Int
         package var ackedVersion: Int?
         package var pid: Int?
-        package init(nodeID: Int, ackedVersion: Int?, pid: Int?) {
+        /// Traffic counts not yet acknowledged (docs/traffic.md).
+        package var traffic: [TrafficBatch]?
+        package init(nodeID: Int, ackedVersion: Int?, pid: Int?, traffic: [TrafficBatch]? = nil) {
             self.nodeID = nodeID
             self.ackedVersion = ackedVersion
             self.pid = pid
+            self.traffic = traffic
         }
     }
 
     package struct HeartbeatResponse: Codable, Sendable {
         package var topologyVersion: Int
+        /// Every traffic batch up to this sequence is applied.
+        package var trafficAcknowledged: Int64?
     }
 
     package struct LeaveRequest: Codable, Sendable {

@@ -9,8 +9,10 @@ package struct ControlClient: Sendable {
     package let baseURL: String
     let secret: ClusterSecret
     let httpClient: HTTPClient
+    /// The caller's zone, sent with each request (``ControlAPI/zoneHeader``).
+    let zone: String?
 
-    package init(baseURL: String, secret: ClusterSecret, httpClient: HTTPClient = .shared) throws(ControlPlaneError) {
+    package init(baseURL: String, secret: ClusterSecret, zone: String? = nil, httpClient: HTTPClient = .shared) throws(ControlPlaneError) {
         guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
             throw ControlPlaneError(
                 .invalidArgument,
@@ -19,6 +21,7 @@ package struct ControlClient: Sendable {
         }
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.secret = secret
+        self.zone = zone
         self.httpClient = httpClient
     }
 
@@ -156,6 +159,7 @@ package struct ControlClient: Sendable {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: ControlAPI.secretHeader, value: "Bearer \(secret.value)")
+        if let zone { request.headers.add(name: ControlAPI.zoneHeader, value: zone) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try ControlAPI.encoder().encode(body)))

@@ -1,18 +1,23 @@
 import AMQStreamIndex
+import AMQTraffic
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Prometheus
 
-/// Request context that keeps the peer's address, for the refusal log.
+/// Request context that keeps the peer's address, for the refusal log, and its connection, whose
+/// bytes the controller counts.
 struct ControlRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     let remoteAddress: SocketAddress?
+    let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        channel = source.channel
     }
 }
 
@@ -22,6 +27,9 @@ struct ControlRouter: Sendable {
     let broadcaster: TopologyBroadcaster
     let secret: ClusterSecret
     let cluster: String
+    /// The controller's connections, counted as `control` traffic by the caller's zone.
+    let connections: KernelCountedConnections
+    let metrics: PrometheusCollectorRegistry
     let logger: Logger
 
     /// Largest request body the control API reads.
@@ -29,6 +37,13 @@ struct ControlRouter: Sendable {
 
     func build() -> Router<ControlRequestContext> {
         let router = Router(context: ControlRequestContext.self)
+        router.add(middleware: ConnectionZoneMiddleware(connections: connections))
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics.emitToString()))
+            )
+        }
         router.get(RouterPath(ControlAPI.Path.health)) { _, _ in
             let version = await broadcaster.current()?.version ?? 0
             return try Self.json(ControlAPI.HealthResponse(status: "ok", cluster: cluster, topologyVersion: version))
@@ -48,8 +63,12 @@ struct ControlRouter: Sendable {
             if outcome == .revived {
                 logger.notice("Node alive again", metadata: ["amq.node.id": "\(heartbeat.nodeID)"])
             }
+            var acknowledged: Int64?
+            if let batches = heartbeat.traffic, !batches.isEmpty {
+                acknowledged = try await store.recordTraffic(cluster, nodeID: heartbeat.nodeID, batches: batches)
+            }
             let version = try await store.topologyVersion(cluster)
-            return try Self.json(ControlAPI.HeartbeatResponse(topologyVersion: version))
+            return try Self.json(ControlAPI.HeartbeatResponse(topologyVersion: version, trafficAcknowledged: acknowledged))
         }
         api.post("leave") { request, context in
             let leave = try await Self.decode(ControlAPI.LeaveRequest.self, request, context)
@@ -145,5 +164,17 @@ struct SecretMiddleware: RouterMiddleware {
                 }
             return try ControlRouter.json(ControlAPI.ErrorBody(code: error.code, message: error.message), status: status)
         }
+    }
+}
+
+/// Tells the connection counter which zone each connection's caller is in (agents say so in a
+/// header; anyone else is of unknown zone).
+struct ConnectionZoneMiddleware: RouterMiddleware {
+    typealias Context = ControlRequestContext
+    let connections: KernelCountedConnections
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        connections.seen(context.channel, peerZone: HTTPField.Name(ControlAPI.zoneHeader).flatMap { request.headers[$0] })
+        return try await next(request, context)
     }
 }

@@ -1,9 +1,11 @@
 import AMQObjectStore
 import AMQStorage
+import AMQTraffic
 import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -14,6 +16,10 @@ package struct ControllerConfiguration: Sendable {
     /// 0 picks a free port.
     package var port: Int
     package var secret: ClusterSecret
+    /// The zone the controller runs in, so its traffic with agents is counted by zone (nil: unknown).
+    package var zone: String?
+    /// How often the controller adds its own traffic counts to the history.
+    package var trafficInterval: Duration = .seconds(1)
     /// How often the controller looks for topology versions committed by other processes.
     package var versionPollInterval: Duration = .milliseconds(100)
     /// Retention, compaction and garbage collection of the cluster's streams.
@@ -47,12 +53,18 @@ package struct ControllerService: Sendable {
     package func run(onListening: @escaping @Sendable (String) async -> Void = { _ in }) async throws {
         let initial = try await store.snapshot(configuration.cluster)
         await broadcaster.publish(initial)
-        let objects = try ObjectStoreURL(initial.objectStoreURL).makeStore(logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        let ledger = TrafficLedger(zone: configuration.zone, observer: TrafficMetrics(registry: registry))
+        let connections = KernelCountedConnections(category: .control)
+        let objects = MeteredObjectStore(try ObjectStoreURL(initial.objectStoreURL).makeStore(logger: logger), ledger: ledger)
         let maintenance = StreamMaintenance(
             index: ClusterStreamIndex(store: store, cluster: configuration.cluster), objects: objects,
             configuration: configuration.maintenance, logger: logger
         )
-        let router = ControlRouter(store: store, broadcaster: broadcaster, secret: configuration.secret, cluster: configuration.cluster, logger: logger)
+        let router = ControlRouter(
+            store: store, broadcaster: broadcaster, secret: configuration.secret, cluster: configuration.cluster, connections: connections,
+            metrics: registry, logger: logger
+        )
         let cluster = configuration.cluster
         let store = self.store
         let logger = self.logger
@@ -75,7 +87,10 @@ package struct ControllerService: Sendable {
         app.addServices(
             VersionWatcher(store: store, cluster: cluster, broadcaster: broadcaster, interval: configuration.versionPollInterval, logger: logger),
             LivenessMonitor(store: store, cluster: cluster, broadcaster: broadcaster, logger: logger),
-            MaintenanceService(maintenance: maintenance)
+            MaintenanceService(maintenance: maintenance),
+            TrafficHistoryService(
+                store: store, cluster: cluster, ledger: ledger, connections: connections, interval: configuration.trafficInterval, logger: logger
+            )
         )
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         try? await store.setController(cluster, url: nil, pid: nil)
@@ -155,6 +170,42 @@ struct LivenessMonitor: Service {
                 }
             } catch {
                 logger.warning("Liveness check failed", metadata: ["amq.error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// Adds the controller's own traffic (its connections with agents, its S3 requests) to the history
+/// every `interval`, and once a minute rolls old minute buckets up and drops expired ones. Counts
+/// the database refused are kept for the next round.
+struct TrafficHistoryService: Service {
+    let store: TopologyStore
+    let cluster: String
+    let ledger: TrafficLedger
+    let connections: KernelCountedConnections
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        var unsaved = TrafficTally()
+        var lastCompaction = Date.distantPast
+        var lastSave = Date.distantPast
+        while !Task.isCancelledOrShuttingDown {
+            try? await SampleTicks.sleepUntilNext(period: TrafficSampling.period)
+            let through = ledger.now
+            await connections.sample(into: ledger)
+            guard through.timeIntervalSince(lastSave) >= interval.seconds else { continue }
+            lastSave = through
+            unsaved.merge(ledger.take())
+            do {
+                try await store.recordControllerTraffic(cluster, unsaved, through: through)
+                unsaved = TrafficTally()
+                if through.timeIntervalSince(lastCompaction) >= 60 {
+                    try await store.compactTraffic(cluster, now: through)
+                    lastCompaction = through
+                }
+            } catch {
+                logger.warning("Cannot save traffic counts; keeping them for the next round", metadata: ["amq.error": "\(error)"])
             }
         }
     }

@@ -10,7 +10,50 @@ enum Migrations {
         migrator.registerMigration("v1-topology", migrate: createTopology)
         migrator.registerMigration("v2-stream-index", migrate: createStreamIndex)
         migrator.registerMigration("v3-kafka", migrate: createKafkaState)
+        migrator.registerMigration("v4-traffic", migrate: createTraffic)
         return migrator
+    }
+
+    /// Traffic history (docs/traffic.md): bytes by bucket, category, topic and zones, S3 requests
+    /// by bucket and operation, and per counting process what has been applied. Buckets are a
+    /// minute wide, rolled up into hours after `traffic.minute-bucket-hours`.
+    private static func createTraffic(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE traffic_flow (
+                    cluster_id INTEGER NOT NULL REFERENCES cluster(id) ON DELETE CASCADE,
+                    bucket INTEGER NOT NULL,
+                    width INTEGER NOT NULL,
+                    category TEXT NOT NULL,
+                    topic TEXT NOT NULL,
+                    source_zone TEXT NOT NULL,
+                    destination_zone TEXT NOT NULL,
+                    inbound INTEGER NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    wire_bytes INTEGER NOT NULL,
+                    PRIMARY KEY (cluster_id, bucket, width, category, topic, source_zone, destination_zone, inbound)
+                ) WITHOUT ROWID;
+                CREATE TABLE traffic_request (
+                    cluster_id INTEGER NOT NULL REFERENCES cluster(id) ON DELETE CASCADE,
+                    bucket INTEGER NOT NULL,
+                    width INTEGER NOT NULL,
+                    operation TEXT NOT NULL,
+                    requests INTEGER NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    PRIMARY KEY (cluster_id, bucket, width, operation)
+                ) WITHOUT ROWID;
+                -- One row per counting process (node 0 is the controller): the incarnation whose
+                -- batches are applied, the last sequence applied, and how far its counts reach.
+                CREATE TABLE traffic_source (
+                    cluster_id INTEGER NOT NULL REFERENCES cluster(id) ON DELETE CASCADE,
+                    node_id INTEGER NOT NULL,
+                    origin TEXT NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    through REAL NOT NULL,
+                    PRIMARY KEY (cluster_id, node_id)
+                ) WITHOUT ROWID;
+                """
+        )
     }
 
     /// What the Kafka broker keeps beyond the topology: the producer id sequence and committed

@@ -1,3 +1,4 @@
+import AMQTraffic
 import Foundation
 
 /// Cluster-wide settings, stored as JSON in the cluster row and handed to every agent.
@@ -10,11 +11,13 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
     package var autoCreateTopics: Bool = false
     /// Partitions of an auto-created topic.
     package var defaultPartitions: Int = 3
+    /// Prices, the Kafka cluster compared with, and how long traffic history is kept.
+    package var traffic = TrafficSettings()
 
     package init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case heartbeatIntervalMs, missedHeartbeatsBeforeDown, autoCreateTopics, defaultPartitions
+        case heartbeatIntervalMs, missedHeartbeatsBeforeDown, autoCreateTopics, defaultPartitions, traffic
     }
 
     /// Every key is optional, so settings written before a key existed (and snapshots from an
@@ -27,11 +30,13 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
             try container.decodeIfPresent(Int.self, forKey: .missedHeartbeatsBeforeDown) ?? defaults.missedHeartbeatsBeforeDown
         autoCreateTopics = try container.decodeIfPresent(Bool.self, forKey: .autoCreateTopics) ?? defaults.autoCreateTopics
         defaultPartitions = try container.decodeIfPresent(Int.self, forKey: .defaultPartitions) ?? defaults.defaultPartitions
+        traffic = try container.decodeIfPresent(TrafficSettings.self, forKey: .traffic) ?? defaults.traffic
     }
 
-    package static let keys: [String] = [
-        "heartbeat.interval.ms", "missed.heartbeats.before.down", "auto.create.topics.enable", "default.partitions",
-    ]
+    package static let keys: [String] =
+        [
+            "heartbeat.interval.ms", "missed.heartbeats.before.down", "auto.create.topics.enable", "default.partitions",
+        ] + TrafficSettings.keys.map(\.key)
 
     /// Applies one `key=value` setting, validating it.
     package mutating func set(_ key: String, _ value: String) throws(ControlPlaneError) {
@@ -44,6 +49,12 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
             autoCreateTopics = try TopicConfig.boolean(key, value)
         case "default.partitions":
             defaultPartitions = try TopicConfig.integer(key, value, in: 1...100_000)
+        case _ where TrafficSettings.isKey(key):
+            do {
+                try traffic.set(key, value)
+            } catch {
+                throw ControlPlaneError(.invalidArgument, error.message)
+            }
         default:
             throw ControlPlaneError(
                 .invalidArgument,

@@ -1,5 +1,6 @@
 import AMQKafkaProtocol
 import AMQStorage
+import AMQTraffic
 import DequeModule
 import Logging
 import NIOCore
@@ -21,16 +22,23 @@ final class RPCClient: Sendable {
     let identity: RPCPeer
     let authenticator: RPCAuthenticator
     let metrics: AgentMetrics
+    /// This agent's traffic counts: the calling side counts both directions of a link, the
+    /// answering side neither, so each inter-agent byte is counted once.
+    let traffic: TrafficLedger
     let logger: Logger
     let resolve: @Sendable (Int) async -> RPCAddress?
     private let links = Mutex<[Int: PeerLink]>([:])
     private let newLinks: AsyncStream<PeerLink>
     private let newLinkSink: AsyncStream<PeerLink>.Continuation
 
-    init(identity: RPCPeer, authenticator: RPCAuthenticator, metrics: AgentMetrics, logger: Logger, resolve: @escaping @Sendable (Int) async -> RPCAddress?) {
+    init(
+        identity: RPCPeer, authenticator: RPCAuthenticator, metrics: AgentMetrics, traffic: TrafficLedger, logger: Logger,
+        resolve: @escaping @Sendable (Int) async -> RPCAddress?
+    ) {
         self.identity = identity
         self.authenticator = authenticator
         self.metrics = metrics
+        self.traffic = traffic
         self.logger = logger
         self.resolve = resolve
         (newLinks, newLinkSink) = AsyncStream.makeStream(of: PeerLink.self)
@@ -144,12 +152,30 @@ final class PeerLink: Sendable {
                 }
             }
         state.withLock { $0.zone = address.zone }
+        let meter = client.traffic.meter(peerZone: address.zone, category: .routerRPC, headerSource: TCPInfoSource(channel: channel.channel))
         try await channel.executeThenClose { inbound, outbound in
+            // The last headers are sampled while the socket is still open; the exchange always ends by throwing.
+            do {
+                try await exchange(inbound, outbound, address: address, meter: meter, client: client)
+            } catch {
+                await meter.close()
+                throw error
+            }
+        }
+    }
+
+    private func exchange(
+        _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, address: RPCAddress,
+        meter: ConnectionMeter, client: RPCClient
+    ) async throws {
             var frames = inbound.makeAsyncIterator()
             var hello = ByteBuffer()
             client.authenticator.hello(nodeID: client.identity.nodeID, zone: client.identity.zone).encode(into: &hello)
-            try await outbound.write(RPCFrame(isResponse: false, method: .hello, correlationID: 0, body: hello).encoded())
+            let helloFrame = RPCFrame(isResponse: false, method: .hello, correlationID: 0, body: hello).encoded()
+            meter.sent(helloFrame.readableBytes, RPCMethod.hello.category)
+            try await outbound.write(helloFrame)
             guard let first = try await frames.next() else { throw RPCError("node \(node) closed the connection at hello") }
+            meter.received(first.readableBytes + 4, RPCMethod.hello.category)
             var body = try RPCFrame(decoding: first).body
             let answer = try HelloResponse(from: &body)
             guard answer.accepted else { throw RPCError("node \(node) refused the hello: \(answer.message)") }
@@ -162,6 +188,7 @@ final class PeerLink: Sendable {
                     for await _ in signal {
                         for frame in self.takeQueued() {
                             client.metrics.rpcBytes(frame.bytes.readableBytes, category: frame.method.category, peerZone: address.zone, direction: "out")
+                            meter.sent(frame.bytes.readableBytes, frame.method.category)
                             try await outbound.write(frame.bytes)
                         }
                     }
@@ -169,13 +196,13 @@ final class PeerLink: Sendable {
                 while let bytes = try await frames.next() {
                     let frame = try RPCFrame(decoding: bytes)
                     client.metrics.rpcBytes(bytes.readableBytes + 4, category: frame.method.category, peerZone: address.zone, direction: "in")
+                    meter.received(bytes.readableBytes + 4, frame.method.category)
                     let call = state.withLock { $0.inFlight.removeValue(forKey: frame.correlationID) }
                     call?.completion.complete(.success(frame.body))
                 }
                 group.cancelAll()
                 throw RPCError("node \(node) closed the connection")
             }
-        }
     }
 
     /// The queued calls, given correlation ids and recorded as in flight, as frames to write.

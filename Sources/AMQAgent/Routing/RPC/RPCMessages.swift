@@ -1,4 +1,5 @@
 import AMQKafkaProtocol
+import AMQTraffic
 import AMQStorage
 import AMQStreamIndex
 import Foundation
@@ -17,10 +18,10 @@ enum RPCMethod: UInt8, Sendable {
     case replicaPoll = 3
 
     /// The traffic category its bytes are counted under.
-    var category: String {
+    var category: TrafficCategory {
         switch self {
-        case .hello, .producePointers: "router-rpc"
-        case .replicaPoll: "replica-rpc"
+        case .hello, .producePointers: .routerRPC
+        case .replicaPoll: .replicaRPC
         }
     }
 }

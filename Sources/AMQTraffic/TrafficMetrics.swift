@@ -1,0 +1,43 @@
+import Prometheus
+
+/// The traffic counters as Prometheus metrics, on a process's registry (manifests/grafana/ queries
+/// exactly these names):
+/// - `amq_traffic_bytes_total` and `amq_traffic_wire_bytes_total` (packet headers included), by
+///   `category`, `topic`, `source_zone`, `destination_zone` and `direction` (`in`: received by
+///   this process), zones `unknown` when not known;
+/// - `amq_s3_requests_total` and `amq_s3_bytes_total` by `operation`.
+package struct TrafficMetrics: TrafficObserver {
+    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "amq", metricName: name, unitName: "total", helpText: help)
+    }
+
+    private static var bytes: MetricNameDescriptor { descriptor("traffic_bytes", "Socket bytes by category, topic and zones") }
+    private static var wireBytes: MetricNameDescriptor {
+        descriptor("traffic_wire_bytes", "Socket bytes plus the IP and TCP headers of their packets, by category, topic and zones")
+    }
+    private static var requests: MetricNameDescriptor { descriptor("s3_requests", "Object-store requests by operation") }
+    private static var requestBytes: MetricNameDescriptor { descriptor("s3_bytes", "Object-store body bytes by operation") }
+
+    package static let names = [bytes.name, wireBytes.name, requests.name, requestBytes.name]
+
+    let registry: PrometheusCollectorRegistry
+
+    package init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+    }
+
+    package func counted(_ flow: TrafficFlow, _ counts: ByteCounts) {
+        let labels = [
+            ("category", flow.category.rawValue), ("topic", flow.topic), ("source_zone", flow.source),
+            ("destination_zone", flow.destination), ("direction", flow.inbound ? "in" : "out"),
+        ]
+        if counts.bytes > 0 { registry.makeCounter(descriptor: Self.bytes, labels: labels).increment(by: counts.bytes) }
+        if counts.wireBytes > 0 { registry.makeCounter(descriptor: Self.wireBytes, labels: labels).increment(by: counts.wireBytes) }
+    }
+
+    package func counted(_ operation: S3Operation, _ counts: RequestCounts) {
+        let labels = [("operation", operation.rawValue)]
+        registry.makeCounter(descriptor: Self.requests, labels: labels).increment(by: counts.requests)
+        if counts.bytes > 0 { registry.makeCounter(descriptor: Self.requestBytes, labels: labels).increment(by: counts.bytes) }
+    }
+}
