@@ -77,16 +77,15 @@ package final class ConnectionMeter: Sendable {
         let shares: [(TrafficFlow, Int64)] = state.withLock { state in
             guard !state.closed else { return [] }
             let previous = state.packets
-            let segmentsIn = Self.advance(from: previous?.segmentsIn ?? 0, to: reading.segmentsIn)
-            let segmentsOut = Self.advance(from: previous?.segmentsOut ?? 0, to: reading.segmentsOut)
-            state.packets = PacketCounts(
-                segmentsIn: (previous?.segmentsIn ?? 0) + segmentsIn, segmentsOut: (previous?.segmentsOut ?? 0) + segmentsOut,
-                headerBytes: reading.headerBytes
-            )
+            // The first reading counts from the connection's start; later ones from the previous.
+            let segmentsIn = previous.map { Self.advance(from: $0.segmentsIn, to: reading.segmentsIn) } ?? reading.segmentsIn
+            let segmentsOut = previous.map { Self.advance(from: $0.segmentsOut, to: reading.segmentsOut) } ?? reading.segmentsOut
+            if segmentsIn > 0 || segmentsOut > 0 || previous == nil { state.packets = reading }
             // The handshake's SYN and SYN-ACK carry more options than the segments after them.
-            let handshake = previous == nil ? Int64(PacketCounts.synOptionBytes) : 0
-            let headersIn = segmentsIn * Int64(reading.headerBytes) + (segmentsIn > 0 ? handshake : 0)
-            let headersOut = segmentsOut * Int64(reading.headerBytes) + (segmentsOut > 0 ? handshake : 0)
+            let firstIn = (previous?.segmentsIn ?? 0) == 0 && segmentsIn > 0
+            let firstOut = (previous?.segmentsOut ?? 0) == 0 && segmentsOut > 0
+            let headersIn = segmentsIn * Int64(reading.headerBytes) + (firstIn ? Int64(PacketCounts.synOptionBytes) : 0)
+            let headersOut = segmentsOut * Int64(reading.headerBytes) + (firstOut ? Int64(PacketCounts.synOptionBytes) : 0)
             let fallback = TrafficFlow(category: state.category, source: state.peerZone, destination: local, inbound: true)
             let inbound = Self.spread(headersIn, over: state.inbound, last: state.lastInbound ?? fallback)
             let outbound = Self.spread(

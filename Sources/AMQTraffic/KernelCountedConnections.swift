@@ -55,10 +55,11 @@ package final class KernelCountedConnections: Sendable {
             guard let moved else { continue }
             let previous = moved.previous ?? PacketCounts(segmentsIn: 0, segmentsOut: 0, headerBytes: reading.headerBytes)
             let handshake = moved.previous == nil ? Int64(PacketCounts.synOptionBytes) : 0
-            let segmentsIn = ConnectionMeter.advance(from: previous.segmentsIn, to: reading.segmentsIn)
-            let segmentsOut = ConnectionMeter.advance(from: previous.segmentsOut, to: reading.segmentsOut)
+            let segmentsIn = moved.previous == nil ? reading.segmentsIn : ConnectionMeter.advance(from: previous.segmentsIn, to: reading.segmentsIn)
+            let segmentsOut = moved.previous == nil ? reading.segmentsOut : ConnectionMeter.advance(from: previous.segmentsOut, to: reading.segmentsOut)
             let bytesIn = reading.bytesIn - previous.bytesIn
-            let bytesOut = reading.bytesOut - previous.bytesOut
+            // The kernel counts the acknowledged SYN as a byte sent.
+            let bytesOut = max(0, reading.bytesOut - previous.bytesOut - (moved.previous == nil ? 1 : 0))
             ledger.add(
                 TrafficFlow(category: category, source: moved.zone, destination: ledger.zone, inbound: true),
                 ByteCounts(bytes: bytesIn, wireBytes: bytesIn + segmentsIn * Int64(reading.headerBytes) + (segmentsIn > 0 ? handshake : 0))

@@ -60,25 +60,33 @@ extension TopologyStore {
             let settings = cluster.info.settings.traffic
             let cutoff = TrafficTally.minute(of: now) - Int64(settings.minuteBucketHours) * 3600
             let rollBefore = cutoff - ((cutoff % 3600) + 3600) % 3600
-            try db.execute(
-                sql: """
+            let expired = Int64(now.timeIntervalSince1970) - Int64(settings.retentionDays) * 86_400
+            // One statement at a time: each takes its own arguments.
+            let statements: [(String, StatementArguments)] = [
+                (
+                    """
                     INSERT INTO traffic_flow (cluster_id, bucket, width, category, topic, source_zone, destination_zone, inbound, bytes, wire_bytes)
                     SELECT cluster_id, bucket - (bucket % 3600), 3600, category, topic, source_zone, destination_zone, inbound, SUM(bytes), SUM(wire_bytes)
-                    FROM traffic_flow WHERE cluster_id = ?1 AND width = 60 AND bucket < ?2
+                    FROM traffic_flow WHERE cluster_id = ? AND width = 60 AND bucket < ?
                     GROUP BY bucket - (bucket % 3600), category, topic, source_zone, destination_zone, inbound
-                    ON CONFLICT DO UPDATE SET bytes = bytes + excluded.bytes, wire_bytes = wire_bytes + excluded.wire_bytes;
-                    DELETE FROM traffic_flow WHERE cluster_id = ?1 AND width = 60 AND bucket < ?2;
+                    ON CONFLICT DO UPDATE SET bytes = bytes + excluded.bytes, wire_bytes = wire_bytes + excluded.wire_bytes
+                    """, [cluster.id, rollBefore]
+                ),
+                ("DELETE FROM traffic_flow WHERE cluster_id = ? AND width = 60 AND bucket < ?", [cluster.id, rollBefore]),
+                (
+                    """
                     INSERT INTO traffic_request (cluster_id, bucket, width, operation, requests, bytes)
                     SELECT cluster_id, bucket - (bucket % 3600), 3600, operation, SUM(requests), SUM(bytes)
-                    FROM traffic_request WHERE cluster_id = ?1 AND width = 60 AND bucket < ?2
+                    FROM traffic_request WHERE cluster_id = ? AND width = 60 AND bucket < ?
                     GROUP BY bucket - (bucket % 3600), operation
-                    ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, bytes = bytes + excluded.bytes;
-                    DELETE FROM traffic_request WHERE cluster_id = ?1 AND width = 60 AND bucket < ?2;
-                    DELETE FROM traffic_flow WHERE cluster_id = ?1 AND bucket < ?3;
-                    DELETE FROM traffic_request WHERE cluster_id = ?1 AND bucket < ?3;
-                    """,
-                arguments: [cluster.id, rollBefore, Int64(now.timeIntervalSince1970) - Int64(settings.retentionDays) * 86_400]
-            )
+                    ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, bytes = bytes + excluded.bytes
+                    """, [cluster.id, rollBefore]
+                ),
+                ("DELETE FROM traffic_request WHERE cluster_id = ? AND width = 60 AND bucket < ?", [cluster.id, rollBefore]),
+                ("DELETE FROM traffic_flow WHERE cluster_id = ? AND bucket < ?", [cluster.id, expired]),
+                ("DELETE FROM traffic_request WHERE cluster_id = ? AND bucket < ?", [cluster.id, expired]),
+            ]
+            for (sql, arguments) in statements { try db.execute(sql: sql, arguments: arguments) }
         }
     }
 
