@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests need (kcat, iproute2, nftables; a Python venv with the Kafka clients, SeaweedFS and moto),
+# Installs what the tests need (kcat, iproute2, nftables, ethtool; a Python venv with the Kafka clients, SeaweedFS and moto),
 # builds amq and runs every test. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,12 +8,13 @@ root=$(pwd)
 log() { printf '==> %s\n' "$*" >&2; }
 
 install_system_packages() {
-    # kcat for the conformance suite; iproute2 (ip) and nftables (nft) for the zone-routing
+    # kcat for the conformance suite; iproute2 (ip), nftables (nft) and ethtool for the zone-routing
     # harness (Tests/ZoneRouting), which builds network namespaces and counts bytes with nftables.
     local missing=()
     command -v kcat >/dev/null 2>&1 || missing+=(kcat)
     command -v ip >/dev/null 2>&1 || missing+=(iproute2)
     command -v nft >/dev/null 2>&1 || missing+=(nftables)
+    command -v ethtool >/dev/null 2>&1 || missing+=(ethtool)
     if [ ${#missing[@]} -eq 0 ]; then return; fi
     log "installing ${missing[*]} (Debian)"
     local sudo=""

@@ -106,10 +106,22 @@ package final class ConnectionMeter: Sendable {
         return delta > UInt32.max / 2 ? 0 : Int64(delta)
     }
 
-    /// Takes the last sample and stops being sampled. Call before the socket closes.
+    /// Takes the last sample and stops being sampled. Call before the socket closes: the close
+    /// itself — our FIN and the peer's last acknowledgement, after this sample — is counted as one
+    /// header each way.
     package func close() async {
         await sample()
-        state.withLock { $0.closed = true }
+        let local = ledger.zone
+        let closing: [(TrafficFlow, Int64)] = state.withLock { state in
+            guard !state.closed, let packets = state.packets else { return [] }
+            state.closed = true
+            let header = Int64(packets.headerBytes)
+            return [
+                (state.lastInbound ?? TrafficFlow(category: state.category, source: state.peerZone, destination: local, inbound: true), header),
+                (state.lastOutbound ?? TrafficFlow(category: state.category, source: local, destination: state.peerZone, inbound: false), header),
+            ]
+        }
+        for (flow, headers) in closing { ledger.add(flow, ByteCounts(bytes: 0, wireBytes: headers)) }
         ledger.forget(self)
     }
 

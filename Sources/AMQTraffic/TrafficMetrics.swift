@@ -3,8 +3,8 @@ import Prometheus
 /// The traffic counters as Prometheus metrics, on a process's registry (manifests/grafana/ queries
 /// exactly these names):
 /// - `amq_traffic_bytes_total` and `amq_traffic_wire_bytes_total` (packet headers included), by
-///   `category`, `topic`, `source_zone`, `destination_zone` and `direction` (`in`: received by
-///   this process), zones `unknown` when not known;
+///   `category`, `topic`, `source_zone`, `destination_zone`, `direction` (`in`: received by this
+///   process) and `crossing` (`inter-zone`, `intra-zone`, `unknown`), zones `unknown` when not known;
 /// - `amq_s3_requests_total` and `amq_s3_bytes_total` by `operation`.
 package struct TrafficMetrics: TrafficObserver {
     private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
@@ -27,9 +27,11 @@ package struct TrafficMetrics: TrafficObserver {
     }
 
     package func counted(_ flow: TrafficFlow, _ counts: ByteCounts) {
+        // `crossing` says what PromQL cannot (it cannot compare two labels): inter-zone, intra-zone or unknown.
+        let crossing = flow.isUnknownZone ? "unknown" : flow.isInterZone ? "inter-zone" : "intra-zone"
         let labels = [
             ("category", flow.category.rawValue), ("topic", flow.topic), ("source_zone", flow.source),
-            ("destination_zone", flow.destination), ("direction", flow.inbound ? "in" : "out"),
+            ("destination_zone", flow.destination), ("direction", flow.inbound ? "in" : "out"), ("crossing", crossing),
         ]
         if counts.bytes > 0 { registry.makeCounter(descriptor: Self.bytes, labels: labels).increment(by: counts.bytes) }
         if counts.wireBytes > 0 { registry.makeCounter(descriptor: Self.wireBytes, labels: labels).increment(by: counts.wireBytes) }

@@ -7,7 +7,7 @@ import Testing
 /// confluent-kafka clients inside them, and has nftables count the bytes crossing between zone
 /// subnets — routed topics must stay under 1 % of client bytes, unrouted ones over 50 %. It needs
 /// root (CI runs as root) and is never skipped: without namespaces the script fails saying why.
-@Suite(.serialized, .timeLimit(.minutes(10))) struct ZoneRoutingNamespaceTests {
+@Suite(.serialized, .timeLimit(.minutes(13))) struct ZoneRoutingNamespaceTests {
     static var script: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("ZoneRouting").appendingPathComponent("zone_routing_test.py").path
@@ -22,13 +22,13 @@ import Testing
 
     @Test func clientsInTheirZoneMoveNoBytesAcrossZones() async throws {
         // The script stops everything and removes its namespaces at its own deadline (--timeout,
-        // 280 s by default), well inside this one, so the kill here is only for a wedged script.
+        // 640 s by default), well inside this one, so the kill here is only for a wedged script.
         let result = try await ExternalProcess.run(
             Self.python,
             [Self.script, "--amq", AMQProcess.binary, "--python", Self.python, "--weed", S3TestServer.venvBin + "/weed"],
             environment: S3TestServer.credentialsEnvironment,
             removing: ["AMQ_DB", "AMQ_CLUSTER", "AMQ_BOOTSTRAP"],
-            deadline: .seconds(420)
+            deadline: .seconds(720)
         )
         print(result.stdout)
         #expect(

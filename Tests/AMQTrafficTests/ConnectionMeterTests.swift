@@ -58,6 +58,12 @@ final class FakePackets: PacketHeaderSource {
         #expect(tally.flows.first!.key.flow.category == .control)
         #expect(tally.flows.first!.value == ByteCounts(bytes: 0, wireBytes: 5 * 52))
         await meter.close()
+        // The close: our FIN and the peer's last acknowledgement, one header each way.
+        let closing = ledger.take()
+        #expect(total(closing) { $0.inbound }.wireBytes == 52)
+        #expect(total(closing) { !$0.inbound }.wireBytes == 52)
+        await meter.sample()
+        #expect(ledger.take().isEmpty)
     }
 
     @Test func theKernelsSegmentCountsAreReadFromARealSocket() async throws {

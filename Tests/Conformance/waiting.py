@@ -2,12 +2,13 @@
 import time
 
 
-def until(condition, what, timeout=30.0):
-    """Polls condition() until it returns something truthy; fails naming `what` at the deadline."""
+def until(condition, what, timeout=30.0, interval=0.1):
+    """Polls condition() every `interval` seconds until it returns something truthy; fails naming
+    `what` at the deadline."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         value = condition()
         if value:
             return value
-        time.sleep(0.1)
+        time.sleep(interval)
     raise AssertionError("timed out waiting for " + what)

@@ -17,6 +17,17 @@ large TCP segment train counts its payload in full but its IP/TCP headers once, 
 packet; payload bytes, which the thresholds are about, are exact. Inter-zone bytes are also split
 by service port (controller :7070, Kafka ports, admin ports, other) so control traffic is visible.
 
+Segmentation offloads (TSO, GSO, GRO) are turned off on every veth end (ethtool), so the bridge
+sees packets as a real network carries them: one IP and TCP header per segment of at most the MTU.
+
+Traffic report (issue: `amq traffic report` checked against the kernel): the kernel counters are
+also read at minute boundaries (the report's buckets are minutes), one before the first phase and
+one after each; for every window between two marks, `amq traffic report --by zone-pair --format
+json` must agree with the kernel within 2 % for every ordered pair of zones, on-the-wire bytes
+(agents and controller count IP and TCP headers from TCP_INFO). In phase c1 the client's zone is
+unknown to amq, so there the kernel's inter-zone bytes must lie between the report's inter-zone
+bytes and its inter-zone plus unknown-zone bytes.
+
 Phases (--phases, default a,b,c,d):
   a  routing on  (topic R, route-enable): inter-zone bytes <= 1 % of client payload bytes
   b  routing off (topic K): inter-zone bytes >= 50 % of client payload bytes
@@ -191,9 +202,9 @@ class Harness:
     def build_network(self):
         if os.geteuid() != 0:
             raise SetupImpossible("must run as root to create network namespaces (euid %d)" % os.geteuid())
-        for tool in ("ip", "nft"):
+        for tool in ("ip", "nft", "ethtool"):
             if shutil.which(tool) is None:
-                raise SetupImpossible("`%s` is not installed (scripts/test.sh installs iproute2 and nftables)" % tool)
+                raise SetupImpossible("`%s` is not installed (scripts/test.sh installs iproute2, nftables and ethtool)" % tool)
         self.remove_stale()
         r = self.run(["ip", "netns", "add", NS["a"]], check=False)
         if r.returncode != 0:
@@ -219,6 +230,9 @@ class Harness:
             self.run(["ip", "addr", "add", ADDR[z] + "/16", "dev", "eth0"], ns=z)
             self.run(["ip", "link", "set", "eth0", "up"], ns=z)
             self.run(["ip", "link", "set", "lo", "up"], ns=z)
+            # Wire-sized packets on the bridge: no segmentation or receive offloads on either end.
+            for dev, where in (("eth0", z), (host, None)):
+                self.run(["ethtool", "-K", dev, "tso", "off", "gso", "off", "gro", "off"], ns=where)
         self.build_counters()
         # Every namespace reaches every other (ARP through the bridge) before anything starts.
         for z in ["b", "c", "region"]:
@@ -333,7 +347,7 @@ class Harness:
         secret = info.get("secretFile") or info.get("secret_file")
         db = os.path.join(self.env["AMQ_DATA_DIR"], "amq.db")
         ctl = self.spawn("controller", "a", [
-            self.args.amq, "controller", "run", "--db", db, "--cluster", "zr",
+            self.args.amq, "controller", "run", "--db", db, "--cluster", "zr", "--zone", "a",
             "--listen", "%s:%d" % (ADDR["a"], CONTROLLER_PORT), "--secret-file", secret])
         self.wait_ready_line("controller", ctl, 60)
         url = "http://%s:%d" % (ADDR["a"], CONTROLLER_PORT)
@@ -371,10 +385,58 @@ class Harness:
     def watermarks(self, topic, zone="a"):
         name = "wm-%s-%d" % (topic, len(self.procs))
         p = self.worker(name, zone, "watermarks", "--bootstrap", self.bootstrap(zone), "--topic", topic,
-                        "--partitions", str(PARTITIONS), "--timeout", "60")
+                        "--client-id", "amq_az=%s" % zone, "--partitions", str(PARTITIONS), "--timeout", "60")
         if self.wait_exit(name, p, 70) != 0:
             raise RuntimeError("watermarks of %s failed:\n%s" % (topic, self.output(name, "err")[-3000:]))
         return {int(k): v for k, v in self.json_lines(name)[-1].items()}
+
+
+    # ---- the traffic report against the kernel ---------------------------------------------
+
+    def minute_mark(self):
+        """Waits for the next minute boundary and reads the kernel counters right at it."""
+        boundary = (int(time.time()) // 60 + 1) * 60
+        until(lambda: time.time() >= boundary, "the minute boundary", timeout=70, interval=0.002)
+        return boundary, self.counters()
+
+    def traffic_report(self, since, until_time):
+        r = self.amq("traffic", "report", "--since", str(since), "--until", str(until_time), "--by", "zone-pair",
+                     "--format", "json", "--wait", "30", timeout=60)
+        return json.loads(r.stdout)
+
+
+def check_report(h, label, start, end, loose=False):
+    """The report for [start, end) against the kernel, per ordered zone pair (on-the-wire bytes)."""
+    (t0, before), (t1, after) = start, end
+    kernel = diff(before, after)
+    report = h.traffic_report(t0, t1)
+    pairs = {(p["source"], p["destination"]): p["wireBytes"] for p in report["zonePairs"]}
+    problems = []
+    print("\n  traffic report %s, window %s..%s (%ds, complete: %s)" % (
+        label, time.strftime("%H:%M:%S", time.gmtime(t0)), time.strftime("%H:%M:%S", time.gmtime(t1)), t1 - t0,
+        report["window"]["complete"]))
+    if not report["window"]["complete"]:
+        problems.append("report %s: the agents never shipped their counts through the window's end" % label)
+    print("  %-10s %14s %14s %9s" % ("zone pair", "kernel (IP)", "amq report", "diff"))
+    for s in ZONES:
+        for d in ZONES:
+            if s == d:
+                continue
+            k, a = kernel["%s_%s" % (s, d)], pairs.get((s, d), 0)
+            rel = (a - k) / k if k else (0.0 if a == 0 else float("inf"))
+            print("  %-10s %14d %14d %8.2f%%" % ("%s -> %s" % (s, d), k, a, 100 * rel))
+            if not loose and abs(rel) > 0.02:
+                problems.append("report %s: %s -> %s: amq %d bytes, kernel %d (%.2f %%, allowed 2 %%)" % (label, s, d, a, k, 100 * rel))
+    k_inter = sum(kernel["%s_%s" % (s, d)] for s in ZONES for d in ZONES if s != d)
+    totals = report["totals"]
+    print("  inter-zone: kernel %d, amq %d; amq within zones %d, unknown zone %d" % (
+        k_inter, totals["interZone"], totals["intraZone"], totals["unknownZone"]))
+    if loose:
+        # The client's zone is unknown to amq: its bytes are unknown-zone, never inter-zone.
+        if not (totals["interZone"] * 0.98 <= k_inter <= (totals["interZone"] + totals["unknownZone"]) * 1.02):
+            problems.append("report %s: kernel inter-zone %d outside amq's inter-zone %d .. inter + unknown %d" % (
+                label, k_inter, totals["interZone"], totals["interZone"] + totals["unknownZone"]))
+    return problems, report, k_inter
 
 
 class SetupImpossible(Exception):
@@ -615,7 +677,7 @@ def main():
     ap.add_argument("--mb", type=float, default=50, help="MB of payload produced in phases a and b")
     ap.add_argument("--untagged-mb", type=float, default=20, help="MB produced per untagged run in phase c (enough that the fixed control traffic stays a small share)")
     ap.add_argument("--value-size", type=int, default=16384)
-    ap.add_argument("--timeout", type=int, default=280, help="whole-run deadline in seconds")
+    ap.add_argument("--timeout", type=int, default=640, help="whole-run deadline in seconds")
     ap.add_argument("--keep-logs", action="store_true")
     args = ap.parse_args()
     args.amq = os.path.abspath(args.amq)
@@ -655,24 +717,44 @@ def main():
         for z in ZONES:
             for topic in (["R"] if set(phases) & {"a", "c", "d"} else []) + (["K"] if "b" in phases else []):
                 h.watermarks(topic, z)
+        mark = h.minute_mark()
+        shares = {}
+
+        def reported(label, loose=False):
+            nonlocal mark
+            end = h.minute_mark()
+            found, report, kernel_inter = check_report(h, label, mark, end, loose)
+            mark = end
+            produced = report["kafka"]["producedBytes"] + report["kafka"]["consumedBytes"]
+            if produced:
+                shares[label] = (kernel_inter / produced, report["totals"]["interZone"] / produced)
+                print("  inter-zone share of client bytes: kernel %.3f %%, amq report %.3f %%" % (
+                    100 * shares[label][0], 100 * shares[label][1]), flush=True)
+            return found
+
         for phase in phases:
             t0 = time.time()
             if phase == "a":
                 problems, _ = phase_volume(h, "a", "routing on, topic R", "R", ZONES, True, total, ("max", 0.01))
+                problems += reported("a")
             elif phase == "b":
                 problems, _ = phase_volume(h, "b", "routing off, topic K", "K", ZONES, True, total, ("min", 0.50))
+                problems += reported("b")
             elif phase == "c":
                 untagged = int(args.untagged_mb * 1_000_000)
                 problems = phase_untagged(h, "R", untagged, "c1", None)
+                problems += reported("c1", loose=True)
                 if has_zone_command(h):
                     for z in ZONES:
                         h.amq("zone", "set-cidrs", z, SUBNET[z] + ".0/24")
                     problems += phase_untagged(h, "R", untagged, "c2", 0.01)
+                    problems += reported("c2")
                 else:
                     print("\n=== phase c2: NOT RUNNABLE: this amq has no `zone` command (amq zone set-cidrs) ===")
                     problems.append("c2 not runnable: `amq zone set-cidrs` does not exist in %s" % args.amq)
             else:
                 problems = phase_toggle(h, "R")
+                problems += reported("d")
             print("phase %s: %s in %.1f s" % (phase, "ok" if not problems else "FAILED", time.time() - t0), flush=True)
             failures += ["phase %s: %s" % (phase, p) for p in problems]
     except SystemExit as e:

@@ -1,6 +1,7 @@
 import AMQObjectStore
 import Logging
 import AMQControlPlane
+import AMQTraffic
 import ArgumentParser
 import Foundation
 
@@ -253,6 +254,7 @@ struct ClusterDescribe: AsyncParsableCommand {
                 ["missed.heartbeats.before.down", String(settings.missedHeartbeatsBeforeDown)],
                 ["auto.create.topics.enable", String(settings.autoCreateTopics)],
                 ["default.partitions", String(settings.defaultPartitions)],
+            ] + TrafficSettings.keys.map { [$0.key, settings.traffic.value(of: $0.key)] } + [
                 ["created", ISO8601DateFormatter().string(from: info.createdAt)],
             ]
         )
@@ -272,8 +274,14 @@ struct ClusterSet: AsyncParsableCommand {
             Settings: heartbeat.interval.ms, missed.heartbeats.before.down, auto.create.topics.enable, \
             default.partitions. Agents pick changes up with the next topology version.
 
+            Traffic report (docs/traffic.md): price.inter-zone-gb, price.s3-put, price.s3-get, \
+            price.s3-list, price.s3-delete (dollars, 0 or more); kafka.zones, \
+            kafka.replication-factor, kafka.follower-fetch-fraction (the Kafka cluster compared \
+            with); traffic.minute-bucket-hours, traffic.retention-days (history kept).
+
             Example:
               amq cluster set missed.heartbeats.before.down=5
+              amq cluster set price.inter-zone-gb=0.01 kafka.follower-fetch-fraction=1
             """
     )
 
