@@ -173,13 +173,13 @@ _amq() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    cluster|zone|node|topic|partition|audit|produce|consume|group|quickstart|controller|agent|bench|help)
+    cluster|zone|node|topic|partition|audit|produce|consume|group|traffic|quickstart|controller|agent|bench|help)
         # Offer subcommand argument completions
         "_amq_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'cluster zone node topic partition audit produce consume group quickstart controller agent bench help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'cluster zone node topic partition audit produce consume group traffic quickstart controller agent bench help' -- "${cur}"))
         ;;
     esac
 }
@@ -1141,6 +1141,107 @@ _amq_group_reset-offsets() {
     esac
 }
 
+_amq_traffic() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __amq_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    report|advise)
+        # Offer subcommand argument completions
+        "_amq_traffic_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'report advise' -- "${cur}"))
+        ;;
+    esac
+}
+
+_amq_traffic_report() {
+    repeating_flags=()
+    non_repeating_flags=(--chart --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--db --data-dir --cluster --since --until --wait --topic --zone --by --format)
+    __amq_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--since')
+        return
+        ;;
+    '--until')
+        return
+        ;;
+    '--wait')
+        return
+        ;;
+    '--topic')
+        return
+        ;;
+    '--zone')
+        return
+        ;;
+    '--by')
+        __amq_add_completions -W 'topic'$'\n''zone-pair'$'\n''category'
+        return
+        ;;
+    '--format')
+        __amq_add_completions -W 'table'$'\n''json'$'\n''csv'
+        return
+        ;;
+    esac
+}
+
+_amq_traffic_advise() {
+    repeating_flags=()
+    non_repeating_flags=(--apply --yes --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--db --data-dir --cluster --since --until --wait --format)
+    __amq_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--since')
+        return
+        ;;
+    '--until')
+        return
+        ;;
+    '--wait')
+        return
+        ;;
+    '--format')
+        __amq_add_completions -W 'table'$'\n''json'
+        return
+        ;;
+    esac
+}
+
 _amq_quickstart() {
     repeating_flags=()
     non_repeating_flags=(--keep-running --version -h --help)
@@ -1183,7 +1284,7 @@ _amq_controller_run() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--db --data-dir --cluster --log-level --listen --secret-file)
+    non_repeating_options=(--db --data-dir --cluster --log-level --listen --secret-file --zone)
     __amq_offer_flags_options 0
 
     # Offer option value completions
@@ -1205,6 +1306,9 @@ _amq_controller_run() {
         return
         ;;
     '--secret-file')
+        return
+        ;;
+    '--zone')
         return
         ;;
     esac

@@ -313,10 +313,10 @@ package struct TrafficReport: Codable, Sendable {
                 reason = "no produce or fetch traffic in the window"
             } else if avoidedCost > addedCost * margin {
                 recommendation = routing ? .keep : .routeEnable
-                reason = String(format: "routing saves $%.4f of inter-zone transfer for $%.4f of S3 requests", avoidedCost, addedCost)
+                reason = String(format: "saves $%.4f of transfer for $%.4f of S3 requests", avoidedCost, addedCost)
             } else if avoidedCost * margin < addedCost {
                 recommendation = routing ? .routeDisable : .keep
-                reason = String(format: "routing's S3 requests ($%.4f) cost more than the transfer it saves ($%.4f)", addedCost, avoidedCost)
+                reason = String(format: "S3 requests $%.4f cost more than the transfer saved, $%.4f", addedCost, avoidedCost)
             } else {
                 recommendation = .keep
                 reason = String(format: "too close to call: saves $%.4f, adds $%.4f", avoidedCost, addedCost)

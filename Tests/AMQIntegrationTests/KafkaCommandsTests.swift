@@ -13,6 +13,7 @@ import Testing
             // work when pasted.
             let binary = URL(fileURLWithPath: AMQProcess.binary).resolvingSymlinksInPath().path
             #expect(quickstart.stdout.contains("\(binary) group describe quickstart-group"), "\(quickstart.stdout)")
+            try await checkTrafficReport(amq, after: quickstart.stdout)
 
             let produced = try await amq.ok(["produce", "quickstart-events", "--key-separator", ":"], input: "a:1\nb:2\nc:3\n")
             #expect(produced.stderr.contains("Produced 3 record(s) to quickstart-events"), "\(produced.stderr)")
@@ -49,5 +50,65 @@ import Testing
             let bad = try await amq.run(["produce", "quickstart-events", "--acks", "2"], input: "x\n")
             #expect(bad.code == 64 && !bad.stderr.isEmpty)
         }
+    }
+
+    /// The traffic summary quickstart ends with is what `amq traffic report` shows for its window,
+    /// in every format; routing kept produce and fetch within zones; bad input is refused.
+    func checkTrafficReport(_ amq: AMQProcess, after quickstart: String) async throws {
+        let lines = quickstart.split(separator: "\n").map(String.init)
+        let summary = try #require(lines.first { $0.hasPrefix("Traffic (zone routing on): ") }, "\(quickstart)")
+        let same = try #require(lines.first { $0.contains("traffic report --since ") })
+        let words = same.split(separator: " ").map(String.init)
+        let since = try #require(words.firstIndex(of: "--since").map { words[$0 + 1] })
+        let until = try #require(words.firstIndex(of: "--until").map { words[$0 + 1] })
+        let window = ["traffic", "report", "--since", since, "--until", until]
+
+        let json = try await amq.ok(window + ["--format", "json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let totals = try #require(report["totals"] as? [String: Any])
+        let (intra, inter, unknown) = (totals["intraZone"] as! Int, totals["interZone"] as! Int, totals["unknownZone"] as! Int)
+        #expect(intra > 0 && inter > 0 && unknown == 0, "\(totals)")
+        #expect((report["window"] as? [String: Any])?["complete"] as? Bool == true)
+        // The summary rounds as the table does.
+        func kib(_ bytes: Int) -> String { bytes < 1024 ? "\(bytes) B" : String(format: "%.1f KiB", Double(bytes) / 1024) }
+        #expect(summary.contains("\(kib(intra)) within zones, \(kib(inter)) across zones, \(kib(unknown)) of unknown zone"), "\(summary)")
+
+        let table = try await amq.ok(window + ["--chart"])
+        for row in ["within zones", "across zones"] {
+            let line = try #require(table.stdout.split(separator: "\n").first { $0.hasPrefix(row) })
+            #expect(line.contains(kib(row == "within zones" ? intra : inter)), "\(line)")
+        }
+        #expect(table.stdout.contains("Per hour (UTC)"))
+        for line in table.stdout.split(separator: "\n") { #expect(line.count <= 80, "wider than 80 columns: \(line)") }
+
+        let csv = try await amq.ok(window + ["--format", "csv"])
+        let rows = csv.stdout.split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(rows.first == ["section", "key", "intra_zone_bytes", "inter_zone_bytes", "unknown_zone_bytes", "requests", "cost_usd"])
+        #expect(rows.allSatisfy { $0.count == 7 }, "\(csv.stdout)")
+        #expect(rows.contains { $0.prefix(5) == ["total", "amq", "\(intra)", "\(inter)", "\(unknown)"] }, "\(csv.stdout)")
+
+        // Routing on and the client in zone a: its produces and fetches never crossed zones.
+        let categories = try await amq.ok(window + ["--by", "category", "--format", "json"])
+        let byCategory = try #require((try JSONSerialization.jsonObject(with: Data(categories.stdout.utf8)) as? [String: Any])?["rows"] as? [[String: Any]])
+        for row in byCategory where ["produce", "fetch"].contains(row["key"] as? String) {
+            let bytes = try #require(row["bytes"] as? [String: Any])
+            #expect(bytes["interZone"] as? Int == 0 && (bytes["intraZone"] as? Int ?? 0) > 0, "\(row)")
+        }
+
+        // Bad input: a clear message, exit code, and nothing changed.
+        let before = try await amq.ok(["cluster", "describe", "quickstart", "--format", "json"]).stdout
+        for (arguments, code, message) in [
+            (["traffic", "report", "--since", "1h", "--until", "2h"], Int32(64), "is after --until"),
+            (["traffic", "report", "--topic", "nope"], 1, "topic \"nope\""),
+            (["traffic", "report", "--zone", "z"], 1, "zone \"z\""),
+            (["traffic", "report", "--by", "colour"], 64, "--by"),
+            (["traffic", "report", "--since", "yesterday"], 64, "is not a time"),
+            (["cluster", "set", "price.s3-put=-0.1"], 64, "cannot be negative"),
+            (["cluster", "set", "kafka.follower-fetch-fraction=2"], 64, "from 0 to 1"),
+        ] {
+            let result = try await amq.run(arguments)
+            #expect(result.code == code && result.stderr.contains(message), "\(arguments): exit \(result.code) \(result.stderr)")
+        }
+        #expect(try await amq.ok(["cluster", "describe", "quickstart", "--format", "json"]).stdout == before)
     }
 }

@@ -48,36 +48,36 @@ struct KafkaConnection {
         _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, session: KafkaSession,
         eventLoop: any EventLoop, logger: Logger
     ) async throws {
-                let (responses, responseSink) = AsyncStream.makeStream(of: (EventLoopFuture<ByteBuffer?>, ResponseTraffic).self)
-                try await withThrowingDiscardingTaskGroup { group in
-                    group.addTask {
-                        for await (response, traffic) in responses {
-                            if let frame = try await response.get() {
-                                session.meter.sent(frame.readableBytes, traffic.category, topics: traffic.topics)
-                                try await outbound.write(frame)
-                            }
-                        }
-                    }
-                    defer { responseSink.finish() }
-                    var inFlight: Deque<EventLoopFuture<ByteBuffer?>> = []
-                    for try await frame in inbound {
-                        while inFlight.count >= Self.maxInFlight, let oldest = inFlight.popFirst() { _ = try? await oldest.get() }
-                        let promise = eventLoop.makePromise(of: ByteBuffer?.self)
-                        let traffic = ResponseTraffic()
-                        responseSink.yield((promise.futureResult, traffic))
-                        inFlight.append(promise.futureResult)
-                        switch await broker.start(frame, session: session, traffic: traffic, logger: logger) {
-                        case .respond(let response):
-                            promise.succeed(response)
-                        case .run(let work):
-                            group.addTask { promise.succeed(await work()) }
-                        case .close(let reason):
-                            promise.succeed(nil)
-                            logger.notice("Closing connection", metadata: ["amq.reason": "\(reason)"])
-                            return
-                        }
+        let (responses, responseSink) = AsyncStream.makeStream(of: (EventLoopFuture<ByteBuffer?>, ResponseTraffic).self)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                for await (response, traffic) in responses {
+                    if let frame = try await response.get() {
+                        session.meter.sent(frame.readableBytes, traffic.category, topics: traffic.topics)
+                        try await outbound.write(frame)
                     }
                 }
+            }
+            defer { responseSink.finish() }
+            var inFlight: Deque<EventLoopFuture<ByteBuffer?>> = []
+            for try await frame in inbound {
+                while inFlight.count >= Self.maxInFlight, let oldest = inFlight.popFirst() { _ = try? await oldest.get() }
+                let promise = eventLoop.makePromise(of: ByteBuffer?.self)
+                let traffic = ResponseTraffic()
+                responseSink.yield((promise.futureResult, traffic))
+                inFlight.append(promise.futureResult)
+                switch await broker.start(frame, session: session, traffic: traffic, logger: logger) {
+                case .respond(let response):
+                    promise.succeed(response)
+                case .run(let work):
+                    group.addTask { promise.succeed(await work()) }
+                case .close(let reason):
+                    promise.succeed(nil)
+                    logger.notice("Closing connection", metadata: ["amq.reason": "\(reason)"])
+                    return
+                }
+            }
+        }
     }
 }
 

@@ -35,13 +35,17 @@ enum TrafficRendering {
 
     static func table(_ report: TrafficReport, cluster: String) {
         let window = report.window
-        var scope = ""
-        if let topic = report.topic { scope += " topic \(topic)" }
-        if let zone = report.zone { scope += " zone \(zone)" }
-        Output.line("Traffic of cluster \(cluster)\(scope), \(time(window.since)) to \(time(window.until)) UTC (\(duration(window.seconds)))")
+        let since = time(window.since)
+        var until = time(window.until)
+        if until.prefix(10) == since.prefix(10) { until = String(until.dropFirst(11)) }
+        Output.line("Cluster \(cluster), \(since) to \(until) UTC (\(duration(window.seconds)))")
+        var scope: [String] = []
+        if let topic = report.topic { scope.append("topic \(topic)") }
+        if let zone = report.zone { scope.append("bytes to or from zone \(zone)") }
+        if !scope.isEmpty { Output.line("Only \(scope.joined(separator: ", "))") }
         if !window.complete {
-            let through = window.countedThrough.map { "counted through \(time($0)) UTC" } ?? "no counts shipped yet"
-            Output.line("  incomplete: \(through); agents ship counts with each heartbeat")
+            let through = window.countedThrough.map { "shipped through \(time($0)) UTC" } ?? "none shipped yet"
+            Output.line("Incomplete: counts \(through) (agents ship every heartbeat)")
         }
         Output.line()
         let totals = report.totals
@@ -68,10 +72,8 @@ enum TrafficRendering {
         }
         Output.line()
         let kafka = report.kafka
-        Output.line(
-            "Kafka baseline: \(kafka.zones) zones, RF \(kafka.replicationFactor), follower fetch \(kafka.followerFetchFraction); "
-                + "produced \(bytes(kafka.producedBytes)), consumed \(bytes(kafka.consumedBytes))"
-        )
+        Output.line("Kafka baseline: \(kafka.zones) zones, RF \(kafka.replicationFactor), follower fetch \(kafka.followerFetchFraction),")
+        Output.line("  for \(bytes(kafka.producedBytes)) produced and \(bytes(kafka.consumedBytes)) consumed")
         Output.table(
             ["cost", "amq", "kafka"],
             [
@@ -82,7 +84,7 @@ enum TrafficRendering {
                 ["30-day projection", dollars(report.projection.actualCost), dollars(report.projection.kafkaCost)],
             ]
         )
-        Output.line("Savings: \(dollars(report.savings)) in the window, \(dollars(report.projection.savings)) over 30 days at this rate.")
+        Output.line("Savings: \(dollars(report.savings)) in the window, \(dollars(report.projection.savings)) in 30 days at this rate")
         if !report.advice.isEmpty {
             Output.line()
             advice(report)
@@ -100,7 +102,8 @@ enum TrafficRendering {
             }
         )
         for advice in report.advice where advice.recommendation != .keep {
-            Output.line("  \(advice.topic): \(advice.reason)")
+            Output.line("\(advice.topic):")
+            Output.line("  \(advice.recommendation.rawValue): \(advice.reason)")
         }
     }
 

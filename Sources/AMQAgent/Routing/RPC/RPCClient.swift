@@ -168,41 +168,41 @@ final class PeerLink: Sendable {
         _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, address: RPCAddress,
         meter: ConnectionMeter, client: RPCClient
     ) async throws {
-            var frames = inbound.makeAsyncIterator()
-            var hello = ByteBuffer()
-            client.authenticator.hello(nodeID: client.identity.nodeID, zone: client.identity.zone).encode(into: &hello)
-            let helloFrame = RPCFrame(isResponse: false, method: .hello, correlationID: 0, body: hello).encoded()
-            meter.sent(helloFrame.readableBytes, RPCMethod.hello.category)
-            try await outbound.write(helloFrame)
-            guard let first = try await frames.next() else { throw RPCError("node \(node) closed the connection at hello") }
-            meter.received(first.readableBytes + 4, RPCMethod.hello.category)
-            var body = try RPCFrame(decoding: first).body
-            let answer = try HelloResponse(from: &body)
-            guard answer.accepted else { throw RPCError("node \(node) refused the hello: \(answer.message)") }
+        var frames = inbound.makeAsyncIterator()
+        var hello = ByteBuffer()
+        client.authenticator.hello(nodeID: client.identity.nodeID, zone: client.identity.zone).encode(into: &hello)
+        let helloFrame = RPCFrame(isResponse: false, method: .hello, correlationID: 0, body: hello).encoded()
+        meter.sent(helloFrame.readableBytes, RPCMethod.hello.category)
+        try await outbound.write(helloFrame)
+        guard let first = try await frames.next() else { throw RPCError("node \(node) closed the connection at hello") }
+        meter.received(first.readableBytes + 4, RPCMethod.hello.category)
+        var body = try RPCFrame(decoding: first).body
+        let answer = try HelloResponse(from: &body)
+        guard answer.accepted else { throw RPCError("node \(node) refused the hello: \(answer.message)") }
 
-            let (signal, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-            state.withLock { $0.wake = wake }
-            wake.yield()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await _ in signal {
-                        for frame in self.takeQueued() {
-                            client.metrics.rpcBytes(frame.bytes.readableBytes, category: frame.method.category, peerZone: address.zone, direction: "out")
-                            meter.sent(frame.bytes.readableBytes, frame.method.category)
-                            try await outbound.write(frame.bytes)
-                        }
+        let (signal, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        state.withLock { $0.wake = wake }
+        wake.yield()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in signal {
+                    for frame in self.takeQueued() {
+                        client.metrics.rpcBytes(frame.bytes.readableBytes, category: frame.method.category, peerZone: address.zone, direction: "out")
+                        meter.sent(frame.bytes.readableBytes, frame.method.category)
+                        try await outbound.write(frame.bytes)
                     }
                 }
-                while let bytes = try await frames.next() {
-                    let frame = try RPCFrame(decoding: bytes)
-                    client.metrics.rpcBytes(bytes.readableBytes + 4, category: frame.method.category, peerZone: address.zone, direction: "in")
-                    meter.received(bytes.readableBytes + 4, frame.method.category)
-                    let call = state.withLock { $0.inFlight.removeValue(forKey: frame.correlationID) }
-                    call?.completion.complete(.success(frame.body))
-                }
-                group.cancelAll()
-                throw RPCError("node \(node) closed the connection")
             }
+            while let bytes = try await frames.next() {
+                let frame = try RPCFrame(decoding: bytes)
+                client.metrics.rpcBytes(bytes.readableBytes + 4, category: frame.method.category, peerZone: address.zone, direction: "in")
+                meter.received(bytes.readableBytes + 4, frame.method.category)
+                let call = state.withLock { $0.inFlight.removeValue(forKey: frame.correlationID) }
+                call?.completion.complete(.success(frame.body))
+            }
+            group.cancelAll()
+            throw RPCError("node \(node) closed the connection")
+        }
     }
 
     /// The queued calls, given correlation ids and recorded as in flight, as frames to write.
