@@ -224,7 +224,7 @@ let package = Package(
         .testTarget(
             name: "AMQAgentTests",
             dependencies: [
-                "AMQAgent", "AMQControlPlane", "AMQKafkaClient", "AMQKafkaProtocol", "AMQStorage", "AMQStreamIndex", "AMQTestSupport",
+                "AMQAgent", "AMQControlPlane", "AMQKafkaClient", "AMQKafkaProtocol", "AMQStorage", "AMQStreamIndex", "AMQTestSupport", "AMQTraffic",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

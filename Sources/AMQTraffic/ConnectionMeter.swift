@@ -106,7 +106,9 @@ package final class ConnectionMeter: Sendable {
         return delta > UInt32.max / 2 ? 0 : Int64(delta)
     }
 
-    /// Takes the last sample and stops being sampled. Call before the socket closes: the close
+    /// Takes the last sample and stops being sampled. Call before the socket closes (a channel
+    /// that must outlive the peer's close needs `allowRemoteHalfClosure`, or NIO closes the
+    /// socket at end of input, before this can read it): the close
     /// itself — our FIN and the peer's last acknowledgement, after this sample — is counted as one
     /// header each way.
     package func close() async {

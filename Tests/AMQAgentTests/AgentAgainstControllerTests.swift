@@ -1,5 +1,8 @@
 import AMQAgent
 import AMQControlPlane
+import AMQKafkaClient
+import AMQKafkaProtocol
+import AMQTraffic
 import AMQTestSupport
 import AsyncHTTPClient
 import Foundation
@@ -52,6 +55,50 @@ import Testing
             }
             // Stopped, the agent said goodbye rather than leaving the controller to time it out.
             #expect(try await fixture.node(1)?.liveness == .stopped)
+        }
+    }
+
+    /// Traffic end to end in-process: a Kafka client's bytes counted by the agent reach the
+    /// history with a heartbeat (acknowledged), by its zone from the client.id tag; the
+    /// controller counts the agent's calls by the zone the agent sends; both serve the counters
+    /// on /metrics.
+    @Test func trafficCountsReachTheHistoryWithHeartbeats() async throws {
+        try await withController { fixture in
+            let configuration = AgentConfiguration(controllerURL: fixture.url, secret: fixture.secret, zone: "b", nodeID: 2, nodeName: nil)
+            let agent = AgentService(configuration: configuration, logger: Logger(label: "test.agent"))
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await agent.run() }
+                defer { group.cancelAll() }
+                let node = try #require(await eventually { try await fixture.node(2).flatMap { $0.kafkaPort == nil ? nil : $0 } })
+                let start = Date()
+                let metadata = try await withConnection(try #require(node.kafkaPort)) { connection in
+                    try await connection.call(MetadataRequest(topics: nil), version: 9, clientID: "amq_az=a")
+                }
+                #expect(!metadata.brokers.isEmpty)
+                let window = (since: start.addingTimeInterval(-120), until: Date().addingTimeInterval(120))
+                let found = await eventually(timeout: .seconds(20)) {
+                        let history = try? await fixture.store.trafficHistory("demo", since: window.since, until: window.until)
+                        // Frames are shipped with the next heartbeat, their packet headers once sampled.
+                        let kafka = history?.flows.filter {
+                            $0.category == .metadata && $0.source == "a" && $0.destination == "b" && $0.inbound && $0.wireBytes >= $0.bytes + 52
+                        } ?? []
+                        let control = history?.flows.filter { $0.category == .control && $0.source == "b" && $0.inbound } ?? []
+                        return kafka.isEmpty || control.isEmpty ? nil : history
+                    }
+                let all = try await fixture.store.trafficHistory("demo", since: window.since, until: window.until)
+                let history = try #require(found, "\(all.flows.map { "\($0.category) \($0.source)->\($0.destination) \($0.inbound) \($0.bytes)/\($0.wireBytes)" })")
+                let request = history.flows.filter { $0.category == .metadata && $0.inbound }.reduce(Int64(0)) { $0 + $1.bytes }
+                let response = history.flows.filter { $0.category == .metadata && !$0.inbound && $0.destination == "a" }
+                #expect(request > 0 && !response.isEmpty)
+                // Packet headers on top of the frames: at least one segment each way.
+                #expect(history.flows.filter { $0.category == .metadata }.allSatisfy { $0.wireBytes >= $0.bytes })
+                #expect(history.flows.contains { $0.category == .metadata && $0.wireBytes >= $0.bytes + 52 })
+                let agentMetrics = await get("http://127.0.0.1:\(try #require(node.adminPort))/metrics").body
+                #expect(agentMetrics.contains(#"amq_traffic_wire_bytes_total{category="metadata""#), "\(agentMetrics.prefix(2000))")
+                #expect(agentMetrics.contains(#"crossing="inter-zone""#))
+                let controllerMetrics = await get(fixture.url + "/metrics").body
+                #expect(controllerMetrics.contains(#"amq_traffic_wire_bytes_total{category="control""#), "\(controllerMetrics.prefix(2000))")
+            }
         }
     }
 

@@ -78,6 +78,9 @@ final class FakePackets: PacketHeaderSource {
             tasks.addTask {
                 try await server.executeThenClose { inbound in
                     for try await child in inbound {
+                        // The accepting side reads its counts too.
+                        let accepted = TCPInfoSource(channel: child.channel)
+                        #expect(await accepted.read() != nil)
                         try await child.executeThenClose { bytes, _ in for try await _ in bytes {} }
                         return
                     }

@@ -18,6 +18,9 @@ struct KafkaServer: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // The connection's last packet counts are read after the client closes (its meter's
+            // close), so the socket stays open until we close it.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(host: host, port: port) { child in
                 child.eventLoop.makeCompletedFuture {
                     // Frames up to Kafka's default `socket.request.max.bytes`, the decoder's default.

@@ -144,6 +144,8 @@ final class PeerLink: Sendable {
     private func serve(_ address: RPCAddress, client: RPCClient) async throws {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // The link's last packet counts are read after the peer closes, before we close.
+            .channelOption(.allowRemoteHalfClosure, value: true)
             .connectTimeout(.seconds(5))
             .connect(host: address.host, port: address.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
