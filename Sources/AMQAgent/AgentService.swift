@@ -14,18 +14,21 @@ import UnixSignals
 package struct AgentService: Sendable {
     package let configuration: AgentConfiguration
     package let state = AgentState()
-    package let metrics = AgentMetrics()
+    package let metrics: AgentMetrics
+    /// This agent's traffic counts (docs/traffic.md).
+    let traffic: TrafficLedger
     let logger: Logger
 
     package init(configuration: AgentConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        traffic = TrafficLedger(zone: configuration.zone)
+        metrics = AgentMetrics(traffic: traffic)
     }
 
     package func run() async throws {
         let client = try ControlClient(baseURL: configuration.controllerURL, secret: configuration.secret, zone: configuration.zone)
         let groups = GroupCoordinator(logger: logger)
-        let traffic = TrafficLedger(zone: configuration.zone, observer: TrafficMetrics(registry: metrics.registry))
         let broker = KafkaBroker(state: state, control: client, groups: groups, metrics: metrics, traffic: traffic, logger: logger)
         let kafka: KafkaServer
         do {
@@ -190,6 +193,7 @@ struct SessionService: Service {
             // Nothing more goes to the other agents.
             group.cancelAll()
         }
+        await session.flushTraffic(nodeID: node.id)
         await session.leave(nodeID: node.id)
         logger.info("Agent left the cluster", metadata: ["amq.node.id": "\(node.id)"])
     }

@@ -8,18 +8,18 @@ package final class TrafficLedger: Sendable {
     /// This process's zone (`TrafficZone.unknown` when it has none).
     package let zone: String
     private let clock: @Sendable () -> Date
-    private let observer: (any TrafficObserver)?
     private let state = Mutex(State())
 
     private struct State {
         var tally = TrafficTally()
+        /// Everything counted since the process started, for the Prometheus counters.
+        var totals = TrafficTotals()
         var meters: [Int: ConnectionMeter] = [:]
         var nextMeter = 0
     }
 
-    package init(zone: String?, observer: (any TrafficObserver)? = nil, clock: @escaping @Sendable () -> Date = { Date() }) {
+    package init(zone: String?, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.zone = zone ?? TrafficZone.unknown
-        self.observer = observer
         self.clock = clock
     }
 
@@ -28,15 +28,22 @@ package final class TrafficLedger: Sendable {
     package func add(_ flow: TrafficFlow, _ counts: ByteCounts) {
         guard !counts.isZero else { return }
         let now = clock()
-        state.withLock { $0.tally.add(flow, counts, at: now) }
-        observer?.counted(flow, counts)
+        state.withLock { state in
+            state.tally.add(flow, counts, at: now)
+            state.totals.flows[flow, default: ByteCounts()] += counts
+        }
     }
 
     package func add(_ operation: S3Operation, _ counts: RequestCounts) {
         let now = clock()
-        state.withLock { $0.tally.add(operation, counts, at: now) }
-        observer?.counted(operation, counts)
+        state.withLock { state in
+            state.tally.add(operation, counts, at: now)
+            state.totals.requests[operation, default: RequestCounts()] += counts
+        }
     }
+
+    /// Everything counted since the process started.
+    package var totals: TrafficTotals { state.withLock { $0.totals } }
 
     /// What has been counted since the last call.
     package func take() -> TrafficTally {
@@ -71,8 +78,10 @@ package final class TrafficLedger: Sendable {
     }
 }
 
-/// Told of every count as it is made (the Prometheus counters).
-package protocol TrafficObserver: Sendable {
-    func counted(_ flow: TrafficFlow, _ counts: ByteCounts)
-    func counted(_ operation: S3Operation, _ counts: RequestCounts)
+/// Running totals by flow and by S3 operation.
+package struct TrafficTotals: Sendable, Equatable {
+    package var flows: [TrafficFlow: ByteCounts] = [:]
+    package var requests: [S3Operation: RequestCounts] = [:]
+
+    package init() {}
 }

@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// The traffic counters as Prometheus metrics, on a process's registry (manifests/grafana/ queries
 /// exactly these names):
@@ -6,7 +7,10 @@ import Prometheus
 ///   `category`, `topic`, `source_zone`, `destination_zone`, `direction` (`in`: received by this
 ///   process) and `crossing` (`inter-zone`, `intra-zone`, `unknown`), zones `unknown` when not known;
 /// - `amq_s3_requests_total` and `amq_s3_bytes_total` by `operation`.
-package struct TrafficMetrics: TrafficObserver {
+///
+/// Counting stays off the hot path: the ledger keeps running totals, and `refresh()` — called when
+/// `/metrics` is rendered — advances the counters by what is new since the last call.
+package final class TrafficMetrics: Sendable {
     private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "amq", metricName: name, unitName: "total", helpText: help)
     }
@@ -20,13 +24,33 @@ package struct TrafficMetrics: TrafficObserver {
 
     package static let names = [bytes.name, wireBytes.name, requests.name, requestBytes.name]
 
-    let registry: PrometheusCollectorRegistry
+    package let registry: PrometheusCollectorRegistry
+    let ledger: TrafficLedger
+    private let seen = Mutex(TrafficTotals())
 
-    package init(registry: PrometheusCollectorRegistry) {
+    package init(registry: PrometheusCollectorRegistry, ledger: TrafficLedger) {
         self.registry = registry
+        self.ledger = ledger
     }
 
-    package func counted(_ flow: TrafficFlow, _ counts: ByteCounts) {
+    /// Brings the counters up to the ledger's totals.
+    package func refresh() {
+        let totals = ledger.totals
+        let previous = seen.withLock { seen in
+            defer { seen = totals }
+            return seen
+        }
+        for (flow, counts) in totals.flows {
+            let before = previous.flows[flow] ?? ByteCounts()
+            counted(flow, ByteCounts(bytes: counts.bytes - before.bytes, wireBytes: counts.wireBytes - before.wireBytes))
+        }
+        for (operation, counts) in totals.requests {
+            let before = previous.requests[operation] ?? RequestCounts()
+            counted(operation, RequestCounts(requests: counts.requests - before.requests, bytes: counts.bytes - before.bytes))
+        }
+    }
+
+    private func counted(_ flow: TrafficFlow, _ counts: ByteCounts) {
         // `crossing` says what PromQL cannot (it cannot compare two labels): inter-zone, intra-zone or unknown.
         let crossing = flow.isUnknownZone ? "unknown" : flow.isInterZone ? "inter-zone" : "intra-zone"
         let labels = [
@@ -37,7 +61,7 @@ package struct TrafficMetrics: TrafficObserver {
         if counts.wireBytes > 0 { registry.makeCounter(descriptor: Self.wireBytes, labels: labels).increment(by: counts.wireBytes) }
     }
 
-    package func counted(_ operation: S3Operation, _ counts: RequestCounts) {
+    private func counted(_ operation: S3Operation, _ counts: RequestCounts) {
         let labels = [("operation", operation.rawValue)]
         registry.makeCounter(descriptor: Self.requests, labels: labels).increment(by: counts.requests)
         if counts.bytes > 0 { registry.makeCounter(descriptor: Self.requestBytes, labels: labels).increment(by: counts.bytes) }

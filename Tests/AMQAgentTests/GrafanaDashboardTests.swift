@@ -18,8 +18,8 @@ import Testing
     }
 
     @Test func everyQuerysMetricIsOneAnAgentServes() throws {
-        let metrics = AgentMetrics()
-        let ledger = TrafficLedger(zone: "a", observer: TrafficMetrics(registry: metrics.registry))
+        let ledger = TrafficLedger(zone: "a")
+        let metrics = AgentMetrics(traffic: ledger)
         // One count of each kind, so every labelled family has a series to render.
         ledger.add(TrafficFlow(category: .produce, topic: "t", source: "b", destination: "a", inbound: true), ByteCounts(bytes: 10, wireBytes: 62))
         ledger.add(.put, RequestCounts(requests: 1, bytes: 10))

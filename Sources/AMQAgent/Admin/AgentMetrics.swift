@@ -24,12 +24,15 @@ package struct AgentMetrics: Sendable {
     private let storageSeen = StorageTotals()
     private let factory: PrometheusMetricsFactory
     private let rpcCounters = CounterFamily()
+    /// The traffic counters, brought up to date on each render.
+    private let traffic: TrafficMetrics?
 
-    package init() {
+    package init(traffic ledger: TrafficLedger? = nil) {
         let registry = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: registry)
         self.registry = registry
         self.factory = factory
+        traffic = ledger.map { TrafficMetrics(registry: registry, ledger: $0) }
         topologyVersion = Metrics.Gauge(label: "amq_topology_version", factory: factory)
         heartbeatDuration = Metrics.Timer(label: "amq_heartbeat_duration_seconds", factory: factory)
         heartbeatFailures = Metrics.Counter(label: "amq_heartbeat_failures_total", factory: factory)
@@ -127,6 +130,7 @@ package struct AgentMetrics: Sendable {
     /// Renders every metric, refreshing the uptime first.
     package func render(uptimeSeconds: Double) -> String {
         uptime.record(uptimeSeconds)
+        traffic?.refresh()
         return registry.emitToString()
     }
 }

@@ -3,17 +3,30 @@ import AMQStorage
 import AMQTraffic
 import Foundation
 import Logging
+import Synchronization
 
 /// The agent's side of the control API: registers, heartbeats, follows the topology by long-poll,
 /// and says goodbye on graceful shutdown.
-struct ControllerSession: Sendable {
+final class ControllerSession: Sendable {
     let client: ControlClient
     let configuration: AgentConfiguration
     let state: AgentState
     let metrics: AgentMetrics
     /// This agent's traffic counts, shipped with each heartbeat.
     let traffic: TrafficLedger
+    /// What has been shipped and not yet acknowledged; one per agent process.
+    let shipper: Mutex<TrafficShipper>
     let logger: Logger
+
+    init(client: ControlClient, configuration: AgentConfiguration, state: AgentState, metrics: AgentMetrics, traffic: TrafficLedger, logger: Logger) {
+        self.client = client
+        self.configuration = configuration
+        self.state = state
+        self.metrics = metrics
+        self.traffic = traffic
+        self.shipper = Mutex(TrafficShipper(origin: UUID().uuidString))
+        self.logger = logger
+    }
 
     /// Registers, retrying with backoff until `registerTimeout`; then the controller is unreachable.
     func register(_ registration: TopologyStore.Registration) async throws -> NodeInfo {
@@ -50,23 +63,13 @@ struct ControllerSession: Sendable {
     /// (and any not yet acknowledged: `TrafficShipper`); after each, re-checks that the storage
     /// engine leads what the topology says.
     func heartbeatLoop(nodeID: Int, engine: StorageEngine) async {
-        var shipper = TrafficShipper(origin: UUID().uuidString)
         while !Task.isCancelled {
             let interval = (await state.topology?.settings.heartbeatIntervalMs) ?? 1000
             try? await Task.sleep(for: .milliseconds(interval))
             if Task.isCancelled { return }
             let start = ContinuousClock.now
-            // Everything counted before `through` is in what is taken now.
-            let through = traffic.now
-            await traffic.sampleConnections()
-            shipper.add(traffic.take())
-            let batches = shipper.batchesToSend(now: through)
             do {
-                let acked = await state.topology?.version
-                let response = try await client.heartbeat(
-                    .init(nodeID: nodeID, ackedVersion: acked, pid: Int(ProcessInfo.processInfo.processIdentifier), traffic: batches)
-                )
-                if let sequence = response.trafficAcknowledged { shipper.acknowledged(through: sequence) }
+                try await heartbeat(nodeID: nodeID)
                 metrics.heartbeatSucceeded(after: ContinuousClock.now - start)
                 if let topology = await state.topology {
                     await LeadershipSync.apply(topology, nodeID: nodeID, engine: engine, logger: logger)
@@ -75,6 +78,31 @@ struct ControllerSession: Sendable {
                 metrics.heartbeatFailed()
                 logger.warning("Heartbeat failed", metadata: ["amq.error": "\(error)"])
             }
+        }
+    }
+
+    /// One heartbeat, carrying the traffic counted since the last (and any batch not yet
+    /// acknowledged: `TrafficShipper`).
+    private func heartbeat(nodeID: Int) async throws {
+        // Everything counted before `through` is in what is taken now.
+        let through = traffic.now
+        await traffic.sampleConnections()
+        let batches = shipper.withLock { shipper in
+            shipper.add(traffic.take())
+            return shipper.batchesToSend(now: through)
+        }
+        let response = try await client.heartbeat(
+            .init(nodeID: nodeID, ackedVersion: await state.topology?.version, pid: Int(ProcessInfo.processInfo.processIdentifier), traffic: batches)
+        )
+        if let sequence = response.trafficAcknowledged { shipper.withLock { $0.acknowledged(through: sequence) } }
+    }
+
+    /// Ships what is left to count before the agent leaves, so a clean stop loses no counts.
+    func flushTraffic(nodeID: Int) async {
+        do {
+            try await heartbeat(nodeID: nodeID)
+        } catch {
+            logger.warning("Could not ship the last traffic counts", metadata: ["amq.error": "\(error)"])
         }
     }
 

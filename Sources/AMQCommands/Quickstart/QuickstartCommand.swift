@@ -72,18 +72,22 @@ struct QuickstartCommand: AsyncParsableCommand {
             throw error
         }
         let nodes = try await store.nodes(Self.cluster)
+        let elapsed = ContinuousClock.now - started
+        // Stopped first, the agents ship their last counts and the window's figures are final; a
+        // running cluster's last minute keeps filling (buckets are minutes).
+        if !keepRunning { try await stop(store, info) }
         let traffic = try await trafficReport(store, since: startedAt)
         let categories = try await store.trafficReport(
             Self.cluster, TrafficQuery(since: traffic.window.since, until: traffic.window.until, by: .category)
         )
-        if !keepRunning { try await stop(store, info) }
-        summarize(outcome, nodes: nodes, info: info, global: global, elapsed: ContinuousClock.now - started)
+        summarize(outcome, nodes: nodes, info: info, global: global, elapsed: elapsed)
         Output.line()
         for line in TrafficRendering.summary(traffic, categories: categories) { Output.line(line) }
         let prefix = (dataDir.map { "AMQ_DATA_DIR=\($0.shellQuoted) " } ?? "") + ProcessControl.commandName.shellQuoted
         Output.line(
             "  The same window: \(prefix) traffic report --since \(Int64(traffic.window.since.timeIntervalSince1970)) --until \(Int64(traffic.window.until.timeIntervalSince1970.rounded(.up)))"
         )
+        if keepRunning { Output.line("  (the cluster runs on, so the window's last minute keeps counting its heartbeats)") }
     }
 
     /// The traffic of the minutes this run took (buckets are minutes), once every agent has

@@ -29,7 +29,7 @@ struct ControlRouter: Sendable {
     let cluster: String
     /// The controller's connections, counted as `control` traffic by the caller's zone.
     let connections: KernelCountedConnections
-    let metrics: PrometheusCollectorRegistry
+    let metrics: TrafficMetrics
     let logger: Logger
 
     /// Largest request body the control API reads.
@@ -39,9 +39,10 @@ struct ControlRouter: Sendable {
         let router = Router(context: ControlRequestContext.self)
         router.add(middleware: ConnectionZoneMiddleware(connections: connections))
         router.get("metrics") { _, _ in
-            Response(
+            metrics.refresh()
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(string: metrics.emitToString()))
+                body: .init(byteBuffer: ByteBuffer(string: metrics.registry.emitToString()))
             )
         }
         router.get(RouterPath(ControlAPI.Path.health)) { _, _ in

@@ -54,7 +54,7 @@ package struct ControllerService: Sendable {
         let initial = try await store.snapshot(configuration.cluster)
         await broadcaster.publish(initial)
         let registry = PrometheusCollectorRegistry()
-        let ledger = TrafficLedger(zone: configuration.zone, observer: TrafficMetrics(registry: registry))
+        let ledger = TrafficLedger(zone: configuration.zone)
         let connections = KernelCountedConnections(category: .control)
         let objects = MeteredObjectStore(try ObjectStoreURL(initial.objectStoreURL).makeStore(logger: logger), ledger: ledger)
         let maintenance = StreamMaintenance(
@@ -63,7 +63,7 @@ package struct ControllerService: Sendable {
         )
         let router = ControlRouter(
             store: store, broadcaster: broadcaster, secret: configuration.secret, cluster: configuration.cluster, connections: connections,
-            metrics: registry, logger: logger
+            metrics: TrafficMetrics(registry: registry, ledger: ledger), logger: logger
         )
         let cluster = configuration.cluster
         let store = self.store
@@ -207,6 +207,15 @@ struct TrafficHistoryService: Service {
             } catch {
                 logger.warning("Cannot save traffic counts; keeping them for the next round", metadata: ["amq.error": "\(error)"])
             }
+        }
+        // Stopping: what was counted since the last round is saved too.
+        let through = ledger.now
+        await connections.sample(into: ledger)
+        unsaved.merge(ledger.take())
+        do {
+            try await store.recordControllerTraffic(cluster, unsaved, through: through)
+        } catch {
+            logger.warning("Cannot save the last traffic counts", metadata: ["amq.error": "\(error)"])
         }
     }
 }
