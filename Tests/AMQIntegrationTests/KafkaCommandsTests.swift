@@ -98,6 +98,18 @@ import Testing
             #expect(bytes["interZone"] as? Int == 0 && (bytes["intraZone"] as? Int ?? 0) > 0, "\(row)")
         }
 
+        // A hundred records are far below routing's break-even: the advice is to turn it off,
+        // and --apply does so only when confirmed.
+        let advice = try await amq.ok(["traffic", "advise", "--since", since, "--until", until])
+        #expect(advice.stdout.contains("route-disable"), "\(advice.stdout)")
+        let declined = try await amq.ok(["traffic", "advise", "--since", since, "--until", until, "--apply"], input: "n\n")
+        #expect(declined.stdout.contains("Apply 1 change(s): route-disable quickstart-events? [y/N]") && declined.stdout.contains("Nothing changed."))
+        #expect(try await routed(amq) == true)
+        let applied = try await amq.ok(["traffic", "advise", "--since", since, "--until", until, "--apply"], input: "y\n")
+        #expect(applied.stdout.contains("Applied 1 change(s): route-disable quickstart-events"), "\(applied.stdout)")
+        #expect(try await routed(amq) == false)
+        try await amq.ok(["topic", "route-enable", "quickstart-events"])
+
         // Bad input: a clear message, exit code, and nothing changed.
         let before = try await amq.ok(["cluster", "describe", "quickstart", "--format", "json"]).stdout
         for (arguments, code, message) in [
@@ -113,5 +125,12 @@ import Testing
             #expect(result.code == code && result.stderr.contains(message), "\(arguments): exit \(result.code) \(result.stderr)")
         }
         #expect(try await amq.ok(["cluster", "describe", "quickstart", "--format", "json"]).stdout == before)
+    }
+
+    func routed(_ amq: AMQProcess) async throws -> Bool? {
+        let described = try await amq.ok(["topic", "describe", "quickstart-events", "--format", "json"])
+        let json = try JSONSerialization.jsonObject(with: Data(described.stdout.utf8)) as? [String: Any]
+        let topic = (json?["topic"] as? [String: Any]) ?? json
+        return (topic?["config"] as? [String: Any])?["routeEnabled"] as? Bool
     }
 }
