@@ -208,6 +208,7 @@ let package = Package(
             name: "AMQControlPlaneTests",
             dependencies: [
                 "AMQControlPlane", "AMQStreamIndex", "AMQTestSupport", "AMQTraffic",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwiftSettings

@@ -97,6 +97,12 @@ import Testing
                 var second = good
                 two.writeBuffer(&second)
                 let large = RecordBatchBuilder.batch([Record(value: Array(repeating: 1, count: 2_000_000), timestamp: 1)])
+                // Two records whose header claims offsets for one, with a CRC that matches: Kafka
+                // refuses a count that disagrees with the offset range (issue 11, finding 13).
+                var miscounted = RecordBatchBuilder.batch([Record(value: Array("a".utf8), timestamp: 1), Record(value: Array("b".utf8), timestamp: 1)])
+                miscounted.setInteger(Int32(0), at: miscounted.readerIndex + RecordBatchHeader.Offsets.lastOffsetDelta)
+                let crc = miscounted.withUnsafeReadableBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatchHeader.crcStart...])) }
+                miscounted.setInteger(crc, at: miscounted.readerIndex + RecordBatchHeader.Offsets.crc)
 
                 func code(_ topic: String, _ partition: Int, _ records: ByteBuffer, acks: Int16 = ProduceAcks.all.rawValue) async throws -> KafkaErrorCode {
                     let response = try await client.call(
@@ -111,6 +117,7 @@ import Testing
                 #expect(try await code("orders", notLed, good) == .notLeaderOrFollower)
                 #expect(try await code("orders", led, corrupt) == .corruptMessage)
                 #expect(try await code("orders", led, two) == .invalidRecord)
+                #expect(try await code("orders", led, miscounted) == .invalidRecord)
                 #expect(try await code("orders", led, large) == .messageTooLarge)
                 #expect(try await code("orders", led, good, acks: 2) == .invalidRequiredAcks)
                 // After all that, the same connection still works.

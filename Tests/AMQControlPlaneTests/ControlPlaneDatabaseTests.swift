@@ -1,4 +1,5 @@
 import AMQControlPlane
+import GRDB
 import Foundation
 import Testing
 
@@ -34,6 +35,16 @@ import Testing
         } catch {
             #expect(error.code == .notAnAMQDatabase)
         }
+    }
+
+    /// A commit the controller answered survives a power loss: the connection that writes syncs
+    /// the WAL on every commit (issue 11, finding 1).
+    @Test func commitsAreDurableAcrossPowerLoss() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let database = try ControlPlaneDatabase(path: directory.path + "/amq.db")
+        // 2 is FULL; GRDB's default in WAL mode is 1, NORMAL.
+        #expect(try await database.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
     }
 
     @Test func reopeningKeepsDataAndMigratesOnce() async throws {

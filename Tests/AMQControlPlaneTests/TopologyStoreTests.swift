@@ -214,6 +214,23 @@ import Testing
         )
         #expect(again.id == 7 && again.kafkaPort == 3)
     }
+
+    /// Compaction is not implemented: `cleanup.policy=compact` is refused rather than accepted and
+    /// ignored, which would delete a compacted topic's records after retention.ms (issue 11,
+    /// finding 4).
+    @Test func compactedTopicsAreRefusedNotSilentlyDeleted() throws {
+        var compacted = TopicConfig()
+        for value in ["compact", "compact,delete", "delete,compact", "nonsense"] {
+            #expect(throws: ControlPlaneError.self) { try compacted.set("cleanup.policy", value) }
+        }
+        do {
+            try compacted.set("cleanup.policy", "compact")
+        } catch {
+            #expect(error.code == .invalidConfig && error.message.contains("does not compact"))
+        }
+        try compacted.set("cleanup.policy", "delete")
+        #expect(compacted.extra["cleanup.policy"] == "delete")
+    }
 }
 
 func expectCode(

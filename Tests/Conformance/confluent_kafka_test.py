@@ -23,7 +23,15 @@ try:
     raise SystemExit("FAIL: duplicate CreateTopics accepted")
 except KafkaException as e:
     assert e.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS, e
-
+# Compaction is not implemented: a compacted topic is refused, not created and later emptied.
+C = T + "-compact"
+try:
+    a.create_topics([NewTopic(C, num_partitions=1, replication_factor=1, config={"cleanup.policy": "compact"})])[C].result()
+    raise SystemExit("FAIL: cleanup.policy=compact accepted")
+except KafkaException as e:
+    assert e.args[0].code() == KafkaError.INVALID_CONFIG, e
+    assert "compact" in e.args[0].str(), e
+assert C not in a.list_topics(timeout=10).topics
 
 
 until(lambda: T in a.list_topics(timeout=10).topics and len(a.list_topics(timeout=10).topics[T].partitions) == 3,

@@ -32,7 +32,15 @@ package struct ControlPlaneDatabase: Sendable {
         configuration.label = "amq.control-plane"
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            try pool.writeWithoutTransaction { db in try Self.refuseForeignSchema(db, path: path) }
+            try pool.writeWithoutTransaction { db in
+                // A commit the controller has answered (a range of offsets handed out) must
+                // survive a power loss: GRDB sets the pool's one writer to NORMAL, which in WAL
+                // mode can roll the last commits back, and next_offset would go backwards. FULL
+                // syncs the WAL on every commit (docs/decisions.md has the cost). Readers never
+                // commit, so only the writer needs it.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                try Self.refuseForeignSchema(db, path: path)
+            }
             try Migrations.migrator.migrate(pool)
         } catch {
             throw Self.translate(error, path: path)

@@ -47,6 +47,18 @@ package struct TopicConfig: Codable, Sendable, Equatable {
                 .invalidArgument,
                 "\"partitions\" is not a config; use --partitions N"
             )
+        case "cleanup.policy":
+            // Accepting compact and then deleting by retention would silently lose the latest
+            // value per key that Connect, Schema Registry and Streams keep in such topics.
+            guard value == "delete" else {
+                throw ControlPlaneError(
+                    .invalidConfig,
+                    value.contains("compact")
+                        ? "cleanup.policy=\(value) is not supported: amq does not compact topics by key, and would delete their records after retention.ms; only cleanup.policy=delete is accepted"
+                        : "cleanup.policy must be delete (amq does not compact topics); got \"\(value)\""
+                )
+            }
+            extra[key] = value
         default:
             try Self.validateFreeFormKey(key)
             extra[key] = value

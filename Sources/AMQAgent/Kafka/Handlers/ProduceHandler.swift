@@ -115,6 +115,13 @@ struct ProduceHandler {
                 ? .failed(.invalidRecord, "a produce request carries exactly one record batch per partition")
                 : .failed(.corruptMessage, "record batch length \(header.totalSize) exceeds the \(records.readableBytes) bytes sent")
         }
+        // Kafka's LogValidator: the record count must match the offset range the header claims,
+        // or offsets would be handed out for records that are not there (or the reverse).
+        guard header.recordsCount > 0, Int64(header.lastOffsetDelta) + 1 == Int64(header.recordsCount) else {
+            return .failed(
+                .invalidRecord, "record batch claims \(Int64(header.lastOffsetDelta) + 1) offsets for \(header.recordsCount) records; they must agree"
+            )
+        }
         guard let codec = CompressionCodec(rawValue: Int16(header.compression)) else {
             return .failed(.unsupportedCompressionType, "unknown compression codec \(header.compression)")
         }
