@@ -182,6 +182,25 @@ import Testing
         }
     }
 
+    /// A client that sets no fetch deadline asks to wait 2³¹−1 ms (issue 11): the wait ends when
+    /// the client goes away, not when the deadline does.
+    @Test func aFetchThatWouldWaitForeverEndsWhenItsClientLeaves() async throws {
+        try await TestAgent.with { agent in
+            let led = try #require(agent.ledPartitions.first)
+            let storage = try #require(await agent.service.state.storage)
+            try await withConnection(agent.kafkaPort) { client in
+                let fetch = FetchRequest(
+                    maxWaitMs: Int32.max, minBytes: 1, maxBytes: 1 << 20,
+                    topics: [.init(topic: "orders", partitions: [.init(partition: Int32(led), fetchOffset: 0, partitionMaxBytes: 1 << 20)])]
+                )
+                _ = try await client.send(fetch, version: 12, clientID: "forever")
+                #expect(await eventually { await storage.statistics.parkedReads == 1 })
+            }
+            // Closed: the parked fetch is cancelled at once, long before the 30 s cap.
+            #expect(await eventually(timeout: .seconds(10)) { await storage.statistics.parkedReads == 0 })
+        }
+    }
+
     @Test func fetchAtTheEndWaitsForDataThenReturnsIt() async throws {
         try await TestAgent.with { agent in
             let partition = try #require(agent.ledPartitions.first)

@@ -299,6 +299,29 @@ import Testing
         }
     }
 
+    /// Every wait ends on shutdown and when its client is gone (issue 11: an agent spun after
+    /// SIGTERM on a fetch that asked to wait 2³¹−1 ms, its wait returning at once forever).
+    @Test func waitForDataEndsOnShutdownAndOnCancellation() async throws {
+        try await withCluster(partitions: 1) { cluster in
+            var configuration = StorageConfiguration(nodeID: cluster.leader)
+            configuration.linger = .milliseconds(5)
+            try await withEngine(configuration, store: InMemoryObjectStore(), cluster) { engine in
+                let key = cluster.keys[0]
+                try await engine.becomeLeader(key, epoch: cluster.epoch)
+                let cancelled = Task { try await engine.waitForData(key, after: 0, until: .now + .seconds(3600)) }
+                cancelled.cancel()
+                await #expect(throws: CancellationError.self) { try await cancelled.value }
+                let parked = Task { try await engine.waitForData(key, after: 0, until: .now + .seconds(3600)) }
+                await engine.shutdown()
+                let stopping = await #expect(throws: StorageError.self) { try await parked.value }
+                #expect(stopping?.code == .shuttingDown)
+                // A wait begun after the stop does not return as if data or the deadline had come.
+                let late = await #expect(throws: StorageError.self) { try await engine.waitForData(key, after: 0, until: .now + .seconds(3600)) }
+                #expect(late?.code == .shuttingDown)
+            }
+        }
+    }
+
     @Test func concurrentColdReadsOfOneRangeCostOneGet() async throws {
         try await withCluster(partitions: 1) { cluster in
             let store = InMemoryObjectStore()

@@ -77,6 +77,9 @@ struct KafkaConnection {
                     return
                 }
             }
+            // The client has closed the connection: nobody reads the answers still owed, so the
+            // requests that wait (a fetch parked on an empty partition) stop waiting.
+            group.cancelAll()
         }
     }
 }

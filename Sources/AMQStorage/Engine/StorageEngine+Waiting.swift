@@ -4,7 +4,7 @@ import AMQStreamIndex
 struct DataWaiter {
     var positions: [PartitionKey: Int64]
     var deadline: ContinuousClock.Instant
-    var continuation: CheckedContinuation<Void, Never>
+    var continuation: CheckedContinuation<Void, any Error>
 }
 
 /// An append waiting for un-uploaded bytes to fall under the bound.
@@ -21,19 +21,33 @@ extension StorageEngine {
     }
 
     /// Waits until any of `positions` has data past its offset, or `deadline` passes: one Fetch
-    /// parks on all its partitions at once.
+    /// parks on all its partitions at once. Throws `shuttingDown` once the engine stops (a wait
+    /// that returned at once instead would have its caller read and wait again in a loop until
+    /// its deadline), and `CancellationError` when the waiting task is cancelled (its client is
+    /// gone).
     package func waitForData(_ positions: [PartitionKey: Int64], until deadline: ContinuousClock.Instant) async throws {
+        if writePath.stopped { throw StorageError(.shuttingDown, "the agent is shutting down") }
         for (partition, offset) in positions {
             let log = try await partitionLog(partition)
             if log.committedEnd > offset { return }
         }
-        guard !positions.isEmpty, deadline > .now, !writePath.stopped else { return }
+        guard !positions.isEmpty, deadline > .now else { return }
+        if writePath.stopped { throw StorageError(.shuttingDown, "the agent is shutting down") }
+        try Task.checkCancellation()
         nextWaiterID += 1
         let id = nextWaiterID
-        await withCheckedContinuation { continuation in
-            dataWaiters[id] = DataWaiter(positions: positions, deadline: deadline, continuation: continuation)
-            deadlineSink.yield(deadline)
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                dataWaiters[id] = DataWaiter(positions: positions, deadline: deadline, continuation: continuation)
+                deadlineSink.yield(deadline)
+            }
+        } onCancel: {
+            Task { await self.cancelDataWaiter(id) }
         }
+    }
+
+    private func cancelDataWaiter(_ id: Int) {
+        dataWaiters.removeValue(forKey: id)?.continuation.resume(throwing: CancellationError())
     }
 
     func wakeDataWaiters(_ partition: PartitionKey, end: Int64) {

@@ -88,7 +88,7 @@ package actor StorageEngine {
         execute(writePath.shutdown())
         for (_, waiter) in roomWaiters { waiter.continuation.resume(throwing: StorageError(.shuttingDown, "the agent is shutting down")) }
         roomWaiters.removeAll()
-        for (_, waiter) in dataWaiters { waiter.continuation.resume() }
+        for (_, waiter) in dataWaiters { waiter.continuation.resume(throwing: StorageError(.shuttingDown, "the agent is shutting down")) }
         dataWaiters.removeAll()
         finishIfDrained()
     }
@@ -327,13 +327,15 @@ package actor StorageEngine {
         package var objectsUploaded: Int
         package var rangesCommitted: Int
         package var retries: Int
+        /// Fetches (and replica polls) parked waiting for data.
+        package var parkedReads: Int
     }
 
     package var statistics: Statistics {
         Statistics(
             pendingUploadBytes: writePath.unuploadedBytes, uploadsInFlight: writePath.uploadsInFlight, cachedLogBytes: logCache.bytes,
             ledPartitions: writePath.ledPartitions.count, objectsUploaded: writePath.objectsUploaded, rangesCommitted: writePath.rangesCommitted,
-            retries: retries
+            retries: retries, parkedReads: dataWaiters.count
         )
     }
 

@@ -30,8 +30,13 @@ struct FetchHandler {
         var maxBytes: Int
     }
 
+    /// The longest a fetch waits for data, whatever it asks: clients give up on a request after
+    /// their request timeout (30 s in the Java client) anyway, and a Go client that sets no
+    /// deadline asks for 2³¹−1 ms.
+    static let maxWait = Duration.seconds(30)
+
     func handle(_ request: FetchRequest, _ context: KafkaRequestContext) async throws -> FetchResponse {
-        let deadline = ContinuousClock.now + .milliseconds(max(0, Int(request.maxWaitMs)))
+        let deadline = ContinuousClock.now + min(.milliseconds(max(0, Int(request.maxWaitMs))), Self.maxWait)
         var response = FetchResponse(
             responses: request.topics.map { topic in
                 .init(topic: topic.topic, partitions: topic.partitions.map { .init(partitionIndex: $0.partition, highWatermark: KafkaSentinel.unknownOffset, records: ByteBuffer()) })
@@ -110,7 +115,12 @@ struct FetchHandler {
             // Park on every partition until one has more, then read again.
             var positions: [PartitionKey: Int64] = [:]
             for slot in slots { if let key = slot.key { positions[key] = slot.offset } }
-            try await storage.waitForData(positions, until: deadline)
+            do {
+                try await storage.waitForData(positions, until: deadline)
+            } catch let error as StorageError where error.code == .shuttingDown {
+                // The agent is stopping: answer with what was read; the client goes elsewhere.
+                break
+            }
             if ContinuousClock.now >= deadline {
                 // Woken by the deadline: one last read picks up whatever arrived meanwhile.
                 continue
