@@ -15,6 +15,7 @@ import Testing
         Case(arguments: ["topic", "create", "x", "--partitions", "0"], code: 64, message: "--partitions must be at least 1"),
         Case(arguments: ["topic", "create", "x", "--partitions", "-3"], code: 64, message: "--partitions must be at least 1"),
         Case(arguments: ["topic", "create", "orders", "--partitions", "3"], code: 1, message: "topic \"orders\" already exists"),
+        Case(arguments: ["topic", "create", "changelog", "--partitions", "1", "--config", "cleanup.policy=compact"], code: 64, message: "amq does not compact topics by key"),
         Case(arguments: ["topic", "describe", "nope"], code: 1, message: "topic \"nope\" not found in cluster \"demo\"; list topics with 'amq topic list'"),
         Case(arguments: ["topic", "delete", "nope"], code: 1, message: "topic \"nope\" not found"),
         Case(arguments: ["topic", "alter", "orders", "--config", "linger.ms=900"], code: 64, message: "linger.ms must be an integer between 0 and 250"),
