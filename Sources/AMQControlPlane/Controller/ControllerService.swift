@@ -142,13 +142,17 @@ struct LivenessMonitor: Service {
     let logger: Logger
 
     func run() async throws {
+        // Heartbeats sent while no controller ran were never recorded: every node gets a full
+        // grace period from this controller's start before it can be marked down (issue 11).
+        let started = Date()
         while !Task.isCancelledOrShuttingDown {
             let settings = (await broadcaster.current())?.settings ?? ClusterSettings()
             let interval = Duration.milliseconds(settings.heartbeatIntervalMs)
             try? await Task.sleep(for: interval / 2)
             let grace = Double(settings.heartbeatIntervalMs * settings.missedHeartbeatsBeforeDown) / 1000
             do {
-                let downed = try await store.markDown(cluster, heartbeatBefore: Date().addingTimeInterval(-grace))
+                let now = Date()
+                let downed = now.timeIntervalSince(started) < grace ? [] : try await store.markDown(cluster, heartbeatBefore: now.addingTimeInterval(-grace))
                 for node in downed {
                     logger.notice("Node marked down after missed heartbeats", metadata: ["amq.node.id": "\(node)"])
                 }
