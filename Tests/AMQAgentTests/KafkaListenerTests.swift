@@ -201,6 +201,36 @@ import Testing
         }
     }
 
+    /// Finding 11 (issue 11): the response is bounded by the cluster's fetch.max.bytes whatever the
+    /// client asks (a client asking 2 GiB would overflow the frame's 32-bit length).
+    @Test func aFetchResponseIsBoundedByTheClustersFetchMaxBytes() async throws {
+        try await TestAgent.with { agent in
+            let partition = try #require(agent.ledPartitions.first)
+            try await withConnection(agent.kafkaPort) { client in
+                for index in 0..<5 {
+                    let batch = RecordBatchBuilder.batch([Record(value: Array(repeating: UInt8(index), count: 100_000), timestamp: 1)])
+                    let produced = try await client.call(
+                        ProduceRequest(acks: ProduceAcks.all.rawValue, timeoutMs: 60_000, topicData: [.init(name: "orders", partitionData: [.init(index: Int32(partition), records: batch)])]),
+                        version: 9
+                    )
+                    #expect(produced.responses.first?.partitionResponses.first?.errorCode == KafkaErrorCode.none)
+                }
+                func fetched() async throws -> Int {
+                    let response = try await client.call(
+                        FetchRequest(maxWaitMs: 0, minBytes: 0, maxBytes: Int32.max, topics: [.init(topic: "orders", partitions: [.init(partition: Int32(partition), fetchOffset: 0, partitionMaxBytes: Int32.max)])]),
+                        version: 12
+                    )
+                    return response.responses.first?.partitions.first?.records?.readableBytes ?? 0
+                }
+                #expect(try await fetched() > 500_000, "all five batches under the default 55 MiB")
+                _ = try await agent.controller.store.updateSettings("demo", [("fetch.max.bytes", "250000")])
+                #expect(await eventually { await agent.service.state.topology?.settings.fetchMaxBytes == 250_000 })
+                let bounded = try await fetched()
+                #expect(bounded > 0 && bounded <= 250_000, "\(bounded) bytes")
+            }
+        }
+    }
+
     @Test func fetchAtTheEndWaitsForDataThenReturnsIt() async throws {
         try await TestAgent.with { agent in
             let partition = try #require(agent.ledPartitions.first)

@@ -254,6 +254,7 @@ struct ClusterDescribe: AsyncParsableCommand {
                 ["missed.heartbeats.before.down", String(settings.missedHeartbeatsBeforeDown)],
                 ["auto.create.topics.enable", String(settings.autoCreateTopics)],
                 ["default.partitions", String(settings.defaultPartitions)],
+                ["fetch.max.bytes", String(settings.fetchMaxBytes)],
             ] + TrafficSettings.keys.map { [$0.key, settings.traffic.value(of: $0.key)] } + [
                 ["created", ISO8601DateFormatter().string(from: info.createdAt)],
             ]
@@ -272,7 +273,8 @@ struct ClusterSet: AsyncParsableCommand {
         abstract: "Change cluster settings.",
         discussion: """
             Settings: heartbeat.interval.ms, missed.heartbeats.before.down, auto.create.topics.enable, \
-            default.partitions. Agents pick changes up with the next topology version.
+            default.partitions, fetch.max.bytes (the most one fetch response carries, at least one \
+            batch). Agents pick changes up with the next topology version.
 
             Traffic report (docs/traffic.md): price.inter-zone-gb, price.s3-put, price.s3-get, \
             price.s3-list, price.s3-delete (dollars, 0 or more); kafka.zones, \

@@ -11,13 +11,16 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
     package var autoCreateTopics: Bool = false
     /// Partitions of an auto-created topic.
     package var defaultPartitions: Int = 3
+    /// Kafka's broker `fetch.max.bytes`: the most a fetch response carries, whatever the client
+    /// asks (at least one batch); 55 MiB as in Kafka.
+    package var fetchMaxBytes: Int = 57_671_680
     /// Prices, the Kafka cluster compared with, and how long traffic history is kept.
     package var traffic = TrafficSettings()
 
     package init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case heartbeatIntervalMs, missedHeartbeatsBeforeDown, autoCreateTopics, defaultPartitions, traffic
+        case heartbeatIntervalMs, missedHeartbeatsBeforeDown, autoCreateTopics, defaultPartitions, fetchMaxBytes, traffic
     }
 
     /// Every key is optional, so settings written before a key existed (and snapshots from an
@@ -30,12 +33,13 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
             try container.decodeIfPresent(Int.self, forKey: .missedHeartbeatsBeforeDown) ?? defaults.missedHeartbeatsBeforeDown
         autoCreateTopics = try container.decodeIfPresent(Bool.self, forKey: .autoCreateTopics) ?? defaults.autoCreateTopics
         defaultPartitions = try container.decodeIfPresent(Int.self, forKey: .defaultPartitions) ?? defaults.defaultPartitions
+        fetchMaxBytes = try container.decodeIfPresent(Int.self, forKey: .fetchMaxBytes) ?? defaults.fetchMaxBytes
         traffic = try container.decodeIfPresent(TrafficSettings.self, forKey: .traffic) ?? defaults.traffic
     }
 
     package static let keys: [String] =
         [
-            "heartbeat.interval.ms", "missed.heartbeats.before.down", "auto.create.topics.enable", "default.partitions",
+            "heartbeat.interval.ms", "missed.heartbeats.before.down", "auto.create.topics.enable", "default.partitions", "fetch.max.bytes",
         ] + TrafficSettings.keys.map(\.key)
 
     /// Applies one `key=value` setting, validating it.
@@ -49,6 +53,8 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
             autoCreateTopics = try TopicConfig.boolean(key, value)
         case "default.partitions":
             defaultPartitions = try TopicConfig.integer(key, value, in: 1...100_000)
+        case "fetch.max.bytes":
+            fetchMaxBytes = try TopicConfig.integer(key, value, in: 1024...Int(Int32.max) / 2)
         case _ where TrafficSettings.isKey(key):
             do {
                 try traffic.set(key, value)

@@ -72,7 +72,9 @@ struct FetchHandler {
             }
         }
         let isolation = request.isolationLevel
-        let responseMax = Int(request.maxBytes <= 0 ? Int32.max : request.maxBytes)
+        // The cluster's fetch.max.bytes bounds what a client may ask (a client asking 2 GiB would
+        // overflow the frame's 32-bit length), as Kafka's broker setting does.
+        let responseMax = min(Int(request.maxBytes <= 0 ? Int32.max : request.maxBytes), view.topology.settings.fetchMaxBytes)
         while true {
             var total = 0
             var failed = false
