@@ -33,6 +33,17 @@ except KafkaException as e:
     assert "compact" in e.args[0].str(), e
 assert C not in a.list_topics(timeout=10).topics
 
+# Transactions are not supported: init_transactions fails at once, not after its timeout.
+started = time.time()
+try:
+    Producer({"bootstrap.servers": B, "transactional.id": "amq-txn-" + uuid.uuid4().hex[:6]}).init_transactions(20)
+    raise SystemExit("FAIL: init_transactions succeeded")
+except KafkaException as e:
+    took = time.time() - started
+    print("init_transactions refused in %.2f s: %s" % (took, e.args[0]))
+    assert took < 2, "init_transactions took %.1f s to fail" % took
+    assert "not supported" in e.args[0].str() or e.args[0].code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, e
+
 
 until(lambda: T in a.list_topics(timeout=10).topics and len(a.list_topics(timeout=10).topics[T].partitions) == 3,
       "the new topic in metadata")

@@ -33,8 +33,15 @@ struct GroupHandlers {
         let view = await broker.view()
         func find(_ key: String) -> FindCoordinatorResponse.Coordinator {
             guard request.keyType == CoordinatorKeyType.group else {
-                return .init(key: key, nodeId: KafkaSentinel.noNode, host: "", port: KafkaSentinel.noNode, errorCode: .coordinatorNotAvailable,
-                             errorMessage: "transactions are not supported")
+                // Transactions are not supported: a fatal error makes clients fail at once
+                // (librdkafka's init_transactions, Java's initTransactions), where a retriable one
+                // had them retry until their timeout.
+                let transactional = request.keyType == CoordinatorKeyType.transaction
+                return .init(
+                    key: key, nodeId: KafkaSentinel.noNode, host: "", port: KafkaSentinel.noNode,
+                    errorCode: transactional ? .transactionalIDAuthorizationFailed : .invalidRequest,
+                    errorMessage: transactional ? "transactions are not supported by amq" : "unknown coordinator key type \(request.keyType)"
+                )
             }
             guard let view, !view.brokers.isEmpty else {
                 return .init(key: key, nodeId: KafkaSentinel.noNode, host: "", port: KafkaSentinel.noNode, errorCode: .coordinatorNotAvailable)
