@@ -168,9 +168,14 @@ struct SessionService: Service {
         try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
         await withDiscardingTaskGroup { group in
             group.addTask { await peers.run() }
-            await withDiscardingTaskGroup { storage in
-                storage.addTask { await engine.run() }
-                storage.addTask { await router.run() }
+            await withTaskGroup(of: Bool.self) { storage in
+                storage.addTask {
+                    await withDiscardingTaskGroup { running in
+                        running.addTask { await engine.run() }
+                        running.addTask { await router.run() }
+                    }
+                    return true
+                }
                 await cancelWhenGracefulShutdown {
                     await withDiscardingTaskGroup { loops in
                         loops.addTask { await session.heartbeatLoop(nodeID: node.id, engine: engine) }
@@ -189,12 +194,26 @@ struct SessionService: Service {
                 // leaders, and this agent's own appends; each run() returns once drained.
                 await router.shutdown()
                 await engine.shutdown()
+                // …for a while: with the controller or the store gone, a stop must still end.
+                let drain = engine.configuration.drainTimeout
+                storage.addTask {
+                    try? await Task.sleep(for: drain)
+                    return false
+                }
+                if await storage.next() == false {
+                    logger.warning("Gave up draining; appends not yet committed fail", metadata: ["amq.timeout": "\(drain)"])
+                    await router.abandon()
+                    await engine.abandon()
+                }
+                storage.cancelAll()
             }
             // Nothing more goes to the other agents.
             group.cancelAll()
         }
-        await session.flushTraffic(nodeID: node.id)
-        await session.leave(nodeID: node.id)
+        // A controller that does not answer the last heartbeat will not hear the goodbye either.
+        if await session.flushTraffic(nodeID: node.id) {
+            await session.leave(nodeID: node.id)
+        }
         logger.info("Agent left the cluster", metadata: ["amq.node.id": "\(node.id)"])
     }
 }

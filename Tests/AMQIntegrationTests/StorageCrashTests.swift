@@ -103,18 +103,18 @@ import Glibc
     }
 }
 
-private func produce(_ url: String, value: String) async -> StorageCrashTests.Produced? {
+func produce(_ url: String, value: String, timeout: TimeAmount = .seconds(10)) async -> StorageCrashTests.Produced? {
     var request = HTTPClientRequest(url: url)
     request.method = .POST
     request.headers.add(name: "Content-Type", value: "application/json")
     request.body = .bytes(ByteBuffer(string: #"{"records":[{"key":"k","value":"\#(value)"}]}"#))
-    guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)), response.status == .ok,
+    guard let response = try? await HTTPClient.shared.execute(request, timeout: timeout), response.status == .ok,
         let body = try? await response.body.collect(upTo: 1 << 20)
     else { return nil }
     return try? JSONDecoder().decode(StorageCrashTests.Produced.self, from: Data(body.readableBytesView))
 }
 
-private func fetch(_ url: String) async -> StorageCrashTests.Fetched? {
+func fetch(_ url: String) async -> StorageCrashTests.Fetched? {
     let (status, body) = await httpGet(url)
     guard status == 200 else { return nil }
     return try? JSONDecoder().decode(StorageCrashTests.Fetched.self, from: Data(body.utf8))

@@ -55,6 +55,20 @@ import Testing
         #expect(forwarded(actions).map(\.leader) == [2])
     }
 
+    /// A stop whose drain ran out of time: the produce uploading and the one still open both fail.
+    @Test func abandoningFailsEveryProduceNotYetForwarded() throws {
+        var machine = machine()
+        let (uploading, _) = try routed(machine.stage(p0, leader: 1, batches: batch(1), headers: headers(batch(1)), now: start))
+        _ = try #require(uploads(machine.tick(now: start + .milliseconds(50))).first)
+        let (open, _) = try routed(machine.stage(p1, leader: 2, batches: batch(1), headers: headers(batch(1)), now: start + .milliseconds(50)))
+        let actions = machine.abandon(StorageError(.shuttingDown, "stopping"))
+        let failed: [Completion<AppendResult>] = actions.flatMap { action -> [Completion<AppendResult>] in
+            if case .fail(let routes, _) = action { routes } else { [] }
+        }
+        #expect(Set(ids(failed)) == Set(ids([uploading, open])))
+        #expect(machine.isDrained && machine.unuploadedBytes == 0 && machine.uploadsInFlight == 0)
+    }
+
     @Test func producesWaitForRoomUntilAnUploadFreesIt() throws {
         let big = batch(6)
         var machine = machine { $0.maxBufferBytes = 1; $0.maxUnuploadedBytes = big.readableBytes * 3 / 2 }

@@ -181,6 +181,24 @@ import Testing
         #expect(machine.isDrained)
     }
 
+    /// A stop whose drain ran out of time (the controller gone): whatever is uploading,
+    /// committing or still open fails, unacknowledged; a commit answered afterwards acknowledges nothing.
+    @Test func abandoningFailsEveryAppendNotYetCommitted() throws {
+        var machine = machine { $0.maxConcurrentUploads = 4 }
+        let (first, sealing) = try appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start))
+        let firstBuffer = try #require(uploads(sealing + machine.tick(now: start + .seconds(1))).first)
+        let plan = try #require(commits(machine.uploaded(firstBuffer.sequence, object: object(firstBuffer), now: start + .seconds(1))).first)
+        let (second, _) = try appended(machine.stage(p1, batches: records(2), headers: headers(records(2)), now: start + .seconds(1)))
+        _ = machine.shutdown()
+        #expect(!machine.isDrained)
+        let abandoned = machine.abandon()
+        #expect(machine.isDrained && machine.unuploadedBytes == 0 && machine.uploadsInFlight == 0)
+        let failed = failures(abandoned).flatMap(\.appends)
+        #expect(Set(failed.map(\.offsets)) == [first.offsets, second.offsets])
+        #expect(failures(abandoned).allSatisfy { $0.error.code == .shuttingDown })
+        #expect(succeeded(machine.committed(plan.sequence, outcomes: [.accepted])).isEmpty)
+    }
+
     @Test func pointersIntoRouterObjectsGetOffsetsAndCommitWithoutAnUpload() throws {
         var machine = machine()
         let location = WritePathStateMachine.RemoteLocation(objectKey: "router/n2/x", objectSize: 500, position: 40, length: 200, uploadedAt: Date())

@@ -83,7 +83,7 @@ final class ControllerSession: Sendable {
 
     /// One heartbeat, carrying the traffic counted since the last (and any batch not yet
     /// acknowledged: `TrafficShipper`).
-    private func heartbeat(nodeID: Int) async throws {
+    private func heartbeat(nodeID: Int, timeout: Duration = .seconds(10)) async throws {
         // Everything counted before `through` is in what is taken now.
         let through = traffic.now
         await traffic.sampleConnections()
@@ -92,17 +92,25 @@ final class ControllerSession: Sendable {
             return shipper.batchesToSend(now: through)
         }
         let response = try await client.heartbeat(
-            .init(nodeID: nodeID, ackedVersion: await state.topology?.version, pid: Int(ProcessInfo.processInfo.processIdentifier), traffic: batches)
+            .init(nodeID: nodeID, ackedVersion: await state.topology?.version, pid: Int(ProcessInfo.processInfo.processIdentifier), traffic: batches),
+            timeout: timeout
         )
         if let sequence = response.trafficAcknowledged { shipper.withLock { $0.acknowledged(through: sequence) } }
     }
 
     /// Ships what is left to count before the agent leaves, so a clean stop loses no counts.
-    func flushTraffic(nodeID: Int) async {
+    /// Briefly: a stop must end (within `amq cluster stop`'s 10 s) even with the controller gone.
+    /// Returns whether the controller answered.
+    @discardableResult
+    func flushTraffic(nodeID: Int) async -> Bool {
+        // Not cancelled with the agent's tasks, like the goodbye below.
+        let call = Task { try await heartbeat(nodeID: nodeID, timeout: .seconds(2)) }
         do {
-            try await heartbeat(nodeID: nodeID)
+            try await call.value
+            return true
         } catch {
             logger.warning("Could not ship the last traffic counts", metadata: ["amq.error": "\(error)"])
+            return false
         }
     }
 
@@ -151,7 +159,7 @@ final class ControllerSession: Sendable {
     /// within its short timeout instead of being torn down half-sent.
     func leave(nodeID: Int) async {
         let client = self.client
-        let call = Task { try await client.leave(nodeID: nodeID, timeout: .seconds(3)) }
+        let call = Task { try await client.leave(nodeID: nodeID, timeout: .seconds(2)) }
         do {
             try await call.value
         } catch {

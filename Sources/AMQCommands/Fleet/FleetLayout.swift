@@ -18,6 +18,8 @@ struct FleetLayout: Sendable {
     var runDirectory: String { directory + "/run" }
     var logsDirectory: String { directory + "/logs" }
     var controllerPIDFile: String { runDirectory + "/controller.pid" }
+    /// The port the controller last listened on, so a restarted one takes it again.
+    var controllerPortFile: String { runDirectory + "/controller.port" }
     var controllerLog: String { logsDirectory + "/controller.log" }
     func agentPIDFile(_ node: Int) -> String { runDirectory + "/agent-\(node).pid" }
     func agentLog(_ node: Int) -> String { logsDirectory + "/agent-\(node).log" }

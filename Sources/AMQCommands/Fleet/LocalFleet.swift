@@ -55,9 +55,7 @@ struct LocalFleet {
 
     private func isOurs(_ pid: Int32, _ role: Role) -> Bool {
         guard let arguments = ProcessControl.commandLine(pid) else { return false }
-        func has(_ flag: String, _ value: String) -> Bool {
-            zip(arguments, arguments.dropFirst()).contains { $0 == flag && $1 == value }
-        }
+        func has(_ flag: String, _ value: String) -> Bool { ProcessControl.argument(flag, of: pid) == value }
         switch role {
         case .controller: return arguments.contains("controller") && has("--secret-file", layout.secretFile)
         case .agent(let id): return arguments.contains("agent") && has("--node-id", String(id)) && has("--secret-file", layout.secretFile)
@@ -74,8 +72,15 @@ struct LocalFleet {
         var started: [Int: Int32] = [:]
         for node in nodes {
             if case (.running, let pid?) = process(.agent(node.id)) {
-                Output.progress("  agent \(node.id) (zone \(node.zone)) already running (pid \(pid))")
-                continue
+                if ProcessControl.argument("--controller", of: pid) == controllerURL {
+                    Output.progress("  agent \(node.id) (zone \(node.zone)) already running (pid \(pid))")
+                    continue
+                }
+                // The controller could not get its old port back: this agent calls an address
+                // nobody answers, so it is restarted (cleanly) with the new one.
+                Output.progress("  agent \(node.id) (zone \(node.zone)) follows an old controller address; restarting it")
+                var report = StopReport()
+                try await stopGroup([.agent(node.id)], timeout: .seconds(10), report: &report)
             }
             started[node.id] = try spawn(.agent(node.id), arguments: agentArguments(node, controllerURL: controllerURL))
         }
@@ -88,10 +93,16 @@ struct LocalFleet {
             return url
         }
         try await store.setController(cluster.name, url: nil, pid: nil)
+        // Back on its last port when that is free: running agents (and anything else that knows
+        // the address) find it again without a restart.
+        let lastPort = (try? String(contentsOfFile: layout.controllerPortFile, encoding: .utf8)).flatMap {
+            Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let port = lastPort.flatMap { ProcessControl.isPortFree(host: "127.0.0.1", port: $0) ? $0 : nil } ?? 0
         let pid = try spawn(
             .controller,
             arguments: [
-                "controller", "run", "--db", databasePath, "--cluster", cluster.name, "--listen", "127.0.0.1:0",
+                "controller", "run", "--db", databasePath, "--cluster", cluster.name, "--listen", "127.0.0.1:\(port)",
                 "--secret-file", layout.secretFile,
             ] + (cluster.zones.first.map { ["--zone", $0.name] } ?? [])
         )
@@ -99,6 +110,9 @@ struct LocalFleet {
         while ContinuousClock.now < deadline {
             let info = try await store.cluster(cluster.name)
             if let url = info.controllerURL, info.controllerPID == Int(pid) {
+                if let port = URLComponents(string: url)?.port {
+                    try? "\(port)\n".write(toFile: layout.controllerPortFile, atomically: true, encoding: .utf8)
+                }
                 Output.progress("  controller up at \(url) (pid \(pid))")
                 return url
             }

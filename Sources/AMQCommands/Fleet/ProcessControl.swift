@@ -121,6 +121,12 @@ enum ProcessControl {
         return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// The value given to `flag` on the command line of `pid`, if any.
+    static func argument(_ flag: String, of pid: Int32) -> String? {
+        guard let arguments = commandLine(pid) else { return nil }
+        return zip(arguments, arguments.dropFirst()).first { $0.0 == flag }?.1
+    }
+
     static func signal(_ pid: Int32, _ signal: Int32) {
         _ = kill(pid, signal)
     }

@@ -52,8 +52,8 @@ package struct ControlClient: Sendable {
         return response.logStartOffset
     }
 
-    package func heartbeat(_ heartbeat: ControlAPI.HeartbeatRequest) async throws -> ControlAPI.HeartbeatResponse {
-        try await call(.POST, ControlAPI.Path.heartbeat, body: heartbeat)
+    package func heartbeat(_ heartbeat: ControlAPI.HeartbeatRequest, timeout: Duration = .seconds(10)) async throws -> ControlAPI.HeartbeatResponse {
+        try await call(.POST, ControlAPI.Path.heartbeat, body: heartbeat, timeout: timeout)
     }
 
     package func leave(nodeID: Int, timeout: Duration = .seconds(10)) async throws {

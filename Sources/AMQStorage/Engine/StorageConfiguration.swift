@@ -19,6 +19,13 @@ package struct StorageConfiguration: Sendable {
     /// Backoff between retries of a failed upload or commit.
     package var retryBase: Duration = .milliseconds(100)
     package var retryCap: Duration = .seconds(5)
+    /// Commits go to the controller, which comes back within seconds of a restart; produce must
+    /// resume as soon as it does (docs/reliability.md).
+    package var commitRetryCap: Duration = .seconds(1)
+    /// How long a stopping agent keeps trying to upload and commit what it took before giving up
+    /// on it (those appends fail, unacknowledged). With the traffic flush and the goodbye
+    /// (2 s each at most) a stop ends inside `amq cluster stop`'s 10 s.
+    package var drainTimeout: Duration = .seconds(4)
 
     package init(nodeID: Int) {
         self.nodeID = nodeID

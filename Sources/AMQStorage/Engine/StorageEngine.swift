@@ -15,7 +15,7 @@ import NIOCore
 ///
 /// `run()` must be running (it uploads, commits and keeps time); the rest are its API.
 package actor StorageEngine {
-    package let configuration: StorageConfiguration
+    nonisolated package let configuration: StorageConfiguration
     let store: any ObjectStore
     let index: any PartitionIndex
     let logger: Logger
@@ -91,6 +91,13 @@ package actor StorageEngine {
         for (_, waiter) in dataWaiters { waiter.continuation.resume(throwing: StorageError(.shuttingDown, "the agent is shutting down")) }
         dataWaiters.removeAll()
         finishIfDrained()
+    }
+
+    /// After ``shutdown()``, when draining takes too long (the controller or the store gone):
+    /// every append not yet committed fails, unacknowledged, and `run()` may end; the caller
+    /// cancels the uploads and commits still retrying.
+    package func abandon() {
+        execute(writePath.abandon())
     }
 
     /// Once stopped and nothing is left to upload or commit, `run()` may end.
@@ -277,7 +284,11 @@ package actor StorageEngine {
         let request = plan.request
         var outcomes: [CommitResponse.Outcome]
         do {
-            outcomes = try await retrying("commit \(request.objectKey)") { try await self.index.commit(request).outcomes }
+            // The controller is near and a commit holds every later one: retry it sooner than an upload.
+            outcomes = try await AMQStorage.retrying(
+                "commit \(request.objectKey)", base: configuration.retryBase, cap: configuration.commitRetryCap, logger: logger,
+                onRetry: { await self.countRetry() }
+            ) { try await self.index.commit(request).outcomes }
         } catch {
             execute(writePath.commitFailed(plan.sequence))
             return

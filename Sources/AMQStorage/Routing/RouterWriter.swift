@@ -146,6 +146,12 @@ package actor RouterWriter {
         finishIfDrained()
     }
 
+    /// After ``shutdown()``, when draining takes too long: every produce not yet forwarded fails.
+    package func abandon() {
+        execute(machine.abandon(StorageError(.shuttingDown, "the agent stopped before the produce reached its leader")))
+        finishIfDrained()
+    }
+
     private func finishIfDrained() {
         if machine.stopped, machine.isDrained { workSink.finish() }
     }

@@ -196,6 +196,27 @@ package struct RouterBufferStateMachine: Sendable {
         return entries.isEmpty ? [] : [seal()]
     }
 
+    /// Gives up on everything not yet forwarded (a stop whose drain ran out of time): every
+    /// waiting produce fails and the machine is drained.
+    package mutating func abandon(_ error: StorageError) -> [Action] {
+        stopped = true
+        var routes = entries.map(\.route)
+        if opened != nil { sealPolicy.discard() }
+        entries = []
+        bytes = 0
+        opened = nil
+        for stage in sealed.values {
+            switch stage {
+            case .uploading(let buffer), .uploaded(let buffer, _): routes += buffer.entries.map(\.route)
+            case .abandoned: break
+            }
+        }
+        sealed.removeAll()
+        unuploadedBytes = 0
+        uploadsInFlight = 0
+        return [.fail(routes, error), .roomFreed]
+    }
+
     /// Nothing waits for an upload or a forward.
     package var isDrained: Bool { sealed.isEmpty && entries.isEmpty }
 }

@@ -552,4 +552,25 @@ package struct WritePathStateMachine: Sendable {
         stopped = true
         return open == nil ? [] : seal()
     }
+
+    /// Gives up on everything not yet committed (a stop whose drain ran out of time): every
+    /// waiting append fails, unacknowledged, and the machine is drained. An upload or commit
+    /// still finishing afterwards finds nothing to answer.
+    package mutating func abandon() -> [Action] {
+        stopped = true
+        let error = StorageError(.shuttingDown, "the agent stopped before the data was committed")
+        var ranges = open?.pieces ?? []
+        if open != nil { sealPolicy.discard() }
+        open = nil
+        for stage in sealed.values {
+            switch stage {
+            case .uploading(let buffer), .uploaded(let buffer, _), .committing(let buffer, _): ranges += buffer.ranges
+            case .abandoned: break
+            }
+        }
+        sealed.removeAll()
+        unuploadedBytes = 0
+        uploadsInFlight = 0
+        return ranges.map { .fail($0.waiters, error) } + [.roomFreed]
+    }
 }
