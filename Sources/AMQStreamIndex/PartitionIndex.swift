@@ -3,6 +3,8 @@ import Foundation
 /// Where committed ranges are recorded: the controller over HTTP in an agent, the SQLite store
 /// directly in tools and tests. Every implementation decides commits with ``CommitRules``.
 package protocol PartitionIndex: Sendable {
+    /// Decides each range of `request`; a request whose `commitID` was answered before gets
+    /// that answer again (its first try landed and only the answer was lost).
     func commit(_ request: CommitRequest) async throws -> CommitResponse
     /// The partition's bounds and leadership, and up to `limit` segments holding offsets at or
     /// after `from`. Throws ``StreamIndexError/Code/unknownPartition`` for a partition it does not know.

@@ -65,6 +65,9 @@ package struct CommitRequest: Codable, Sendable, Hashable {
         }
     }
 
+    /// The same for every try of one commit: the index answers a retry with what it answered the
+    /// first try that landed, so an answer lost on the way never turns a commit into a failure.
+    package var commitID: String
     package var nodeID: Int
     /// The agent's own WAL object; empty when every range points into `routerObjects`.
     package var objectKey: String
@@ -76,7 +79,11 @@ package struct CommitRequest: Codable, Sendable, Hashable {
     package var ranges: [Range]
     package var routerObjects: [ObjectReference]
 
-    package init(nodeID: Int, objectKey: String, objectSize: Int, uploadedAt: Date = Date(), ranges: [Range], routerObjects: [ObjectReference] = []) {
+    package init(
+        commitID: String = UUID().uuidString, nodeID: Int, objectKey: String, objectSize: Int, uploadedAt: Date = Date(), ranges: [Range],
+        routerObjects: [ObjectReference] = []
+    ) {
+        self.commitID = commitID
         self.nodeID = nodeID
         self.objectKey = objectKey
         self.objectSize = objectSize
@@ -86,12 +93,13 @@ package struct CommitRequest: Codable, Sendable, Hashable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case nodeID, objectKey, objectSize, uploadedAt, ranges, routerObjects
+        case commitID, nodeID, objectKey, objectSize, uploadedAt, ranges, routerObjects
     }
 
     /// `routerObjects` may be absent (a request from an agent that predates zone routing).
     package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
+        commitID = try container.decodeIfPresent(String.self, forKey: .commitID) ?? UUID().uuidString
         nodeID = try container.decode(Int.self, forKey: .nodeID)
         objectKey = try container.decode(String.self, forKey: .objectKey)
         objectSize = try container.decode(Int.self, forKey: .objectSize)

@@ -34,6 +34,39 @@ import Testing
         #expect(try await store.committedObjectKeys("demo") == ["o1", "o2"])
     }
 
+    /// Issue 11, finding 6: a commit whose answer was lost is retried; the retry gets the first
+    /// try's answer, even once compaction replaced the segment it wrote or the object is older
+    /// than a first commit may be.
+    @Test func aRetriedCommitGetsItsFirstAnswer() async throws {
+        let (store, directory) = try await makeStore(zones: ["a"], agentsPerZone: 1)
+        defer { directory.cleanup() }
+        let topic = try await store.createTopic("demo", name: "orders", partitions: 1, config: TopicConfig())
+        let key = PartitionKey(topicID: topic.topic.id, partition: 0)
+        let epoch = topic.partitions[0].leaderEpoch
+        let uploadedAt = Date()
+        var requests: [CommitRequest] = []
+        for (index, object) in ["w1", "w2"].enumerated() {
+            let offsets = Int64(index * 5)..<Int64(index * 5 + 5)
+            let request = CommitRequest(
+                nodeID: 1, objectKey: object, objectSize: 10, uploadedAt: uploadedAt, ranges: [range(key, epoch: epoch, offsets, position: 0, object: object)]
+            )
+            #expect(try await store.commit("demo", request).outcomes == [.accepted])
+            requests.append(request)
+        }
+        // Compaction merges both segments into one object.
+        let merged = Segment(baseOffset: 0, endOffset: 10, objectKey: "data/merged", position: 0, length: 20, maxTimestamp: 0)
+        #expect(try await store.replaceSegments("demo", key, replaced: [0, 5], with: merged, objectSize: 20, nodeID: 0))
+        // The retries: the same answers, and the log unchanged.
+        #expect(try await store.commit("demo", requests[0]).outcomes == [.accepted])
+        let late = uploadedAt.addingTimeInterval(CommitRequest.maxCommitDelay + 60)
+        #expect(try await store.commit("demo", requests[1], now: late).outcomes == [.accepted])
+        let log = try await store.partitionLog("demo", key)
+        #expect(log.nextOffset == 10 && log.segments.map(\.objectKey) == ["data/merged"])
+        // A new commit that late is still refused.
+        let fresh = CommitRequest(nodeID: 1, objectKey: "w3", objectSize: 10, uploadedAt: uploadedAt, ranges: [range(key, epoch: epoch, 10..<15, position: 0, object: "w3")])
+        #expect(try await store.commit("demo", fresh, now: late).outcomes == [.expired])
+    }
+
     @Test func aMovedLeadershipFencesTheOldLeaderAndTheNewOneContinues() async throws {
         let (store, directory) = try await makeStore(zones: ["a", "b"], agentsPerZone: 1)
         defer { directory.cleanup() }
@@ -163,10 +196,10 @@ import Testing
     }
 }
 
-private func range(_ key: PartitionKey, epoch: Int, _ offsets: Range<Int64>, position: Int) -> CommitRequest.Range {
+private func range(_ key: PartitionKey, epoch: Int, _ offsets: Range<Int64>, position: Int, object: String = "multi") -> CommitRequest.Range {
     .init(
         partition: key, leaderEpoch: epoch,
-        segment: Segment(baseOffset: offsets.lowerBound, endOffset: offsets.upperBound, objectKey: "multi", position: position, length: 10, maxTimestamp: 0)
+        segment: Segment(baseOffset: offsets.lowerBound, endOffset: offsets.upperBound, objectKey: object, position: position, length: 10, maxTimestamp: 0)
     )
 }
 

@@ -11,6 +11,7 @@ package final class InMemoryPartitionIndex: PartitionIndex {
     }
 
     private let partitions: Mutex<[PartitionKey: Partition]>
+    private let answers = Mutex<[String: CommitResponse]>([:])
 
     package init(_ partitions: [PartitionKey], leader: Int, leaderEpoch: Int = 1) {
         self.partitions = Mutex(
@@ -29,7 +30,8 @@ package final class InMemoryPartitionIndex: PartitionIndex {
     }
 
     package func commit(_ request: CommitRequest) async throws -> CommitResponse {
-        partitions.withLock { partitions in
+        if let answered = answers.withLock({ $0[request.commitID] }) { return answered }
+        let response = partitions.withLock { partitions in
             CommitResponse(
                 outcomes: request.ranges.map { range in
                     let outcome = CommitRules.outcome(of: range, from: request.nodeID, partition: partitions[range.partition]?.view)
@@ -41,6 +43,8 @@ package final class InMemoryPartitionIndex: PartitionIndex {
                 }
             )
         }
+        answers.withLock { $0[request.commitID] = response }
+        return response
     }
 
     package func partitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState {

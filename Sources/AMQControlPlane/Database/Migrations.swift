@@ -11,7 +11,25 @@ enum Migrations {
         migrator.registerMigration("v2-stream-index", migrate: createStreamIndex)
         migrator.registerMigration("v3-kafka", migrate: createKafkaState)
         migrator.registerMigration("v4-traffic", migrate: createTraffic)
+        migrator.registerMigration("v5-applied-commits", migrate: createAppliedCommits)
         return migrator
+    }
+
+    /// The answer given to each commit (by its id), so a retried commit gets the same one
+    /// (issue 11, finding 6); kept a day.
+    private static func createAppliedCommits(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE applied_commit (
+                    cluster_id INTEGER NOT NULL REFERENCES cluster(id) ON DELETE CASCADE,
+                    commit_id TEXT NOT NULL,
+                    outcomes TEXT NOT NULL,
+                    applied_at REAL NOT NULL,
+                    PRIMARY KEY (cluster_id, commit_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX applied_commit_age ON applied_commit(cluster_id, applied_at);
+                """
+        )
     }
 
     /// Traffic history (docs/traffic.md): bytes by bucket, category, topic and zones, S3 requests

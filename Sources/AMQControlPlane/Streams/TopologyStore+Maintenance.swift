@@ -36,6 +36,11 @@ extension TopologyStore {
                     }
                 }
             }
+            // Commit answers outlive any retry of theirs by far.
+            try db.execute(
+                sql: "DELETE FROM applied_commit WHERE cluster_id = ? AND applied_at < ?",
+                arguments: [clusterRow.id, now.timeIntervalSince1970 - 86_400]
+            )
             return dropped
         }
     }

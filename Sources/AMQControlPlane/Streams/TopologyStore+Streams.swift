@@ -5,64 +5,81 @@ import GRDB
 extension TopologyStore {
     /// Commits the ranges of one uploaded object, each independently (by ``CommitRules``) and all
     /// in one transaction.
-    package func commit(_ cluster: String, _ request: CommitRequest) async throws -> CommitResponse {
+    /// A commit already applied (the same `commitID`) gets the answer it got then, whatever
+    /// happened to the log since.
+    package func commit(_ cluster: String, _ request: CommitRequest, now: Date = Date()) async throws -> CommitResponse {
         if let range = CommitRules.malformedRange(in: request) {
             throw ControlPlaneError(.invalidArgument, "commit of \(request.objectKey): range \(range.partition) \(range.segment) is malformed")
         }
-        if Date().timeIntervalSince(request.uploadedAt) > CommitRequest.maxCommitDelay {
-            return CommitResponse(outcomes: request.ranges.map { _ in .expired })
-        }
         return try await database.write { db in
             let clusterRow = try db.clusterRow(named: cluster)
-            var outcomes: [CommitResponse.Outcome] = []
-            var accepted: [CommitRequest.Range] = []
-            for range in request.ranges {
-                let view = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT leader_node_id, leader_epoch, next_offset FROM partition
-                        WHERE cluster_id = ? AND topic_id = ? AND partition_index = ?
-                        """,
-                    arguments: [clusterRow.id, range.partition.topicID, range.partition.partition]
-                ).map { CommitRules.PartitionView(leader: $0["leader_node_id"], leaderEpoch: $0["leader_epoch"], nextOffset: $0["next_offset"]) }
-                let outcome = CommitRules.outcome(of: range, from: request.nodeID, partition: view)
-                outcomes.append(outcome)
-                if outcome == .accepted {
-                    try db.execute(
-                        sql: "UPDATE partition SET next_offset = ? WHERE topic_id = ? AND partition_index = ?",
-                        arguments: [range.segment.endOffset, range.partition.topicID, range.partition.partition]
-                    )
-                    accepted.append(range)
-                }
+            if let answered = try String.fetchOne(
+                db, sql: "SELECT outcomes FROM applied_commit WHERE cluster_id = ? AND commit_id = ?", arguments: [clusterRow.id, request.commitID]
+            ) {
+                return try JSONDecoder().decode(CommitResponse.self, from: Data(answered.utf8))
             }
-            guard !accepted.isEmpty else { return CommitResponse(outcomes: outcomes) }
-            // Every object an accepted range points into is known from now on. A router object is
-            // shared by the leaders its proxy wrote for, so it may be known already.
-            for key in Set(accepted.map(\.segment.objectKey)).sorted() {
-                try db.execute(
-                    sql: """
-                        INSERT INTO stream_object (cluster_id, object_key, size, node_id, committed_at, delete_after)
-                        VALUES (?, ?, ?, ?, ?, NULL)
-                        ON CONFLICT (cluster_id, object_key) DO UPDATE SET delete_after = NULL
-                        """,
-                    arguments: [clusterRow.id, key, request.size(of: key) ?? 0, request.nodeID, Date().timeIntervalSince1970]
-                )
-            }
-            for range in accepted {
-                let segment = range.segment
-                try db.execute(
-                    sql: """
-                        INSERT INTO segment (topic_id, partition_index, base_offset, end_offset, cluster_id, object_key, position, length, max_timestamp)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        range.partition.topicID, range.partition.partition, segment.baseOffset, segment.endOffset, clusterRow.id,
-                        segment.objectKey, segment.position, segment.length, segment.maxTimestamp,
-                    ]
-                )
-            }
-            return CommitResponse(outcomes: outcomes)
+            let response = try Self.apply(request, in: db, cluster: clusterRow.id, now: now)
+            try db.execute(
+                sql: "INSERT INTO applied_commit (cluster_id, commit_id, outcomes, applied_at) VALUES (?, ?, ?, ?)",
+                arguments: [clusterRow.id, request.commitID, String(decoding: try JSONEncoder().encode(response), as: UTF8.self), now.timeIntervalSince1970]
+            )
+            return response
         }
+    }
+
+    /// The first try of a commit: refused whole when its oldest object is too old, else range by range.
+    private static func apply(_ request: CommitRequest, in db: Database, cluster clusterID: Int64, now: Date) throws -> CommitResponse {
+        if now.timeIntervalSince(request.uploadedAt) > CommitRequest.maxCommitDelay {
+            return CommitResponse(outcomes: request.ranges.map { _ in .expired })
+        }
+        var outcomes: [CommitResponse.Outcome] = []
+        var accepted: [CommitRequest.Range] = []
+        for range in request.ranges {
+            let view = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT leader_node_id, leader_epoch, next_offset FROM partition
+                    WHERE cluster_id = ? AND topic_id = ? AND partition_index = ?
+                    """,
+                arguments: [clusterID, range.partition.topicID, range.partition.partition]
+            ).map { CommitRules.PartitionView(leader: $0["leader_node_id"], leaderEpoch: $0["leader_epoch"], nextOffset: $0["next_offset"]) }
+            let outcome = CommitRules.outcome(of: range, from: request.nodeID, partition: view)
+            outcomes.append(outcome)
+            if outcome == .accepted {
+                try db.execute(
+                    sql: "UPDATE partition SET next_offset = ? WHERE topic_id = ? AND partition_index = ?",
+                    arguments: [range.segment.endOffset, range.partition.topicID, range.partition.partition]
+                )
+                accepted.append(range)
+            }
+        }
+        guard !accepted.isEmpty else { return CommitResponse(outcomes: outcomes) }
+        // Every object an accepted range points into is known from now on. A router object is
+        // shared by the leaders its proxy wrote for, so it may be known already.
+        for key in Set(accepted.map(\.segment.objectKey)).sorted() {
+            try db.execute(
+                sql: """
+                    INSERT INTO stream_object (cluster_id, object_key, size, node_id, committed_at, delete_after)
+                    VALUES (?, ?, ?, ?, ?, NULL)
+                    ON CONFLICT (cluster_id, object_key) DO UPDATE SET delete_after = NULL
+                    """,
+                arguments: [clusterID, key, request.size(of: key) ?? 0, request.nodeID, now.timeIntervalSince1970]
+            )
+        }
+        for range in accepted {
+            let segment = range.segment
+            try db.execute(
+                sql: """
+                    INSERT INTO segment (topic_id, partition_index, base_offset, end_offset, cluster_id, object_key, position, length, max_timestamp)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    range.partition.topicID, range.partition.partition, segment.baseOffset, segment.endOffset, clusterID,
+                    segment.objectKey, segment.position, segment.length, segment.maxTimestamp,
+                ]
+            )
+        }
+        return CommitResponse(outcomes: outcomes)
     }
 
     /// The partition's bounds and leadership, and up to `limit` segments holding offsets at or

@@ -282,7 +282,7 @@ package actor StorageEngine {
 
     private func commit(_ plan: WritePathStateMachine.CommitPlan) async {
         let request = plan.request
-        var outcomes: [CommitResponse.Outcome]
+        let outcomes: [CommitResponse.Outcome]
         do {
             // The controller is near and a commit holds every later one: retry it sooner than an upload.
             outcomes = try await AMQStorage.retrying(
@@ -293,15 +293,7 @@ package actor StorageEngine {
             execute(writePath.commitFailed(plan.sequence))
             return
         }
-        // A retried commit whose first try landed sees its own ranges as out of order: check.
-        for (position, outcome) in outcomes.enumerated() {
-            let range = request.ranges[position]
-            guard case .outOfOrder(let next) = outcome, next >= range.segment.endOffset else { continue }
-            let log = try? await index.partitionLog(range.partition, from: range.segment.baseOffset, limit: 1)
-            if log?.segments.first?.objectKey == request.objectKey, log?.segments.first?.baseOffset == range.segment.baseOffset {
-                outcomes[position] = .accepted
-            }
-        }
+        // A retry whose first try landed gets that try's answer: the index keys answers by commit id.
         for (range, outcome) in zip(request.ranges, outcomes) {
             switch outcome {
             case .accepted: break
