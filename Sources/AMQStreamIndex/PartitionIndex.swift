@@ -37,6 +37,9 @@ package struct StreamIndexError: Error, Sendable, CustomStringConvertible {
     package enum Code: String, Sendable {
         /// The index has no such topic or partition.
         case unknownPartition
+        /// The index refused the request itself (malformed, or larger than it takes): trying
+        /// again cannot help.
+        case refused
     }
 
     package var code: Code

@@ -108,6 +108,20 @@ package struct CommitRequest: Codable, Sendable, Hashable {
         routerObjects = try container.decodeIfPresent([ObjectReference].self, forKey: .routerObjects) ?? []
     }
 
+    /// This request in parts of at most `maxRanges` ranges, in order, each naming the router
+    /// objects its ranges point into and carrying an id of its own derived from this one's.
+    package func split(maxRanges: Int) -> [CommitRequest] {
+        guard ranges.count > maxRanges else { return [self] }
+        return stride(from: 0, to: ranges.count, by: maxRanges).map { start in
+            let part = Array(ranges[start..<min(start + maxRanges, ranges.count)])
+            let keys = Set(part.map(\.segment.objectKey))
+            return CommitRequest(
+                commitID: "\(commitID)/\(start / maxRanges)", nodeID: nodeID, objectKey: objectKey, objectSize: objectSize, uploadedAt: uploadedAt,
+                ranges: part, routerObjects: routerObjects.filter { keys.contains($0.key) }
+            )
+        }
+    }
+
     /// The size of the object `key` names, if the request names it.
     package func size(of key: String) -> Int? {
         if key == objectKey, !objectKey.isEmpty { return objectSize }

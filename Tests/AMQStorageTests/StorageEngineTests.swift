@@ -7,6 +7,7 @@ import AMQTestSupport
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 import Testing
 
 /// The storage engine against a real SQLite partition index and real object stores (local
@@ -376,20 +377,25 @@ func withEngine(_ configuration: StorageConfiguration, store: any ObjectStore, _
     try await withEngine(configuration, store: store, index: cluster.index, body)
 }
 
-func withEngine(_ configuration: StorageConfiguration, store: any ObjectStore, index: any PartitionIndex, _ body: (StorageEngine) async throws -> Void) async throws {
+@discardableResult
+func withEngine<T: Sendable>(
+    _ configuration: StorageConfiguration, store: any ObjectStore, index: any PartitionIndex, _ body: (StorageEngine) async throws -> T
+) async throws -> T {
     var logger = Logger(label: "test.storage")
     logger.logLevel = .warning
     let engine = StorageEngine(configuration: configuration, store: store, index: index, logger: logger)
-    try await withThrowingTaskGroup { group in
+    return try await withThrowingTaskGroup { group in
         group.addTask { await engine.run() }
+        let value: T
         do {
-            try await body(engine)
+            value = try await body(engine)
         } catch {
             await engine.shutdown()
             throw error
         }
         await engine.shutdown()
         try await group.waitForAll()
+        return value
     }
 }
 
@@ -428,4 +434,81 @@ func expectRecords(_ engine: StorageEngine, _ key: PartitionKey, partition: Int,
     let values = records.map { String(decoding: $0.record.value ?? [], as: UTF8.self) }
     let expected = (0..<count).flatMap { index in (0..<3).map { "p\(partition)-\(index)-\($0)" } }
     #expect(values == expected)
+}
+
+/// Issue 11, finding 7: one WAL buffer touching thousands of partitions commits over the real
+/// control API (whose bodies stop at 1 MiB), and a commit the index refuses as malformed fails
+/// its appends at once instead of holding every later commit behind endless retries.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct WideCommitTests {
+    @Test func aBufferTouchingThousandsOfPartitionsCommits() async throws {
+        try await TestController.with(zones: ["a"]) { controller in
+            let count = 4_500
+            let topic = try await controller.store.createTopic("demo", name: "wide", partitions: count, config: TopicConfig())
+            let keys = (0..<count).map { PartitionKey(topicID: topic.topic.id, partition: $0) }
+            var configuration = StorageConfiguration(nodeID: topic.partitions[0].leader)
+            configuration.linger = .seconds(2)
+            let acknowledged = try await withEngine(configuration, store: InMemoryObjectStore(), index: controller.client) { engine in
+                for key in keys { try await engine.becomeLeader(key, epoch: topic.partitions[key.partition].leaderEpoch) }
+                var pending: [PendingAppend] = []
+                for key in keys { pending.append(try await engine.stage(key, batches: batch(partition: key.partition, index: 0, records: 1))) }
+                return await results(of: pending, within: .seconds(60))
+            }
+            #expect(acknowledged == count, "\(acknowledged) of \(count) appends acknowledged")
+            #expect(try await controller.store.partitionLog("demo", keys[count - 1]).nextOffset == 1)
+        }
+    }
+
+    @Test func aCommitTheIndexRefusesFailsItsAppendsAtOnce() async throws {
+        let key = PartitionKey(topicID: "t", partition: 0)
+        let index = RefusingIndex(InMemoryPartitionIndex([key], leader: 1))
+        var configuration = StorageConfiguration(nodeID: 1)
+        configuration.linger = .milliseconds(5)
+        try await withEngine(configuration, store: InMemoryObjectStore(), index: index) { engine in
+            try await engine.becomeLeader(key, epoch: 1)
+            let refused = try await engine.stage(key, batches: batch(partition: 0, index: 0, records: 1))
+            let error = await #expect(throws: StorageError.self) { _ = try await refused.result() }
+            #expect(error?.message.contains("refused") == true, "\(String(describing: error))")
+            // Its leadership ended (the offsets after it are void); leading again, as the agent's
+            // next heartbeat does, the partition continues from the index's end, not held behind it.
+            #expect(await engine.isLeader(key) == false)
+            index.refuse.withLock { $0 = false }
+            try await engine.becomeLeader(key, epoch: 1)
+            #expect(try await engine.append(key, batches: batch(partition: 0, index: 1, records: 1)).baseOffset == 0)
+        }
+    }
+}
+
+/// How many of `appends` succeed before `timeout`.
+private func results(of appends: [PendingAppend], within timeout: Duration) async -> Int {
+    await withTaskGroup(of: Int?.self) { group in
+        group.addTask {
+            var succeeded = 0
+            for append in appends { if (try? await append.result()) != nil { succeeded += 1 } }
+            return succeeded
+        }
+        group.addTask {
+            try? await Task.sleep(for: timeout)
+            return nil
+        }
+        let first = await group.next()!
+        group.cancelAll()
+        return first ?? -1
+    }
+}
+
+/// An index that refuses commits as a malformed request would be refused (HTTP 4xx), until told not to.
+private final class RefusingIndex: PartitionIndex {
+    let inner: InMemoryPartitionIndex
+    let refuse = Mutex(true)
+    init(_ inner: InMemoryPartitionIndex) { self.inner = inner }
+    func commit(_ request: CommitRequest) async throws -> CommitResponse {
+        if refuse.withLock({ $0 }) { throw StreamIndexError(.refused, "the index refused the commit: malformed") }
+        return try await inner.commit(request)
+    }
+    func partitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState {
+        try await inner.partitionLog(partition, from: from, limit: limit)
+    }
+    func deleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64 {
+        try await inner.deleteRecords(partition, before: offset)
+    }
 }

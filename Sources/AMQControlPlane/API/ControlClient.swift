@@ -34,8 +34,13 @@ package struct ControlClient: Sendable {
     }
 
     /// Commits an uploaded object's ranges; see ``TopologyStore/commit(_:_:)``.
+    /// A request the controller refuses as such (malformed, too large) is ``StreamIndexError/Code/refused``.
     package func commit(_ request: CommitRequest) async throws -> CommitResponse {
-        try await call(.POST, ControlAPI.Path.commit, body: request)
+        do {
+            return try await call(.POST, ControlAPI.Path.commit, body: request)
+        } catch let error as ControlPlaneError where error.isUsageError {
+            throw StreamIndexError(.refused, "the controller refused the commit of \(request.objectKey): \(error.message)", underlying: error)
+        }
     }
 
     /// The partition's log as the index holds it (``PartitionIndex/partitionLog(_:from:limit:)``).
@@ -186,6 +191,8 @@ package struct ControlClient: Sendable {
             }
         case 204, 304:
             return nil
+        case 413:
+            throw ControlPlaneError(.invalidArgument, "the controller at \(baseURL) refused \(path): the request is larger than the \(ControlRouter.maxBody) bytes it takes")
         default:
             if let body = try? ControlAPI.decoder().decode(ControlAPI.ErrorBody.self, from: data) {
                 throw ControlPlaneError(body.code, body.message)

@@ -22,6 +22,9 @@ package struct StorageConfiguration: Sendable {
     /// Commits go to the controller, which comes back within seconds of a restart; produce must
     /// resume as soon as it does (docs/reliability.md).
     package var commitRetryCap: Duration = .seconds(1)
+    /// Ranges per commit request: a range is about 250 bytes of JSON, so a thousand stay far
+    /// below the control API's 1 MiB body limit.
+    package var maxRangesPerCommit = 1_000
     /// How long a stopping agent keeps trying to upload and commit what it took before giving up
     /// on it (those appends fail, unacknowledged). With the traffic flush and the goodbye
     /// (2 s each at most) a stop ends inside `amq cluster stop`'s 10 s.

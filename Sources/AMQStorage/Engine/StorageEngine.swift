@@ -282,13 +282,21 @@ package actor StorageEngine {
 
     private func commit(_ plan: WritePathStateMachine.CommitPlan) async {
         let request = plan.request
-        let outcomes: [CommitResponse.Outcome]
+        var outcomes: [CommitResponse.Outcome] = []
         do {
-            // The controller is near and a commit holds every later one: retry it sooner than an upload.
-            outcomes = try await AMQStorage.retrying(
-                "commit \(request.objectKey)", base: configuration.retryBase, cap: configuration.commitRetryCap, logger: logger,
-                onRetry: { await self.countRetry() }
-            ) { try await self.index.commit(request).outcomes }
+            // A buffer touching thousands of partitions would not fit one request body: it goes
+            // in parts, in order, each range decided on its own as ever.
+            for part in request.split(maxRanges: configuration.maxRangesPerCommit) {
+                // The controller is near and a commit holds every later one: retry it sooner than
+                // an upload; a commit the index refuses as such will not pass on a retry.
+                outcomes += try await AMQStorage.retrying(
+                    "commit \(part.objectKey)", base: configuration.retryBase, cap: configuration.commitRetryCap, logger: logger,
+                    onRetry: { await self.countRetry() }, isFinal: { ($0 as? StreamIndexError)?.code == .refused }
+                ) { try await self.index.commit(part).outcomes }
+            }
+        } catch let error as StreamIndexError {
+            execute(writePath.commitRefused(plan.sequence, StorageError(.unavailable, error.message, underlying: error)))
+            return
         } catch {
             execute(writePath.commitFailed(plan.sequence))
             return
@@ -309,7 +317,7 @@ package actor StorageEngine {
     }
 
     /// ``retrying(_:base:cap:logger:onRetry:_:)`` with this engine's backoff, counting retries.
-    private func retrying<T: Sendable>(_ what: String, _ body: @Sendable () async throws -> T) async throws(CancellationError) -> T {
+    private func retrying<T: Sendable>(_ what: String, _ body: @Sendable () async throws -> T) async throws -> T {
         try await AMQStorage.retrying(what, base: configuration.retryBase, cap: configuration.retryCap, logger: logger, onRetry: { await self.countRetry() }, body)
     }
 

@@ -488,6 +488,21 @@ package struct WritePathStateMachine: Sendable {
         return resign(range.partition, leader: leader)
     }
 
+    /// The index refused the commit itself (malformed, too large): its appends fail with
+    /// `error`, and the leadership they were written under ends (the offsets given after them
+    /// are void; leading again starts from the index's end).
+    package mutating func commitRefused(_ sequence: Int, _ error: StorageError) -> [Action] {
+        guard case .committing(let buffer, _) = sealed[sequence] else { return [] }
+        sealed[sequence] = nil
+        commitTurn += 1
+        var actions: [Action] = []
+        for range in buffer.ranges {
+            actions += resignIfStill(range)
+            actions.append(.fail(range.waiters, error))
+        }
+        return actions + nextCommit() + sealPointers()
+    }
+
     /// The commit was given up (the agent is stopping): its appends fail; the object is left for
     /// garbage collection.
     package mutating func commitFailed(_ sequence: Int) -> [Action] {
