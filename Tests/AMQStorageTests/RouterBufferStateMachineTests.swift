@@ -69,15 +69,20 @@ import Testing
         #expect(machine.isDrained && machine.unuploadedBytes == 0 && machine.uploadsInFlight == 0)
     }
 
-    @Test func producesWaitForRoomUntilAnUploadFreesIt() throws {
+    /// Room comes back when the leader answers, not at the upload: with leaders unable to commit
+    /// (the controller away), routed bytes must not pile up (issue 11, finding 8).
+    @Test func producesWaitForRoomUntilTheirLeaderAnswers() throws {
         let big = batch(6)
-        var machine = machine { $0.maxBufferBytes = 1; $0.maxUnuploadedBytes = big.readableBytes * 3 / 2 }
+        var machine = machine { $0.maxBufferBytes = 1; $0.maxUncommittedBytes = big.readableBytes * 3 / 2 }
         let buffer = try #require(uploads(routed(machine.stage(p0, leader: 1, batches: big, headers: headers(big), now: start)).1).first)
         guard case .needsRoom = try machine.stage(p1, leader: 1, batches: big, headers: headers(big), now: start) else {
             Issue.record("expected to wait for room")
             return
         }
-        #expect(machine.uploaded(buffer.sequence, object: uploaded(buffer), now: start).contains { if case .roomFreed = $0 { true } else { false } })
+        let forwards = forwarded(machine.uploaded(buffer.sequence, object: uploaded(buffer), now: start))
+        #expect(!machine.hasRoom(for: big.readableBytes), "room freed before the leader answered")
+        let bytes = forwards.flatMap(\.pointers).reduce(0) { $0 + $1.batches.readableBytes }
+        #expect(machine.settled(bytes: bytes).contains { if case .roomFreed = $0 { true } else { false } })
         #expect(machine.hasRoom(for: big.readableBytes))
     }
 

@@ -210,7 +210,7 @@ import Testing
             configuration.linger = .milliseconds(5)
             configuration.retryBase = .milliseconds(5)
             configuration.retryCap = .milliseconds(20)
-            configuration.maxUnuploadedBytes = 64 << 10
+            configuration.maxUncommittedBytes = 64 << 10
             try await withEngine(configuration, store: store, cluster) { engine in
                 for key in cluster.keys { try await engine.becomeLeader(key, epoch: cluster.epoch) }
                 await store.setFaults(.init(failing: [.put]))
@@ -233,7 +233,7 @@ import Testing
                     return puts >= 5 && pending > 0
                 }
                 #expect(piledUp)
-                #expect(await engine.pendingUploadBytes <= configuration.maxUnuploadedBytes + 2_000)
+                #expect(await engine.pendingUploadBytes <= configuration.maxUncommittedBytes + 2_000)
                 await store.setFaults(.init())
                 try await appends.value
                 #expect(await engine.pendingUploadBytes == 0)
@@ -251,7 +251,7 @@ import Testing
             var configuration = StorageConfiguration(nodeID: cluster.leader)
             configuration.linger = .milliseconds(5)
             configuration.retryBase = .milliseconds(5)
-            configuration.maxUnuploadedBytes = 1000
+            configuration.maxUncommittedBytes = 1000
             configuration.appendTimeout = .milliseconds(300)
             try await withEngine(configuration, store: store, cluster) { engine in
                 try await engine.becomeLeader(cluster.keys[0], epoch: cluster.epoch)
@@ -503,6 +503,90 @@ private final class RefusingIndex: PartitionIndex {
     init(_ inner: InMemoryPartitionIndex) { self.inner = inner }
     func commit(_ request: CommitRequest) async throws -> CommitResponse {
         if refuse.withLock({ $0 }) { throw StreamIndexError(.refused, "the index refused the commit: malformed") }
+        return try await inner.commit(request)
+    }
+    func partitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState {
+        try await inner.partitionLog(partition, from: from, limit: limit)
+    }
+    func deleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64 {
+        try await inner.deleteRecords(partition, before: offset)
+    }
+}
+
+/// Issue 11, finding 8: with the controller away, uploaded buffers cannot commit; memory stays
+/// under `maxUncommittedBytes` (producers get backpressure timeouts instead), nothing
+/// acknowledged is lost, and writes resume within seconds of its return.
+@Suite(.timeLimit(.minutes(2))) struct ControllerOutageTests {
+    @Test func uncommittedBytesStayBoundedAndWritesResume() async throws {
+        let key = PartitionKey(topicID: "t", partition: 0)
+        let index = OutageIndex(InMemoryPartitionIndex([key], leader: 1))
+        var configuration = StorageConfiguration(nodeID: 1)
+        configuration.linger = .milliseconds(5)
+        configuration.maxBufferBytes = 16 << 10
+        configuration.maxUncommittedBytes = 128 << 10
+        configuration.appendTimeout = .milliseconds(500)
+        let bound = configuration.maxUncommittedBytes
+        try await withEngine(configuration, store: InMemoryObjectStore(), index: index) { engine in
+            try await engine.becomeLeader(key, epoch: 1)
+            index.down.withLock { $0 = true }
+            let outage = ContinuousClock.now
+            // Four pipelining producers at full speed for the outage (and a little after): each
+            // sends without waiting for earlier answers, as Kafka producers with in-flight requests do.
+            let producers = (0..<4).map { producer in
+                Task {
+                    var sent: [(String, PendingAppend)] = []
+                    var timeouts = 0
+                    var index = 0
+                    while ContinuousClock.now - outage < .seconds(4) {
+                        index += 1
+                        do {
+                            let pending = try await engine.stage(key, batches: batch(partition: producer, index: index, records: 1, valueSize: 4_000))
+                            sent.append(("p\(producer)-\(index)-0", pending))
+                        } catch let error as StorageError where error.code == .backpressureTimeout {
+                            timeouts += 1
+                        }
+                    }
+                    var acked: [String] = []
+                    for (value, pending) in sent where (try? await pending.result()) != nil { acked.append(value) }
+                    return (acked, timeouts)
+                }
+            }
+            var peak = 0
+            while ContinuousClock.now - outage < .seconds(3) {
+                peak = max(peak, await engine.statistics.uncommittedBytes)
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(await engine.statistics.pendingUploadBytes == 0, "uploads are not what is stuck")
+            index.down.withLock { $0 = false }
+            let back = ContinuousClock.now
+            let resumed = try await engine.append(key, batches: batch(partition: 9, index: 0, records: 1))
+            let resumeTime = ContinuousClock.now - back
+            var acked: [String] = []
+            var timeouts = 0
+            for producer in producers {
+                let (mine, theirs) = try await producer.value
+                acked += mine
+                timeouts += theirs
+            }
+            #expect(peak <= bound + 8_000, "peak \(peak) uncommitted bytes over the bound \(bound)")
+            #expect(timeouts > 0, "producers never felt the backpressure")
+            #expect(resumeTime < .seconds(5), "writes resumed only \(resumeTime) after the controller came back")
+            #expect(resumed.baseOffset >= 0)
+            let stored = Set(try await readAll(engine, key, maxBytes: 1 << 20).compactMap { String(bytes: $0.record.value ?? [], encoding: .utf8) }.map { String($0.prefix(while: { $0 != "x" })) })
+            let missing = acked.filter { !stored.contains($0) }
+            #expect(missing.isEmpty, "\(missing.count) of \(acked.count) acknowledged appends missing")
+        }
+    }
+}
+
+/// An index that is unreachable while `down` (as the controller is when stopped).
+private final class OutageIndex: PartitionIndex {
+    struct Unreachable: Error {}
+    let inner: InMemoryPartitionIndex
+    let down = Mutex(false)
+    init(_ inner: InMemoryPartitionIndex) { self.inner = inner }
+    func commit(_ request: CommitRequest) async throws -> CommitResponse {
+        if down.withLock({ $0 }) { throw Unreachable() }
         return try await inner.commit(request)
     }
     func partitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState {

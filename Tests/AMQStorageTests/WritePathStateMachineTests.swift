@@ -138,9 +138,11 @@ import Testing
         #expect(commits(abandoned).map(\.sequence) == [two.sequence])
     }
 
-    @Test func appendsWaitForRoomUntilUploadsFreeIt() throws {
+    /// Room comes back at the commit, not at the upload: with the controller away, uploaded
+    /// buffers must not pile up in memory (issue 11, finding 8).
+    @Test func appendsWaitForRoomUntilCommitsFreeIt() throws {
         let big = records(6)
-        var machine = machine { $0.maxUnuploadedBytes = big.readableBytes * 3 / 2; $0.maxBufferBytes = 1 }
+        var machine = machine { $0.maxUncommittedBytes = big.readableBytes * 3 / 2; $0.maxBufferBytes = 1 }
         let (_, actions) = try appended(machine.stage(p0, batches: big, headers: headers(big), now: start))
         let buffer = try #require(uploads(actions).first)
         guard case .needsRoom = try machine.stage(p1, batches: big, headers: headers(big), now: start) else {
@@ -148,7 +150,9 @@ import Testing
             return
         }
         #expect(!machine.hasRoom(for: big.readableBytes))
-        let freed = machine.uploaded(buffer.sequence, object: object(buffer), now: start)
+        let plan = try #require(commits(machine.uploaded(buffer.sequence, object: object(buffer), now: start)).first)
+        #expect(!machine.hasRoom(for: big.readableBytes), "room freed before the commit")
+        let freed = machine.committed(plan.sequence, outcomes: [.accepted])
         #expect(freed.contains { if case .roomFreed = $0 { true } else { false } })
         #expect(machine.hasRoom(for: big.readableBytes))
         _ = try appended(machine.stage(p1, batches: big, headers: headers(big), afterWaiting: true, now: start))

@@ -52,7 +52,7 @@ package struct AgentMetrics: Sendable {
         kafkaRefused = Metrics.Counter(label: "amq_kafka_requests_refused_total", factory: factory)
         storageGauges = Dictionary(
             uniqueKeysWithValues: [
-                "pending_upload_bytes", "uploads_in_flight", "log_cache_bytes", "block_cache_bytes", "led_partitions", "router_pending_upload_bytes",
+                "pending_upload_bytes", "uncommitted_bytes", "uploads_in_flight", "log_cache_bytes", "block_cache_bytes", "led_partitions", "router_pending_upload_bytes",
                 "parked_reads",
             ].map {
                 ($0, Metrics.Gauge(label: "amq_storage_\($0)", factory: factory))
@@ -68,6 +68,7 @@ package struct AgentMetrics: Sendable {
     /// Samples the storage engine's state into the storage metrics (called on each scrape).
     func record(storage: StorageEngine.Statistics, blockCacheBytes: Int, objectReads: Int) {
         storageGauges["pending_upload_bytes"]?.record(storage.pendingUploadBytes)
+        storageGauges["uncommitted_bytes"]?.record(storage.uncommittedBytes)
         storageGauges["uploads_in_flight"]?.record(storage.uploadsInFlight)
         storageGauges["log_cache_bytes"]?.record(storage.cachedLogBytes)
         storageGauges["block_cache_bytes"]?.record(blockCacheBytes)

@@ -8,7 +8,7 @@ package struct StorageConfiguration: Sendable {
     /// …or this long after its first append (a topic's `linger.ms` may lower it).
     package var linger: Duration = .milliseconds(250)
     /// Appended but not yet uploaded bytes; appends wait beyond it.
-    package var maxUnuploadedBytes = 256 << 20
+    package var maxUncommittedBytes = 256 << 20
     /// How long an append waits for room before it fails.
     package var appendTimeout: Duration = .seconds(30)
     package var maxConcurrentUploads = 4
@@ -36,7 +36,7 @@ package struct StorageConfiguration: Sendable {
 
     /// The write path's part of it.
     var writePath: WritePathStateMachine.Configuration {
-        .init(maxBufferBytes: maxBufferBytes, linger: linger, maxUnuploadedBytes: maxUnuploadedBytes, maxConcurrentUploads: maxConcurrentUploads)
+        .init(maxBufferBytes: maxBufferBytes, linger: linger, maxUncommittedBytes: maxUncommittedBytes, maxConcurrentUploads: maxConcurrentUploads)
     }
 }
 

@@ -87,7 +87,7 @@ extension StorageEngine {
             waiter.continuation.resume(
                 throwing: StorageError(
                     .backpressureTimeout,
-                    "\(writePath.unuploadedBytes) bytes are waiting for the object store (limit \(configuration.maxUnuploadedBytes)); it is slow or down"
+                    "\(writePath.uncommittedBytes) bytes are waiting to be stored and committed (limit \(configuration.maxUncommittedBytes)); the object store or the controller is slow or down"
                 )
             )
         }

@@ -332,6 +332,8 @@ package actor StorageEngine {
     /// What the agent's `/metrics` shows about its storage.
     package struct Statistics: Sendable, Equatable {
         package var pendingUploadBytes: Int
+        /// Taken and not yet committed: what `maxUncommittedBytes` bounds.
+        package var uncommittedBytes: Int
         package var uploadsInFlight: Int
         package var cachedLogBytes: Int
         package var ledPartitions: Int
@@ -344,7 +346,7 @@ package actor StorageEngine {
 
     package var statistics: Statistics {
         Statistics(
-            pendingUploadBytes: writePath.unuploadedBytes, uploadsInFlight: writePath.uploadsInFlight, cachedLogBytes: logCache.bytes,
+            pendingUploadBytes: writePath.unuploadedBytes, uncommittedBytes: writePath.uncommittedBytes, uploadsInFlight: writePath.uploadsInFlight, cachedLogBytes: logCache.bytes,
             ledPartitions: writePath.ledPartitions.count, objectsUploaded: writePath.objectsUploaded, rangesCommitted: writePath.rangesCommitted,
             retries: retries, parkedReads: dataWaiters.count
         )

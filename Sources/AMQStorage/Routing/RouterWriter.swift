@@ -118,7 +118,7 @@ package actor RouterWriter {
         for (id, waiter) in roomWaiters where waiter.deadline <= now {
             roomWaiters.removeValue(forKey: id)
             waiter.continuation.resume(
-                throwing: StorageError(.backpressureTimeout, "\(machine.unuploadedBytes) routed bytes are waiting for the object store; it is slow or down")
+                throwing: StorageError(.backpressureTimeout, "\(machine.unsettledBytes) routed bytes are waiting to be stored and answered by their leaders; the object store, a leader or the controller is slow or down")
             )
         }
         execute(machine.tick(now: now))
@@ -186,6 +186,7 @@ package actor RouterWriter {
 
     /// Answers each routed produce with its leader's outcome.
     private func settle(_ delivery: PointerDelivery, _ pointers: [RouterBufferStateMachine.Pointer]) async {
+        defer { execute(machine.settled(bytes: pointers.reduce(0) { $0 + $1.batches.readableBytes })) }
         let outcomes: [PointerOutcome]
         do {
             outcomes = try await delivery()

@@ -75,6 +75,9 @@ package struct RouterBufferStateMachine: Sendable {
     private var sealPolicy: SealPolicy
     package private(set) var stopped = false
     package private(set) var unuploadedBytes = 0
+    /// Bytes taken and not yet answered by their leader (uploaded ones included: with the
+    /// controller away, leaders cannot commit): what bounds memory.
+    package private(set) var unsettledBytes = 0
     package private(set) var uploadsInFlight = 0
     package private(set) var objectsUploaded = 0
 
@@ -102,12 +105,19 @@ package struct RouterBufferStateMachine: Sendable {
         entries.append(Entry(partition: partition, leader: leader, batches: batches, headers: headers, route: route))
         bytes += batches.readableBytes
         unuploadedBytes += batches.readableBytes
+        unsettledBytes += batches.readableBytes
         return .routed(route, sealIfDue(now: now))
     }
 
-    /// Whether `size` more bytes fit under the upload bound now.
+    /// Whether `size` more bytes fit under the bound now.
     package func hasRoom(for size: Int) -> Bool {
-        SealPolicy.fits(size, pending: unuploadedBytes, limit: configuration.maxUnuploadedBytes)
+        SealPolicy.fits(size, pending: unsettledBytes, limit: configuration.maxUncommittedBytes)
+    }
+
+    /// Pointers holding `bytes` got their leader's answer (or gave up on it): their room is free.
+    package mutating func settled(bytes: Int) -> [Action] {
+        unsettledBytes = max(0, unsettledBytes - bytes)
+        return [.roomFreed]
     }
 
     package mutating func tick(now: ContinuousClock.Instant) -> [Action] {
@@ -144,8 +154,7 @@ package struct RouterBufferStateMachine: Sendable {
         uploadsInFlight -= 1
         unuploadedBytes -= buffer.bytes
         sealed[sequence] = .uploaded(buffer, object)
-        var actions: [Action] = [.roomFreed]
-        actions += releaseForwards()
+        var actions = releaseForwards()
         if !stopped { actions += sealIfDue(now: now) }
         return actions
     }
@@ -155,6 +164,7 @@ package struct RouterBufferStateMachine: Sendable {
         guard case .uploading(let buffer) = sealed[sequence] else { return [] }
         uploadsInFlight -= 1
         unuploadedBytes -= buffer.bytes
+        unsettledBytes -= buffer.bytes
         sealed[sequence] = .abandoned
         return [.roomFreed, .fail(buffer.entries.map(\.route), error)] + releaseForwards()
     }
@@ -213,6 +223,7 @@ package struct RouterBufferStateMachine: Sendable {
         }
         sealed.removeAll()
         unuploadedBytes = 0
+        unsettledBytes = 0
         uploadsInFlight = 0
         return [.fail(routes, error), .roomFreed]
     }

@@ -16,14 +16,15 @@ package struct WritePathStateMachine: Sendable {
         package var maxBufferBytes: Int
         /// …or this long after its first append (a partition's own linger may be lower).
         package var linger: Duration
-        /// Appended but not yet uploaded bytes; appends wait beyond it.
-        package var maxUnuploadedBytes: Int
+        /// Appended but not yet committed bytes (uploaded ones included: while the controller is
+        /// away they pile up there); appends wait beyond it.
+        package var maxUncommittedBytes: Int
         package var maxConcurrentUploads: Int
 
-        package init(maxBufferBytes: Int = 8 << 20, linger: Duration = .milliseconds(250), maxUnuploadedBytes: Int = 256 << 20, maxConcurrentUploads: Int = 4) {
+        package init(maxBufferBytes: Int = 8 << 20, linger: Duration = .milliseconds(250), maxUncommittedBytes: Int = 256 << 20, maxConcurrentUploads: Int = 4) {
             self.maxBufferBytes = maxBufferBytes
             self.linger = linger
-            self.maxUnuploadedBytes = maxUnuploadedBytes
+            self.maxUncommittedBytes = maxUncommittedBytes
             self.maxConcurrentUploads = maxConcurrentUploads
         }
     }
@@ -177,6 +178,8 @@ package struct WritePathStateMachine: Sendable {
     package private(set) var stopped = false
 
     package private(set) var unuploadedBytes = 0
+    /// Bytes taken and not yet committed or failed: what bounds memory.
+    package private(set) var uncommittedBytes = 0
     package private(set) var uploadsInFlight = 0
     package private(set) var objectsUploaded = 0
     package private(set) var rangesCommitted = 0
@@ -219,6 +222,7 @@ package struct WritePathStateMachine: Sendable {
         let freed = dropped.reduce(0) { $0 + $1.batches.readableBytes }
         buffer.bytes -= freed
         unuploadedBytes -= freed
+        uncommittedBytes -= freed
         if buffer.pieces.isEmpty {
             open = nil
             sealPolicy.discard()
@@ -323,6 +327,7 @@ package struct WritePathStateMachine: Sendable {
         var data = range.batches
         open!.bytes += data.readableBytes
         unuploadedBytes += data.readableBytes
+        uncommittedBytes += data.readableBytes
         if let index = open!.openLocal[partition] {
             open!.pieces[index].endOffset = range.endOffset
             open!.pieces[index].maxTimestamp = max(open!.pieces[index].maxTimestamp, range.maxTimestamp)
@@ -370,9 +375,9 @@ package struct WritePathStateMachine: Sendable {
         StorageError(.notLeader, "this agent (node \(nodeID)) does not lead \(partition)")
     }
 
-    /// Whether `size` more bytes fit under the upload bound now.
+    /// Whether `size` more bytes fit under the bound now.
     package func hasRoom(for size: Int) -> Bool {
-        SealPolicy.fits(size, pending: unuploadedBytes, limit: configuration.maxUnuploadedBytes)
+        SealPolicy.fits(size, pending: uncommittedBytes, limit: configuration.maxUncommittedBytes)
     }
 
     // MARK: Sealing
@@ -424,8 +429,7 @@ package struct WritePathStateMachine: Sendable {
         uploadsInFlight -= 1
         unuploadedBytes -= buffer.bytes
         sealed[sequence] = .uploaded(buffer, object)
-        var actions: [Action] = [.roomFreed]
-        actions += nextCommit()
+        var actions = nextCommit()
         if !stopped { actions += sealIfDue(now: now) }
         return actions
     }
@@ -436,6 +440,7 @@ package struct WritePathStateMachine: Sendable {
         guard case .uploading(let buffer) = sealed[sequence] else { return [] }
         uploadsInFlight -= 1
         unuploadedBytes -= buffer.bytes
+        uncommittedBytes -= buffer.bytes
         sealed[sequence] = .abandoned
         let error = StorageError(.shuttingDown, "the agent stopped before the data was committed")
         return [.roomFreed] + buffer.ranges.map { .fail($0.waiters, error) } + nextCommit() + sealPointers()
@@ -446,7 +451,8 @@ package struct WritePathStateMachine: Sendable {
         guard case .committing(let buffer, let object) = sealed[sequence] else { return [] }
         sealed[sequence] = nil
         commitTurn += 1
-        var actions: [Action] = []
+        uncommittedBytes -= buffer.bytes
+        var actions: [Action] = [.roomFreed]
         let segments = Self.segments(buffer, object)
         for ((range, segment), outcome) in zip(zip(buffer.ranges, segments), outcomes) {
             let partition = range.partition
@@ -495,7 +501,8 @@ package struct WritePathStateMachine: Sendable {
         guard case .committing(let buffer, _) = sealed[sequence] else { return [] }
         sealed[sequence] = nil
         commitTurn += 1
-        var actions: [Action] = []
+        uncommittedBytes -= buffer.bytes
+        var actions: [Action] = [.roomFreed]
         for range in buffer.ranges {
             actions += resignIfStill(range)
             actions.append(.fail(range.waiters, error))
@@ -509,8 +516,9 @@ package struct WritePathStateMachine: Sendable {
         guard case .committing(let buffer, _) = sealed[sequence] else { return [] }
         sealed[sequence] = nil
         commitTurn += 1
+        uncommittedBytes -= buffer.bytes
         let error = StorageError(.shuttingDown, "the agent stopped before the data was committed")
-        return buffer.ranges.map { .fail($0.waiters, error) } + nextCommit() + sealPointers()
+        return [.roomFreed] + buffer.ranges.map { .fail($0.waiters, error) } + nextCommit() + sealPointers()
     }
 
     /// The commit whose turn it is, once its upload is done; abandoned turns are skipped.
@@ -585,6 +593,7 @@ package struct WritePathStateMachine: Sendable {
         }
         sealed.removeAll()
         unuploadedBytes = 0
+        uncommittedBytes = 0
         uploadsInFlight = 0
         return ranges.map { .fail($0.waiters, error) } + [.roomFreed]
     }
