@@ -67,6 +67,37 @@ import Testing
         #expect(try await store.commit("demo", fresh, now: late).outcomes == [.expired])
     }
 
+    /// Issue 11, finding 14: the retention pass works a partition at a time, so a commit made
+    /// while it runs goes through before the pass ends instead of waiting for all of it.
+    @Test func retentionDoesNotHoldCommitsForTheWholePass() async throws {
+        let (store, directory) = try await makeStore(zones: ["a"], agentsPerZone: 1)
+        defer { directory.cleanup() }
+        let count = 300
+        var config = TopicConfig()
+        config.retentionMs = 1_000
+        let topic = try await store.createTopic("demo", name: "old", partitions: count, config: config)
+        let epoch = topic.partitions[0].leaderEpoch
+        let keys = (0..<count).map { PartitionKey(topicID: topic.topic.id, partition: $0) }
+        for round in 0..<20 {
+            let object = "old-\(round)"
+            let offsets = Int64(round)..<Int64(round + 1)
+            let ranges = keys.map { range($0, epoch: epoch, offsets, position: 0, object: object) }
+            #expect(try await store.commit("demo", CommitRequest(nodeID: 1, objectKey: object, objectSize: 10, ranges: ranges)).outcomes.allSatisfy { $0 == .accepted })
+        }
+        let live = try await store.createTopic("demo", name: "live", partitions: 1, config: TopicConfig())
+        let liveKey = PartitionKey(topicID: live.topic.id, partition: 0)
+        let pass = Task { try await store.applyRetention("demo", now: Date()) }
+        // Once the first partition's segments are gone, the pass is under way…
+        let started = await eventually(timeout: .seconds(60), every: .milliseconds(1)) { (try? await store.partitionLog("demo", keys[0]).logStartOffset) == 20 }
+        try #require(started)
+        // …and a commit meanwhile lands before it ends.
+        let commit = CommitRequest(nodeID: 1, objectKey: "live", objectSize: 10, ranges: [range(liveKey, epoch: live.partitions[0].leaderEpoch, 0..<1, position: 0, object: "live")])
+        #expect(try await store.commit("demo", commit).outcomes == [.accepted])
+        let lastBefore = try await store.partitionLog("demo", keys[count - 1]).logStartOffset
+        #expect(lastBefore == 0, "the commit waited for the whole retention pass")
+        #expect(try await pass.value == count * 20)
+    }
+
     @Test func aMovedLeadershipFencesTheOldLeaderAndTheNewOneContinues() async throws {
         let (store, directory) = try await makeStore(zones: ["a", "b"], agentsPerZone: 1)
         defer { directory.cleanup() }

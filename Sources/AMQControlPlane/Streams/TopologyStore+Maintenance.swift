@@ -3,47 +3,45 @@ import Foundation
 import GRDB
 
 /// Retention, DeleteRecords, compaction swaps and the bookkeeping of unreferenced objects. Each
-/// is one transaction, so readers see the index before or after, never half-way.
+/// is one transaction (retention one per partition and chunk), so readers see a partition's
+/// index before or after, never half-way.
 extension TopologyStore {
     /// Drops, per partition, the oldest segments past the topic's `retention.ms` (by their newest
     /// record's timestamp) or beyond `retention.bytes`, moving the log start offset past them.
     /// The active tail segment is never dropped by size alone. Returns how many segments went.
     @discardableResult
     package func applyRetention(_ cluster: String, now: Date = Date()) async throws -> Int {
-        try await database.write { db in
+        let (clusterID, topics) = try await database.read { db in
             let clusterRow = try db.clusterRow(named: cluster)
-            var dropped = 0
-            for topic in try db.topics(of: clusterRow.id) {
-                let cutoff = topic.config.retentionMs < 0 ? Int64.min : Int64(now.timeIntervalSince1970 * 1000) - topic.config.retentionMs
-                for index in 0..<topic.partitions {
-                    let segments = try Row.fetchAll(
-                        db,
-                        sql: "SELECT base_offset, end_offset, length, max_timestamp FROM segment WHERE topic_id = ? AND partition_index = ? ORDER BY base_offset",
-                        arguments: [topic.id, index]
-                    )
-                    var total = segments.reduce(0) { $0 + ($1["length"] as Int) }
-                    var newStart: Int64?
-                    for (position, segment) in segments.enumerated() {
-                        let isLast = position == segments.count - 1
-                        let tooOld = (segment["max_timestamp"] as Int64) < cutoff
-                        let tooBig = topic.config.retentionBytes >= 0 && total > topic.config.retentionBytes && !isLast
-                        guard tooOld || tooBig else { break }
-                        total -= segment["length"] as Int
-                        newStart = segment["end_offset"]
+            return (clusterRow.id, try db.topics(of: clusterRow.id))
+        }
+        var dropped = 0
+        // One partition and at most `retentionChunk` segments per transaction: commits and
+        // heartbeats wait for a chunk, never for the whole pass (issue 11, finding 14).
+        for topic in topics where topic.config.retentionMs >= 0 || topic.config.retentionBytes >= 0 {
+            let cutoff = topic.config.retentionMs < 0 ? Int64.min : Int64(now.timeIntervalSince1970 * 1000) - topic.config.retentionMs
+            for index in 0..<topic.partitions {
+                while true {
+                    let (count, more) = try await database.write { db in
+                        try db.retain(topicID: topic.id, partition: index, cutoff: cutoff, retentionBytes: topic.config.retentionBytes, chunk: Self.retentionChunk)
                     }
-                    if let newStart {
-                        dropped += try db.moveLogStart(topicID: topic.id, partition: index, to: newStart)
-                    }
+                    dropped += count
+                    if !more { break }
                 }
             }
-            // Commit answers outlive any retry of theirs by far.
+        }
+        // Commit answers outlive any retry of theirs by far.
+        try await database.write { db in
             try db.execute(
                 sql: "DELETE FROM applied_commit WHERE cluster_id = ? AND applied_at < ?",
-                arguments: [clusterRow.id, now.timeIntervalSince1970 - 86_400]
+                arguments: [clusterID, now.timeIntervalSince1970 - 86_400]
             )
-            return dropped
         }
+        return dropped
     }
+
+    /// Segments retention looks at per transaction.
+    static let retentionChunk = 1_000
 
     /// Kafka's DeleteRecords: the log starts at `offset` (at most the high watermark) from now on.
     /// Returns the new log start offset.
@@ -180,6 +178,36 @@ extension TopologyStore {
 
 extension Database {
     /// Drops segments wholly below `offset` and sets the log start offset; returns the count.
+    /// Drops the leading segments of one partition that retention no longer keeps, looking at
+    /// `chunk` of them at most; returns how many it dropped and whether it may drop more.
+    fileprivate func retain(topicID: String, partition: Int, cutoff: Int64, retentionBytes: Int64, chunk: Int) throws -> (dropped: Int, more: Bool) {
+        let totals = try Row.fetchOne(
+            self, sql: "SELECT COUNT(*) AS count, COALESCE(SUM(length), 0) AS total FROM segment WHERE topic_id = ? AND partition_index = ?",
+            arguments: [topicID, partition]
+        )
+        let count: Int = totals?["count"] ?? 0
+        var total: Int64 = totals?["total"] ?? 0
+        guard count > 0 else { return (0, false) }
+        let segments = try Row.fetchAll(
+            self,
+            sql: "SELECT end_offset, length, max_timestamp FROM segment WHERE topic_id = ? AND partition_index = ? ORDER BY base_offset LIMIT ?",
+            arguments: [topicID, partition, chunk]
+        )
+        var newStart: Int64?
+        var looked = 0
+        for (position, segment) in segments.enumerated() {
+            let isLast = position == count - 1
+            let tooOld = (segment["max_timestamp"] as Int64) < cutoff
+            let tooBig = retentionBytes >= 0 && total > retentionBytes && !isLast
+            guard tooOld || tooBig else { break }
+            total -= segment["length"] as Int64
+            newStart = segment["end_offset"]
+            looked += 1
+        }
+        guard let newStart else { return (0, false) }
+        return (try moveLogStart(topicID: topicID, partition: partition, to: newStart), looked == chunk)
+    }
+
     fileprivate func moveLogStart(topicID: String, partition: Int, to offset: Int64) throws -> Int {
         try execute(
             sql: "DELETE FROM segment WHERE topic_id = ? AND partition_index = ? AND end_offset <= ?",
