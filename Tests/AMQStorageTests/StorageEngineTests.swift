@@ -596,3 +596,24 @@ private final class OutageIndex: PartitionIndex {
         try await inner.deleteRecords(partition, before: offset)
     }
 }
+
+/// Issue 11, finding 12: a leader's in-memory list of segments stays bounded however long it
+/// leads; reads of older offsets page them from the index.
+@Suite(.timeLimit(.minutes(2))) struct KnownSegmentsTests {
+    @Test func theSegmentListStaysBoundedAndOldOffsetsStillRead() async throws {
+        let key = PartitionKey(topicID: "t", partition: 0)
+        var configuration = StorageConfiguration(nodeID: 1)
+        configuration.linger = .zero
+        configuration.maxKnownSegments = 50
+        configuration.logCacheBytes = 0
+        try await withEngine(configuration, store: InMemoryObjectStore(), index: InMemoryPartitionIndex([key], leader: 1)) { engine in
+            try await engine.becomeLeader(key, epoch: 1)
+            for index in 0..<200 { _ = try await engine.append(key, batches: batch(partition: 0, index: index, records: 1)) }
+            #expect(await engine.statistics.rangesCommitted == 200)
+            #expect(await engine.statistics.knownSegments <= 50)
+            let records = try await readAll(engine, key, maxBytes: 4_096)
+            #expect(records.map(\.offset) == Array(0..<200))
+            #expect(await engine.statistics.knownSegments <= 50)
+        }
+    }
+}

@@ -53,7 +53,7 @@ package struct AgentMetrics: Sendable {
         storageGauges = Dictionary(
             uniqueKeysWithValues: [
                 "pending_upload_bytes", "uncommitted_bytes", "uploads_in_flight", "log_cache_bytes", "block_cache_bytes", "led_partitions", "router_pending_upload_bytes",
-                "parked_reads",
+                "parked_reads", "known_segments",
             ].map {
                 ($0, Metrics.Gauge(label: "amq_storage_\($0)", factory: factory))
             }
@@ -74,6 +74,7 @@ package struct AgentMetrics: Sendable {
         storageGauges["block_cache_bytes"]?.record(blockCacheBytes)
         storageGauges["led_partitions"]?.record(storage.ledPartitions)
         storageGauges["parked_reads"]?.record(storage.parkedReads)
+        storageGauges["known_segments"]?.record(storage.knownSegments)
         let totals = [
             "objects_uploaded": storage.objectsUploaded, "ranges_committed": storage.rangesCommitted, "retries": storage.retries,
             "object_reads": objectReads,

@@ -12,6 +12,9 @@ package struct StorageConfiguration: Sendable {
     /// How long an append waits for room before it fails.
     package var appendTimeout: Duration = .seconds(30)
     package var maxConcurrentUploads = 4
+    /// Segments of one partition known in memory (the newest); reads of older offsets page
+    /// them from the index. About 200 bytes each.
+    package var maxKnownSegments = 2_000
     /// Recently committed batches kept in memory for tail reads.
     package var logCacheBytes = 64 << 20
     /// Object ranges read from the store.

@@ -122,7 +122,7 @@ extension StorageEngine {
             let log = try await loadLog(partition, from: from)
             let fresh = log.segments.filter { $0.baseOffset >= from }
             segments += fresh
-            guard let last = fresh.last, last.endOffset < log.nextOffset, fresh.count >= 1000 else { break }
+            guard let last = fresh.last, last.endOffset < log.nextOffset, fresh.count >= indexPageSize else { break }
             from = last.endOffset
         }
         return segments.filter { $0.endOffset > (logs[partition]?.logStart ?? 0) }
@@ -141,15 +141,18 @@ extension StorageEngine {
         if fetched.nextOffset > log.committedEnd { log.committedEnd = fetched.nextOffset }
         log.logStart = fetched.logStartOffset
         log.leaderHint = fetched.leader
-        log.merge(fetched.segments)
+        log.merge(fetched.segments, limit: configuration.maxKnownSegments)
         logs[partition] = log
         return log
     }
 
+    /// Segments asked of the index at once: never more than a partition keeps in memory.
+    var indexPageSize: Int { min(1000, configuration.maxKnownSegments) }
+
     func loadLog(_ partition: PartitionKey, from: Int64) async throws -> PartitionLogState {
         do {
             // The bounds, and the first page of segments from `from` (tail readers page on).
-            return try await index.partitionLog(partition, from: max(from, 0), limit: 1000)
+            return try await index.partitionLog(partition, from: max(from, 0), limit: indexPageSize)
         } catch let error as StreamIndexError where error.code == .unknownPartition {
             throw StorageError(.unknownPartition, "partition \(partition) is not known to the index", underlying: error)
         }

@@ -31,7 +31,7 @@ extension StorageEngine {
         var log = logs[view.partition] ?? PartitionLogView(committedEnd: view.committedEnd, logStart: view.logStart)
         log.committedEnd = max(log.committedEnd, view.committedEnd)
         log.logStart = max(log.logStart, view.logStart)
-        log.merge(view.segments)
+        log.merge(view.segments, limit: configuration.maxKnownSegments)
         logs[view.partition] = log
         wakeDataWaiters(view.partition, end: log.committedEnd)
     }

@@ -119,6 +119,7 @@ package actor StorageEngine {
         }
         let log = try await loadLog(partition, from: -1)
         var view = PartitionLogView(log: log)
+        view.trim(to: configuration.maxKnownSegments)
         // A newer view may have arrived while we loaded; keep whichever knows more.
         if let existing = logs[partition], existing.committedEnd > view.committedEnd {
             view.committedEnd = existing.committedEnd
@@ -238,7 +239,7 @@ package actor StorageEngine {
             case .wakeUp(let instant):
                 deadlineSink.yield(instant)
             case .committed(let partition, let segment, let batches):
-                logs[partition]?.append(segment)
+                logs[partition]?.append(segment, limit: configuration.maxKnownSegments)
                 if let batches { logCache.add(partition, base: segment.baseOffset, end: segment.endOffset, batches: batches) }
                 wakeDataWaiters(partition, end: segment.endOffset)
             case .succeed(let appends):
@@ -342,13 +343,15 @@ package actor StorageEngine {
         package var retries: Int
         /// Fetches (and replica polls) parked waiting for data.
         package var parkedReads: Int
+        /// Segments held in memory, all partitions together (bounded per partition).
+        package var knownSegments: Int
     }
 
     package var statistics: Statistics {
         Statistics(
             pendingUploadBytes: writePath.unuploadedBytes, uncommittedBytes: writePath.uncommittedBytes, uploadsInFlight: writePath.uploadsInFlight, cachedLogBytes: logCache.bytes,
             ledPartitions: writePath.ledPartitions.count, objectsUploaded: writePath.objectsUploaded, rangesCommitted: writePath.rangesCommitted,
-            retries: retries, parkedReads: dataWaiters.count
+            retries: retries, parkedReads: dataWaiters.count, knownSegments: logs.values.reduce(0) { $0 + $1.segments.count }
         )
     }
 
