@@ -209,7 +209,7 @@ _amq_cluster() {
 
 _amq_cluster_create() {
     repeating_flags=()
-    non_repeating_flags=(--local --version -h --help)
+    non_repeating_flags=(--local --shared-file-store --version -h --help)
     repeating_options=(--zone-cidrs --setting)
     non_repeating_options=(--db --data-dir --cluster --zones --agents-per-zone --object-store)
     __amq_offer_flags_options 1

@@ -36,18 +36,21 @@ import Yams
         let text = try String(contentsOfFile: Self.root.appendingPathComponent("manifests/kubernetes/amq.yaml").path, encoding: .utf8)
         let documents = try Yams.load_all(yaml: text).compactMap { $0 as? [String: Any] }
         let kinds = documents.compactMap { $0["kind"] as? String }
-        #expect(kinds.filter { $0 == "Deployment" }.count == 3)
-        #expect(kinds.contains("StatefulSet") && kinds.contains("ConfigMap") && kinds.contains("Service"))
+        // Agents are StatefulSets: pod names, and so node names, survive restarts (issue 11, finding 10).
+        #expect(kinds.filter { $0 == "StatefulSet" }.count == 4 && !kinds.contains("Deployment"))
+        #expect(kinds.contains("ConfigMap") && kinds.contains("Service"))
+        // The data is in S3: a file:// store would be one per pod (issue 11, finding 5).
+        #expect(text.contains("--object-store \"$AMQ_OBJECT_STORE\"") && text.contains("AMQ_OBJECT_STORE: s3://"))
         var commandLines = 0
         for document in documents {
             guard let spec = document["spec"] as? [String: Any], let template = spec["template"] as? [String: Any],
                 let podSpec = template["spec"] as? [String: Any], let containers = podSpec["containers"] as? [[String: Any]]
             else { continue }
-            if document["kind"] as? String == "Deployment" {
+            let name = (document["metadata"] as? [String: Any])?["name"] as? String ?? ""
+            if name.hasPrefix("amq-agent-") {
                 let selector = podSpec["nodeSelector"] as? [String: String]
-                #expect(selector?["topology.kubernetes.io/zone"] != nil, "agent Deployments must be pinned to a zone")
-            }
-            if document["kind"] as? String == "StatefulSet" {
+                #expect(selector?["topology.kubernetes.io/zone"] != nil, "agents must be pinned to a zone")
+            } else if document["kind"] as? String == "StatefulSet" {
                 #expect((spec["volumeClaimTemplates"] as? [Any])?.isEmpty == false, "the controller needs a volume for SQLite")
             }
             for container in containers {

@@ -154,6 +154,37 @@ import Testing
         #expect(try await store.describeTopic("demo", "orders").partitions.allSatisfy { $0.leader == 4 && $0.replicas.isEmpty })
     }
 
+    /// Issue 11, finding 10: a node that stopped cleanly and stays away (a rescheduled pod under
+    /// a new name) fails over after `stopped.failover.ms`, not never; and new partitions go to
+    /// nodes that are up, not to a stopped one.
+    @Test func aNodeStoppedTooLongFailsOverAndGetsNoNewPartitions() async throws {
+        let (store, directory) = try await makeStore(zones: ["a"], agentsPerZone: 3)
+        defer { directory.cleanup() }
+        for node in try await store.nodes("demo") {
+            _ = try await store.register(
+                "demo", .init(nodeID: node.id, name: nil, zone: node.zone, host: "127.0.0.1", kafkaPort: 9000 + node.id, rpcPort: nil, adminPort: 9100 + node.id, pid: 100 + node.id)
+            )
+        }
+        let before = try await store.createTopic("demo", name: "orders", partitions: 6, config: TopicConfig())
+        #expect(before.partitions.contains { $0.leader == 1 })
+        try await store.leave("demo", nodeID: 1)
+        // Not yet: a restart takes a few seconds.
+        let now = Date()
+        #expect(try await store.markDown("demo", heartbeatBefore: now.addingTimeInterval(-5), stoppedBefore: now.addingTimeInterval(-60)).isEmpty)
+        #expect(try await store.failOver("demo").isEmpty)
+        // Meanwhile a new topic places nothing on the stopped node.
+        let fresh = try await store.createTopic("demo", name: "fresh", partitions: 4, config: TopicConfig())
+        #expect(fresh.partitions.allSatisfy { $0.leader != 1 }, "\(fresh.partitions.map(\.leader))")
+        // Gone for longer than the timeout: its leaders move.
+        #expect(try await store.markDown("demo", heartbeatBefore: now.addingTimeInterval(-5), stoppedBefore: now.addingTimeInterval(1)) == [1])
+        #expect(try await store.failOver("demo").contains { $0.fromLeader == 1 })
+        #expect(try await store.describeTopic("demo", "orders").partitions.allSatisfy { $0.leader != 1 })
+        var settings = ClusterSettings()
+        try settings.set("stopped.failover.ms", "5000")
+        #expect(settings.stoppedFailoverMs == 5000)
+        #expect(throws: ControlPlaneError.self) { try settings.set("stopped.failover.ms", "10") }
+    }
+
     @Test func failOverGoesOnlyToNodesThatAreUp() async throws {
         let (store, directory) = try await makeStore(zones: ["a", "b"], agentsPerZone: 1)
         defer { directory.cleanup() }

@@ -26,6 +26,9 @@ import Testing
         Case(arguments: ["cluster", "describe", "ghost"], code: 1, message: "cluster \"ghost\" not found"),
         Case(arguments: ["cluster", "create", "demo"], code: 1, message: "cluster \"demo\" already exists"),
         Case(arguments: ["cluster", "create", "other", "--object-store", "ftp://x/y"], code: 64, message: "unsupported scheme \"ftp\""),
+        // Issue 11, findings 5 and 2: a directory only this machine sees, and a prefix already in use.
+        Case(arguments: ["cluster", "create", "other"], code: 64, message: "a file:// object store only works when every agent sees the same directory"),
+        Case(arguments: ["cluster", "create", "other", "--object-store", "memory://x"], code: 64, message: "a memory:// object store lives in one process"),
         Case(arguments: ["cluster", "create", "other", "--object-store", "s3://"], code: 64, message: "names no bucket"),
         Case(arguments: ["cluster", "create", "bad name!"], code: 64, message: "cluster name \"bad name!\" is invalid"),
         Case(arguments: ["node", "add", "--zone", "z9"], code: 1, message: "zone \"z9\" is not a zone of cluster \"demo\""),
@@ -48,7 +51,7 @@ import Testing
 
     @Test(arguments: cases) func badInputIsRefusedAndChangesNothing(_ testCase: Case) async throws {
         try await AMQProcess.with(cluster: nil) { amq in
-            try await amq.ok(["cluster", "create", "demo", "--zones", "a,b"])
+            try await amq.ok(["cluster", "create", "demo", "--zones", "a,b", "--shared-file-store"])
             try await amq.ok(["topic", "create", "orders", "--partitions", "4"])
             try await amq.ok(["zone", "set-cidrs", "b", "10.2.0.0/16"])
             let secretFile = amq.dataDir + "/clusters/demo/secret"
@@ -60,6 +63,21 @@ import Testing
             let after = try await amq.ok(["audit", "--format", "json"]).stdout
             #expect(before == after, "the database changed")
             #expect(FileManager.default.fileExists(atPath: secretFile))
+        }
+    }
+
+    /// Issue 11, finding 2: a cluster never starts on a prefix that already holds objects (its
+    /// garbage collection would delete them).
+    @Test func aPrefixWithObjectsIsRefused() async throws {
+        try await AMQProcess.with(cluster: nil) { amq in
+            let objects = amq.dataDir + "/shared-objects"
+            try FileManager.default.createDirectory(atPath: objects + "/wal/n1", withIntermediateDirectories: true)
+            try "someone else's data".write(toFile: objects + "/wal/n1/object.amqs", atomically: true, encoding: .utf8)
+            let result = try await amq.run(["cluster", "create", "late", "--local", "--object-store", "file://\(objects)"])
+            #expect(result.code == 64, "\(result.stderr)")
+            #expect(result.stderr.contains("already holds objects (like wal/n1/object.amqs)"), "\(result.stderr)")
+            #expect(try String(contentsOfFile: objects + "/wal/n1/object.amqs", encoding: .utf8) == "someone else's data")
+            #expect(try await amq.run(["cluster", "list"]).stdout.contains("late") == false)
         }
     }
 
@@ -85,7 +103,7 @@ import Testing
     /// Several `amq` processes change one database at once: no update is lost, no version repeats.
     @Test(.timeLimit(.minutes(3))) func parallelProcessesLoseNoUpdate() async throws {
         try await AMQProcess.with(cluster: nil) { amq in
-            try await amq.ok(["cluster", "create", "demo", "--zones", "a,b,c", "--agents-per-zone", "2"])
+            try await amq.ok(["cluster", "create", "demo", "--zones", "a,b,c", "--agents-per-zone", "2", "--shared-file-store"])
             let processes = 6
             let perProcess = 5
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -18,7 +18,7 @@ import Testing
 
     @Test func zoneCIDRsRoundTrip() async throws {
         try await AMQProcess.with(cluster: nil) { amq in
-            try await amq.ok(["cluster", "create", "demo", "--zones", "a,b", "--zone-cidrs", "a=10.1.0.0/16,10.2.0.0/16"])
+            try await amq.ok(["cluster", "create", "demo", "--zones", "a,b", "--zone-cidrs", "a=10.1.0.0/16,10.2.0.0/16", "--shared-file-store"])
             #expect(
                 try await amq.json([ZoneRow].self, ["zone", "list"])
                     == [

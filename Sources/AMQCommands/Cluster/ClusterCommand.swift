@@ -55,7 +55,7 @@ struct ClusterCreate: AsyncParsableCommand {
     )
     var zoneCIDRs: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Object store URL (default: file://CLUSTER_DIR/objects).", valueName: "url"))
+    @Option(name: .long, help: ArgumentHelp("Object store URL, an empty prefix of its own (default: file://CLUSTER_DIR/objects, with --local or --shared-file-store).", valueName: "url"))
     var objectStore: String?
 
     @Option(name: .long, help: ArgumentHelp("Cluster setting key=value (repeatable).", valueName: "key=value"))
@@ -63,6 +63,12 @@ struct ClusterCreate: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Start the controller and agents on this machine.")
     var local = false
+
+    @Flag(
+        name: .long,
+        help: "Allow a file:// object store without --local: every agent sees the same directory (one machine, or a shared filesystem)."
+    )
+    var sharedFileStore = false
 
     func validate() throws {
         guard (0...64).contains(agentsPerZone) else {
@@ -131,9 +137,33 @@ struct ClusterCreate: AsyncParsableCommand {
                 "cluster \"\(name)\" already exists; pick another name or delete it with 'amq cluster delete \(name)'"
             )
         }
+        // Agents on other machines would each write a directory of their own and never see one
+        // another's objects (issue 11, finding 5).
+        switch location {
+        case .local where !local && !sharedFileStore:
+            throw ControlPlaneError(
+                .invalidArgument,
+                "a file:// object store only works when every agent sees the same directory: add --local to run them all here, "
+                    + "give --object-store s3://bucket/prefix, or add --shared-file-store if the directory is shared"
+            )
+        case .memory where !local:
+            throw ControlPlaneError(.invalidArgument, "a memory:// object store lives in one process; give --object-store s3://bucket/prefix")
+        default: break
+        }
         // Before anything is written: a cluster on a store it cannot use would only fail later.
         do {
-            try await location.makeStore(logger: Logger(label: "amq.cli")).checkUsable()
+            let objects = try location.makeStore(logger: Logger(label: "amq.cli"))
+            try await objects.checkUsable()
+            // Garbage collection deletes what its index does not know under the cluster's
+            // prefix: never share one with another cluster's (or an old one's) data.
+            let present = try await objects.list(prefix: "", continuation: nil, limit: 10).objects.map(\.key).filter { !$0.hasPrefix("amq-probe/") }
+            if let key = present.first {
+                throw ControlPlaneError(
+                    .invalidArgument,
+                    "object store \(objectStoreURL) already holds objects (like \(key)), another cluster's or an old one's; "
+                        + "give every cluster an empty prefix of its own, like s3://bucket/\(name)"
+                )
+            }
         } catch let error as ObjectStoreError {
             throw ControlPlaneError(
                 error.code == .invalidConfiguration ? .invalidArgument : .conflict,
@@ -252,6 +282,7 @@ struct ClusterDescribe: AsyncParsableCommand {
                 ["controller", info.controllerURL ?? "not running"],
                 ["heartbeat.interval.ms", String(settings.heartbeatIntervalMs)],
                 ["missed.heartbeats.before.down", String(settings.missedHeartbeatsBeforeDown)],
+                ["stopped.failover.ms", String(settings.stoppedFailoverMs)],
                 ["auto.create.topics.enable", String(settings.autoCreateTopics)],
                 ["default.partitions", String(settings.defaultPartitions)],
                 ["fetch.max.bytes", String(settings.fetchMaxBytes)],
@@ -272,7 +303,8 @@ struct ClusterSet: AsyncParsableCommand {
         commandName: "set",
         abstract: "Change cluster settings.",
         discussion: """
-            Settings: heartbeat.interval.ms, missed.heartbeats.before.down, auto.create.topics.enable, \
+            Settings: heartbeat.interval.ms, missed.heartbeats.before.down, stopped.failover.ms (how \
+            long a cleanly stopped node may stay away before its partitions fail over), auto.create.topics.enable, \
             default.partitions, fetch.max.bytes (the most one fetch response carries, at least one \
             batch). Agents pick changes up with the next topology version.
 

@@ -150,11 +150,20 @@ struct LivenessMonitor: Service {
             let interval = Duration.milliseconds(settings.heartbeatIntervalMs)
             try? await Task.sleep(for: interval / 2)
             let grace = Double(settings.heartbeatIntervalMs * settings.missedHeartbeatsBeforeDown) / 1000
+            let stoppedGrace = Double(settings.stoppedFailoverMs) / 1000
             do {
                 let now = Date()
-                let downed = now.timeIntervalSince(started) < grace ? [] : try await store.markDown(cluster, heartbeatBefore: now.addingTimeInterval(-grace))
+                let uptime = now.timeIntervalSince(started)
+                let downed =
+                    uptime < grace
+                    ? []
+                    : try await store.markDown(
+                        cluster, heartbeatBefore: now.addingTimeInterval(-grace),
+                        // Stopped nodes too get their full time from this controller's start.
+                        stoppedBefore: uptime < stoppedGrace ? nil : now.addingTimeInterval(-stoppedGrace)
+                    )
                 for node in downed {
-                    logger.notice("Node marked down after missed heartbeats", metadata: ["amq.node.id": "\(node)"])
+                    logger.notice("Node marked down: heartbeats missed, or stopped for longer than stopped.failover.ms", metadata: ["amq.node.id": "\(node)"])
                 }
                 // Every round, not only when a node goes down: a leader left on a down node
                 // because no other node was up then moves as soon as one is.

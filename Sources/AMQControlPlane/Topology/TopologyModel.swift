@@ -7,6 +7,10 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
     package var heartbeatIntervalMs: Int = 1000
     /// Heartbeats a node may miss before the controller marks it down.
     package var missedHeartbeatsBeforeDown: Int = 3
+    /// How long a node that stopped cleanly may stay away before its partitions fail over, as a
+    /// down node's do: long enough for a restart, short enough that a node gone for good (a
+    /// rescheduled pod with a new name) does not leave partitions without a leader.
+    package var stoppedFailoverMs: Int = 60_000
     /// Kafka's `auto.create.topics.enable`; off by default, as the issue asks.
     package var autoCreateTopics: Bool = false
     /// Partitions of an auto-created topic.
@@ -20,7 +24,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
     package init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case heartbeatIntervalMs, missedHeartbeatsBeforeDown, autoCreateTopics, defaultPartitions, fetchMaxBytes, traffic
+        case heartbeatIntervalMs, missedHeartbeatsBeforeDown, stoppedFailoverMs, autoCreateTopics, defaultPartitions, fetchMaxBytes, traffic
     }
 
     /// Every key is optional, so settings written before a key existed (and snapshots from an
@@ -31,6 +35,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
         heartbeatIntervalMs = try container.decodeIfPresent(Int.self, forKey: .heartbeatIntervalMs) ?? defaults.heartbeatIntervalMs
         missedHeartbeatsBeforeDown =
             try container.decodeIfPresent(Int.self, forKey: .missedHeartbeatsBeforeDown) ?? defaults.missedHeartbeatsBeforeDown
+        stoppedFailoverMs = try container.decodeIfPresent(Int.self, forKey: .stoppedFailoverMs) ?? defaults.stoppedFailoverMs
         autoCreateTopics = try container.decodeIfPresent(Bool.self, forKey: .autoCreateTopics) ?? defaults.autoCreateTopics
         defaultPartitions = try container.decodeIfPresent(Int.self, forKey: .defaultPartitions) ?? defaults.defaultPartitions
         fetchMaxBytes = try container.decodeIfPresent(Int.self, forKey: .fetchMaxBytes) ?? defaults.fetchMaxBytes
@@ -39,7 +44,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
 
     package static let keys: [String] =
         [
-            "heartbeat.interval.ms", "missed.heartbeats.before.down", "auto.create.topics.enable", "default.partitions", "fetch.max.bytes",
+            "heartbeat.interval.ms", "missed.heartbeats.before.down", "stopped.failover.ms", "auto.create.topics.enable", "default.partitions", "fetch.max.bytes",
         ] + TrafficSettings.keys.map(\.key)
 
     /// Applies one `key=value` setting, validating it.
@@ -49,6 +54,8 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
             heartbeatIntervalMs = try TopicConfig.integer(key, value, in: 50...60_000)
         case "missed.heartbeats.before.down":
             missedHeartbeatsBeforeDown = try TopicConfig.integer(key, value, in: 1...100)
+        case "stopped.failover.ms":
+            stoppedFailoverMs = try TopicConfig.integer(key, value, in: 1_000...86_400_000)
         case "auto.create.topics.enable":
             autoCreateTopics = try TopicConfig.boolean(key, value)
         case "default.partitions":

@@ -195,14 +195,19 @@ extension TopologyStore {
         try await setLiveness(clusterName, nodeIDs: [nodeID], to: .stopped, action: "node.stopped")
     }
 
-    /// Marks down every alive node whose last heartbeat is older than `cutoff`; returns their ids.
-    package func markDown(_ clusterName: String, heartbeatBefore cutoff: Date) async throws -> [Int] {
+    /// Marks down every alive node whose last heartbeat is older than `cutoff`, and every node
+    /// that stopped cleanly before `stoppedBefore` (its partitions then fail over: it is not
+    /// coming back soon, or not under its name); returns their ids.
+    package func markDown(_ clusterName: String, heartbeatBefore cutoff: Date, stoppedBefore: Date? = nil) async throws -> [Int] {
         let stale = try await database.read { db in
             let cluster = try db.clusterRow(named: clusterName)
             return try Int.fetchAll(
                 db,
-                sql: "SELECT node_id FROM node WHERE cluster_id = ? AND liveness = 'alive' AND last_heartbeat < ?",
-                arguments: [cluster.id, cutoff.timeIntervalSince1970]
+                sql: """
+                    SELECT node_id FROM node WHERE cluster_id = ?
+                        AND ((liveness = 'alive' AND last_heartbeat < ?) OR (liveness = 'stopped' AND last_heartbeat < ?))
+                    """,
+                arguments: [cluster.id, cutoff.timeIntervalSince1970, (stoppedBefore ?? .distantPast).timeIntervalSince1970]
             )
         }
         if stale.isEmpty { return [] }
@@ -211,18 +216,20 @@ extension TopologyStore {
             let cluster = try db.clusterRow(named: clusterName)
             var downed: [Int] = []
             for id in stale {
+                let before = try db.node(id, of: cluster).liveness
                 try db.execute(
                     sql: """
                         UPDATE node SET liveness = 'down'
-                        WHERE cluster_id = ? AND node_id = ? AND liveness = 'alive' AND last_heartbeat < ?
+                        WHERE cluster_id = ? AND node_id = ?
+                            AND ((liveness = 'alive' AND last_heartbeat < ?) OR (liveness = 'stopped' AND last_heartbeat < ?))
                         """,
-                    arguments: [cluster.id, id, cutoff.timeIntervalSince1970]
+                    arguments: [cluster.id, id, cutoff.timeIntervalSince1970, (stoppedBefore ?? .distantPast).timeIntervalSince1970]
                 )
                 if db.changesCount > 0 {
                     downed.append(id)
                     _ = try db.recordChange(
                         of: cluster, actor: actor, action: "node.down", subject: "node \(id)",
-                        before: NodeLiveness.alive.rawValue, after: NodeLiveness.down.rawValue
+                        before: before.rawValue, after: NodeLiveness.down.rawValue
                     )
                 }
             }

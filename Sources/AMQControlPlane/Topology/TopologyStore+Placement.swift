@@ -5,13 +5,17 @@ extension Database {
     /// nodes and writes what changed. A leader change bumps that partition's leader epoch.
     /// - Parameter resize: topic id -> new partition count, for new topics and added partitions.
     /// - Parameter eligible: the nodes placement may use (failover narrows it to nodes known up).
+    ///   Of those, nodes that are up are preferred whenever there are any: a node that stopped
+    ///   (or never came) is not given partitions it cannot serve.
     func applyPlacement(
         in cluster: ClusterRow,
         topicIDs: [String]? = nil,
         resize: [String: Int] = [:],
         eligible: (NodeInfo) -> Bool = \.isEligible
     ) throws -> [PartitionMove] {
-        let nodes = try nodes(of: cluster.id).filter(eligible).map { PlacementNode(id: $0.id, zone: $0.zone) }
+        let candidates = try nodes(of: cluster.id).filter(eligible)
+        let alive = candidates.filter { $0.liveness == .alive }
+        let nodes = (alive.isEmpty ? candidates : alive).map { PlacementNode(id: $0.id, zone: $0.zone) }
         let topics = try topics(of: cluster.id).filter { topicIDs?.contains($0.id) ?? true }
         if topics.isEmpty { return [] }
         let current = try partitions(of: cluster.id)
