@@ -157,7 +157,7 @@ struct SessionService: Service {
         var routerConfiguration = StorageConfiguration(nodeID: node.id)
         routerConfiguration.maxConcurrentUploads = 16
         let router = RouterWriter(
-            nodeID: node.id, configuration: routerConfiguration, store: store, transport: RPCPointerTransport(client: peers),
+            nodeID: node.id, configuration: routerConfiguration, store: store, index: session.client, transport: RPCPointerTransport(client: peers),
             logger: logger, onRouted: { partition, offsets, batches in await engine.cacheRouted(partition, offsets: offsets, batches: batches) }
         )
         await state.attach(engine, router: router)

@@ -78,7 +78,7 @@ package struct StreamMaintenance: Sendable {
                     var bytes = try await objects.get(segment.objectKey, range: segment.position..<(segment.position + segment.length))
                     // Router objects hold batches as their producer sent them; a compacted object
                     // holds them with their offsets.
-                    if StreamObject.isRouterObject(segment.objectKey) { StoredBatches.assignOffsets(&bytes, from: segment.baseOffset) }
+                    if ObjectKeys.isRouterObject(segment.objectKey) { StoredBatches.assignOffsets(&bytes, from: segment.baseOffset) }
                     batches.writeBuffer(&bytes)
                 }
             } catch let error as ObjectStoreError where error.code == .notFound {
@@ -90,7 +90,9 @@ package struct StreamMaintenance: Sendable {
                 nodeID: 0,
                 [.init(partition: partition, baseOffset: first.baseOffset, endOffset: last.endOffset, maxTimestamp: segments.map(\.maxTimestamp).max()!, batches: batches)]
             )
-            let key = Self.compactedKey(partition, base: first.baseOffset, end: last.endOffset)
+            // Named, and its intent recorded, before it is written, as every object is.
+            let kind = UploadKind.compacted(partition, baseOffset: first.baseOffset, endOffset: last.endOffset)
+            guard let key = try await index.reserveUploads(kind, nodeID: 0, count: 1).first else { continue }
             try await objects.put(key, body: object, ifAbsent: true)
             let entry = entries[0]
             let swapped = try await index.replaceSegments(
@@ -107,38 +109,20 @@ package struct StreamMaintenance: Sendable {
         return merged
     }
 
-    /// Deletes objects that are unreferenced past the grace period, and objects in the store the
-    /// index never heard of once they are older than the grace period.
+    /// Deletes objects that are unreferenced past the grace period, and objects uploaded but never
+    /// committed once their upload intent is older than it. Nothing is listed: an object this
+    /// cluster's index neither refers to nor recorded an intent for (another cluster's, or one
+    /// newer than a restored database) is never touched (issue 11, findings 2 and 3).
     package func collectGarbage(now: Date = Date()) async throws -> (unreferenced: Int, uncommitted: Int) {
         let due = try await index.objectsDueForDeletion(now: now, grace: configuration.grace)
         if !due.isEmpty {
             try await objects.delete(due)
             try await index.forgetObjects(due)
         }
-        let known = try await index.committedObjectKeys()
-        var strays: [String] = []
-        for prefix in [StreamObject.walPrefix, StreamObject.routerPrefix, "data/"] {
-            for object in try await objects.listAll(prefix: prefix) where !known.contains(object.key) {
-                guard let modified = object.lastModified, now.timeIntervalSince(modified) > configuration.grace else { continue }
-                strays.append(object.key)
-            }
-        }
-        if !strays.isEmpty {
-            // Checked again right before deleting: a commit may have landed since the listing.
-            let current = try await index.committedObjectKeys()
-            strays.removeAll { current.contains($0) }
-            try await objects.delete(strays)
-        }
-        return (due.count, strays.count)
-    }
-
-    /// `data/{topic id}/{partition}/{base}-{end}-{random}.amqs`, offsets zero-padded to sort.
-    static func compactedKey(_ partition: PartitionKey, base: Int64, end: Int64) -> String {
-        func padded(_ value: Int64) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, 20 - text.count)) + text
-        }
-        return "data/\(partition.topicID)/\(partition.partition)/\(padded(base))-\(padded(end))-\(UUID().uuidString.prefix(8).lowercased()).amqs"
+        // The intents are gone before the objects: a commit naming one from now on is refused.
+        let uncommitted = try await index.expireUploads(now: now, grace: configuration.grace)
+        if !uncommitted.isEmpty { try await objects.delete(uncommitted) }
+        return (due.count, uncommitted.count)
     }
 }
 

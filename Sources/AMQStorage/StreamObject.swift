@@ -150,37 +150,5 @@ package enum StreamObject {
         }
         return Header(nodeID: Int(nodeID), created: Date(timeIntervalSince1970: Double(created) / 1000), entries: entries)
     }
-
-    /// The key of a new WAL object: by node and creation time, unique across restarts.
-    package static func walKey(nodeID: Int, sequence: Int, created: Date = Date()) -> String {
-        key(walPrefix, nodeID: nodeID, sequence: sequence, created: created)
-    }
-
-    /// A router object: batches a proxy took for partitions other agents lead. Its ranges hold the
-    /// batches as the producer sent them; the leaders commit pointers into it, and readers set
-    /// each batch's base offset from the index (docs/storage-format.md).
-    package static func routerKey(nodeID: Int, sequence: Int, created: Date = Date()) -> String {
-        key(routerPrefix, nodeID: nodeID, sequence: sequence, created: created)
-    }
-
-    package static let walPrefix = "wal/"
-    package static let routerPrefix = "router/"
-
-    /// Whether the object under `key` is a router object, whose batches carry no offsets yet.
-    package static func isRouterObject(_ key: String) -> Bool { key.hasPrefix(routerPrefix) }
-
-    /// Whether the object under `key` holds ranges of many partitions (a WAL or router object,
-    /// at most a buffer's size) rather than one partition's compacted range.
-    package static func isSharedObject(_ key: String) -> Bool { key.hasPrefix(walPrefix) || key.hasPrefix(routerPrefix) }
-
-    private static func key(_ prefix: String, nodeID: Int, sequence: Int, created: Date) -> String {
-        let millis = Int64(created.timeIntervalSince1970 * 1000)
-        return "\(prefix)n\(nodeID)/\(String(millis).leftPadded(to: 13))-\(String(sequence).leftPadded(to: 8))-\(UUID().uuidString.prefix(8).lowercased()).amqs"
-    }
 }
 
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-}

@@ -11,6 +11,12 @@ package protocol PartitionIndex: Sendable {
     func partitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState
     /// Moves the log start up to `offset`; returns the log start after it.
     func deleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64
+    /// `count` new keys for objects `nodeID` is about to upload, each recorded as an upload
+    /// intent by the index's own clock before any byte is written. A commit naming an object is
+    /// accepted only while its intent is younger than ``CommitRequest/maxCommitDelay``; garbage
+    /// collection deletes an uncommitted object only once its intent is older than its grace
+    /// period. No other clock decides either (issue 11, finding 3).
+    func reserveUploads(_ kind: UploadKind, nodeID: Int, count: Int) async throws -> [String]
 }
 
 /// What the background work on a cluster's streams (retention, compaction, garbage collection)
@@ -24,12 +30,16 @@ package protocol StreamCatalog: Sendable {
     /// Swaps `replaced` (consecutive segments, by base offset) for `segment` if they are all still
     /// there; false, changing nothing, when retention or another compaction got there first.
     func replaceSegments(_ partition: PartitionKey, replaced: [Int64], with segment: Segment, objectSize: Int, nodeID: Int) async throws -> Bool
+    /// Keys for objects the maintenance is about to upload (compacted ranges), as
+    /// ``PartitionIndex/reserveUploads(_:nodeID:count:)``.
+    func reserveUploads(_ kind: UploadKind, nodeID: Int, count: Int) async throws -> [String]
+    /// Forgets upload intents older than `grace` and returns the keys of those whose object was
+    /// never committed: garbage now, and no commit can name them any more.
+    func expireUploads(now: Date, grace: TimeInterval) async throws -> [String]
     /// Objects no segment refers to any more, unreferenced for longer than `grace`.
     func objectsDueForDeletion(now: Date, grace: TimeInterval) async throws -> [String]
     /// Forgets objects once they are deleted from the store.
     func forgetObjects(_ keys: [String]) async throws
-    /// Every object key the index refers to.
-    func committedObjectKeys() async throws -> Set<String>
 }
 
 /// The stream index's one error type, as storage sees it whatever the index is.

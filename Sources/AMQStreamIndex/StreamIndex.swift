@@ -72,28 +72,23 @@ package struct CommitRequest: Codable, Sendable, Hashable {
     /// The agent's own WAL object; empty when every range points into `routerObjects`.
     package var objectKey: String
     package var objectSize: Int
-    /// When the oldest object of the commit was written. Garbage collection deletes uncommitted
-    /// objects once they are older than its grace period, so the index refuses commits of objects
-    /// half that old.
-    package var uploadedAt: Date
     package var ranges: [Range]
     package var routerObjects: [ObjectReference]
 
     package init(
-        commitID: String = UUID().uuidString, nodeID: Int, objectKey: String, objectSize: Int, uploadedAt: Date = Date(), ranges: [Range],
+        commitID: String = UUID().uuidString, nodeID: Int, objectKey: String, objectSize: Int, ranges: [Range],
         routerObjects: [ObjectReference] = []
     ) {
         self.commitID = commitID
         self.nodeID = nodeID
         self.objectKey = objectKey
         self.objectSize = objectSize
-        self.uploadedAt = uploadedAt
         self.ranges = ranges
         self.routerObjects = routerObjects
     }
 
     private enum CodingKeys: String, CodingKey {
-        case commitID, nodeID, objectKey, objectSize, uploadedAt, ranges, routerObjects
+        case commitID, nodeID, objectKey, objectSize, ranges, routerObjects
     }
 
     /// `routerObjects` may be absent (a request from an agent that predates zone routing).
@@ -103,7 +98,6 @@ package struct CommitRequest: Codable, Sendable, Hashable {
         nodeID = try container.decode(Int.self, forKey: .nodeID)
         objectKey = try container.decode(String.self, forKey: .objectKey)
         objectSize = try container.decode(Int.self, forKey: .objectSize)
-        uploadedAt = try container.decode(Date.self, forKey: .uploadedAt)
         ranges = try container.decode([Range].self, forKey: .ranges)
         routerObjects = try container.decodeIfPresent([ObjectReference].self, forKey: .routerObjects) ?? []
     }
@@ -116,7 +110,7 @@ package struct CommitRequest: Codable, Sendable, Hashable {
             let part = Array(ranges[start..<min(start + maxRanges, ranges.count)])
             let keys = Set(part.map(\.segment.objectKey))
             return CommitRequest(
-                commitID: "\(commitID)/\(start / maxRanges)", nodeID: nodeID, objectKey: objectKey, objectSize: objectSize, uploadedAt: uploadedAt,
+                commitID: "\(commitID)/\(start / maxRanges)", nodeID: nodeID, objectKey: objectKey, objectSize: objectSize,
                 ranges: part, routerObjects: routerObjects.filter { keys.contains($0.key) }
             )
         }
@@ -128,7 +122,8 @@ package struct CommitRequest: Codable, Sendable, Hashable {
         return routerObjects.first { $0.key == key }?.size
     }
 
-    /// How old an object may be when committed (half the garbage-collection grace period).
+    /// How old an object's upload intent may be when a commit names it (half the
+    /// garbage-collection grace period), by the index's clock.
     package static let maxCommitDelay: TimeInterval = 300
 }
 

@@ -101,7 +101,7 @@ import Testing
         let key = PartitionKey(topicID: "t-id", partition: 3)
         let batch = threeRecordBatch()
         let location = WritePathStateMachine.RemoteLocation(
-            objectKey: "router/n2/x.amqs", objectSize: 900, position: 32, length: batch.readableBytes, uploadedAt: Date(timeIntervalSince1970: 1_700_000_000)
+            objectKey: "router/n2/x.amqs", objectSize: 900, position: 32, length: batch.readableBytes
         )
         var buffer = ByteBuffer()
         PointerRequest(pointers: [WirePointer(partition: key, location: location, headers: WirePointer.headers(of: batch))]).encode(into: &buffer)

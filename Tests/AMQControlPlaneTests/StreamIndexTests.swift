@@ -44,11 +44,12 @@ import Testing
         let key = PartitionKey(topicID: topic.topic.id, partition: 0)
         let epoch = topic.partitions[0].leaderEpoch
         let uploadedAt = Date()
+        try await store.recordUploadIntents("demo", ["w1", "w2", "w3"], nodeID: 1, now: uploadedAt)
         var requests: [CommitRequest] = []
         for (index, object) in ["w1", "w2"].enumerated() {
             let offsets = Int64(index * 5)..<Int64(index * 5 + 5)
             let request = CommitRequest(
-                nodeID: 1, objectKey: object, objectSize: 10, uploadedAt: uploadedAt, ranges: [range(key, epoch: epoch, offsets, position: 0, object: object)]
+                nodeID: 1, objectKey: object, objectSize: 10, ranges: [range(key, epoch: epoch, offsets, position: 0, object: object)]
             )
             #expect(try await store.commit("demo", request).outcomes == [.accepted])
             requests.append(request)
@@ -62,8 +63,8 @@ import Testing
         #expect(try await store.commit("demo", requests[1], now: late).outcomes == [.accepted])
         let log = try await store.partitionLog("demo", key)
         #expect(log.nextOffset == 10 && log.segments.map(\.objectKey) == ["data/merged"])
-        // A new commit that late is still refused.
-        let fresh = CommitRequest(nodeID: 1, objectKey: "w3", objectSize: 10, uploadedAt: uploadedAt, ranges: [range(key, epoch: epoch, 10..<15, position: 0, object: "w3")])
+        // A new commit of an object whose intent is that old is still refused.
+        let fresh = CommitRequest(nodeID: 1, objectKey: "w3", objectSize: 10, ranges: [range(key, epoch: epoch, 10..<15, position: 0, object: "w3")])
         #expect(try await store.commit("demo", fresh, now: late).outcomes == [.expired])
     }
 
@@ -80,12 +81,14 @@ import Testing
         let keys = (0..<count).map { PartitionKey(topicID: topic.topic.id, partition: $0) }
         for round in 0..<20 {
             let object = "old-\(round)"
+            try await store.recordUploadIntents("demo", [object], nodeID: 1)
             let offsets = Int64(round)..<Int64(round + 1)
             let ranges = keys.map { range($0, epoch: epoch, offsets, position: 0, object: object) }
             #expect(try await store.commit("demo", CommitRequest(nodeID: 1, objectKey: object, objectSize: 10, ranges: ranges)).outcomes.allSatisfy { $0 == .accepted })
         }
         let live = try await store.createTopic("demo", name: "live", partitions: 1, config: TopicConfig())
         let liveKey = PartitionKey(topicID: live.topic.id, partition: 0)
+        try await store.recordUploadIntents("demo", ["live"], nodeID: 1)
         let pass = Task { try await store.applyRetention("demo", now: Date()) }
         // Once the first partition's segments are gone, the pass is under way…
         let started = await eventually(timeout: .seconds(60), every: .milliseconds(1)) { (try? await store.partitionLog("demo", keys[0]).logStartOffset) == 20 }
@@ -126,6 +129,7 @@ import Testing
             range(keys[2], epoch: epoch, 0..<4, position: 20),
             range(keys[0], epoch: epoch, 3..<6, position: 30),  // chains on this commit's first range
         ]
+        try await store.recordUploadIntents("demo", ["multi"], nodeID: 1)
         let response = try await store.commit("demo", CommitRequest(nodeID: 1, objectKey: "multi", objectSize: 100, ranges: ranges))
         #expect(response.outcomes == [.accepted, .outOfOrder(nextOffset: 5), .accepted, .accepted])
         #expect(try await store.partitionLog("demo", keys[0]).nextOffset == 6)
@@ -236,6 +240,7 @@ private func range(_ key: PartitionKey, epoch: Int, _ offsets: Range<Int64>, pos
 
 private func commit(_ store: TopologyStore, node: Int, epoch: Int, _ key: PartitionKey, _ offsets: Range<Int64>, object: String) async throws -> [CommitResponse.Outcome] {
     let segment = Segment(baseOffset: offsets.lowerBound, endOffset: offsets.upperBound, objectKey: object, position: 0, length: 10, maxTimestamp: 0)
+    try await store.recordUploadIntents("demo", [object], nodeID: node)
     return try await store.commit("demo", CommitRequest(nodeID: node, objectKey: object, objectSize: 10, ranges: [.init(partition: key, leaderEpoch: epoch, segment: segment)])).outcomes
 }
 
@@ -248,6 +253,7 @@ private func commit(_ store: TopologyStore, node: Int, epoch: Int, _ key: Partit
         let keys = (0..<2).map { PartitionKey(topicID: topic.topic.id, partition: $0) }
         let epoch = topic.partitions[0].leaderEpoch
         let router = CommitRequest.ObjectReference(key: "router/n2/1", size: 100)
+        try await store.recordUploadIntents("demo", [router.key], nodeID: 2)
         for (index, key) in keys.enumerated() {
             let segment = Segment(baseOffset: 0, endOffset: 2, objectKey: router.key, position: 10 + index * 40, length: 40, maxTimestamp: 0)
             let request = CommitRequest(nodeID: 1, objectKey: "", objectSize: 0, ranges: [.init(partition: key, leaderEpoch: epoch, segment: segment)], routerObjects: [router])

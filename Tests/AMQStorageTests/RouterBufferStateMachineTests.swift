@@ -102,7 +102,7 @@ import Testing
             placements.append(.init(position: position, length: entry.batches.readableBytes))
             position += entry.batches.readableBytes
         }
-        return .init(key: "router/n9/\(buffer.sequence)", size: position, placements: placements, uploadedAt: Date())
+        return .init(key: "router/n9/\(buffer.sequence)", size: position, placements: placements)
     }
 }
 

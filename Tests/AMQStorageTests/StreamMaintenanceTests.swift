@@ -47,7 +47,8 @@ import Testing
             #expect(report.compactedRuns == 1)
             let log = try await cluster.store.partitionLog("demo", cluster.keys[0])
             #expect(log.segments.count == 1 && log.segments[0].baseOffset == 0 && log.segments[0].endOffset == 36)
-            #expect(log.segments[0].objectKey.hasPrefix("data/\(cluster.keys[0].topicID)/0/"))
+            let uid = try await cluster.store.cluster("demo").uid
+            #expect(log.segments[0].objectKey.hasPrefix("data/\(uid)/\(cluster.keys[0].topicID)/0/"))
             try await withEngine(StorageConfiguration(nodeID: cluster.leader), store: store, cluster) { engine in
                 try await expectRecords(engine, cluster.keys[0], partition: 0, count: 12)
             }
@@ -107,29 +108,52 @@ import Testing
         }
     }
 
-    @Test func uncommittedObjectsAreCollectedAfterTheGracePeriod() async throws {
+    /// Issue 11, findings 2 and 3: an uncommitted object goes once its upload intent (recorded
+    /// by the index's clock before the upload) is older than the grace period; an object without
+    /// an intent of this cluster (another cluster's on the same prefix, or one newer than a
+    /// restored database) is never deleted; nothing is listed.
+    @Test func uncommittedObjectsAreCollectedByTheirIntentsAndOthersNeverAre() async throws {
         try await withCluster(partitions: 1, config: Self.keepForever) { cluster in
             let store = try LocalDirectoryStore(root: cluster.directory + "/objects")
             try await write(2, cluster, store)
             let committed = try await cluster.store.committedObjectKeys("demo")
-            let stray = StreamObject.walKey(nodeID: 9, sequence: 1)
+            let stray = try #require(try await cluster.store.reserveUploads("demo", .wal, nodeID: 9, count: 1).first)
+            let uid = try await cluster.store.cluster("demo").uid
+            #expect(stray.hasPrefix("wal/\(uid)/n9/"))
             try await store.put(stray, body: ByteBuffer(string: "uploaded, never committed"))
+            let foreign = ["wal/0123456789abcdef/n1/0000000000001-aaaaaaaa.amqs", "wal/n1/0000000000001-00000001-aaaaaaaa.amqs", "data/other/t/0/x.amqs"]
+            for key in foreign { try await store.put(key, body: ByteBuffer(string: "not ours")) }
             #expect(try await maintenance(cluster, store).runOnce().deletedUncommitted == 0)  // too young
             let later = try await maintenance(cluster, store).runOnce(now: Date().addingTimeInterval(Self.grace + 1))
-            #expect(later.deletedUncommitted == 1)
-            #expect(Set(try await store.listAll(prefix: "wal/").map(\.key)) == committed)
+            // The stray, and keys the engine reserved and never used (deleting those is a no-op).
+            #expect(later.deletedUncommitted >= 1)
+            #expect(Set(try await store.listAll(prefix: "wal/").map(\.key)) == committed.union(foreign.filter { $0.hasPrefix("wal/") }))
+            #expect(try await store.listAll(prefix: "data/").map(\.key) == ["data/other/t/0/x.amqs"])
+            // Its intent is gone: a commit naming it now is refused, whatever the agent's clock says.
+            let segment = Segment(baseOffset: 2, endOffset: 3, objectKey: stray, position: 0, length: 10, maxTimestamp: 0)
+            let late = CommitRequest(nodeID: cluster.leader, objectKey: stray, objectSize: 10, ranges: [.init(partition: cluster.keys[0], leaderEpoch: cluster.epoch, segment: segment)])
+            #expect(try await cluster.store.commit("demo", late).outcomes == [.expired])
         }
     }
 
-    @Test func staleCommitsAreRefused() async throws {
+    /// A commit is judged by its objects' intents on the index's own clock: none, or one older
+    /// than the commit delay, is refused; a young one passes.
+    @Test func commitsGoByTheirObjectsIntents() async throws {
         try await withCluster(partitions: 1) { cluster in
-            let segment = Segment(baseOffset: 0, endOffset: 1, objectKey: "wal/old", position: 0, length: 10, maxTimestamp: 0)
-            let request = CommitRequest(
-                nodeID: cluster.leader, objectKey: "wal/old", objectSize: 10, uploadedAt: Date().addingTimeInterval(-CommitRequest.maxCommitDelay - 1),
-                ranges: [.init(partition: cluster.keys[0], leaderEpoch: cluster.epoch, segment: segment)]
+            func commit(_ key: String, at offset: Int64) async throws -> [CommitResponse.Outcome] {
+                let segment = Segment(baseOffset: offset, endOffset: offset + 1, objectKey: key, position: 0, length: 10, maxTimestamp: 0)
+                return try await cluster.store.commit(
+                    "demo", CommitRequest(nodeID: cluster.leader, objectKey: key, objectSize: 10, ranges: [.init(partition: cluster.keys[0], leaderEpoch: cluster.epoch, segment: segment)])
+                ).outcomes
+            }
+            #expect(try await commit("wal/never-intended", at: 0) == [.expired])
+            let old = try #require(
+                try await cluster.store.reserveUploads("demo", .wal, nodeID: cluster.leader, count: 1, now: Date().addingTimeInterval(-CommitRequest.maxCommitDelay - 1)).first
             )
-            let outcomes = try await cluster.store.commit("demo", request).outcomes
-            #expect(outcomes == [.expired])
+            #expect(try await commit(old, at: 0) == [.expired])
+            let young = try #require(try await cluster.store.reserveUploads("demo", .wal, nodeID: cluster.leader, count: 1).first)
+            #expect(try await commit(young, at: 0) == [.accepted])
+            await #expect(throws: ControlPlaneError.self) { _ = try await cluster.store.reserveUploads("demo", .wal, nodeID: 1, count: 0) }
         }
     }
 }

@@ -205,7 +205,7 @@ import Testing
 
     @Test func pointersIntoRouterObjectsGetOffsetsAndCommitWithoutAnUpload() throws {
         var machine = machine()
-        let location = WritePathStateMachine.RemoteLocation(objectKey: "router/n2/x", objectSize: 500, position: 40, length: 200, uploadedAt: Date())
+        let location = WritePathStateMachine.RemoteLocation(objectKey: "router/n2/x", objectSize: 500, position: 40, length: 200)
         let sent = records(4)
         let (pointer, actions) = try appended(machine.stageRemote(p0, at: location, headers: headers(sent), now: start))
         #expect(pointer.offsets == AppendResult(baseOffset: 10, lastOffset: 13))
@@ -234,7 +234,7 @@ import Testing
 
     @Test func pointersArrivingDuringACommitShareTheNextOne() throws {
         var machine = machine()
-        let location = WritePathStateMachine.RemoteLocation(objectKey: "router/n2/x", objectSize: 500, position: 0, length: 100, uploadedAt: Date())
+        let location = WritePathStateMachine.RemoteLocation(objectKey: "router/n2/x", objectSize: 500, position: 0, length: 100)
         let (_, first) = try appended(machine.stageRemote(p0, at: location, headers: headers(records(1)), now: start))
         let plan = try #require(commits(first).first)
         // While that commit is out, more pointers gather instead of each taking a commit.
@@ -248,7 +248,7 @@ import Testing
 
     @Test func aRetriedPointerOfAnIdempotentProducerGetsTheOriginalOffsets() throws {
         var machine = machine()
-        let location = WritePathStateMachine.RemoteLocation(objectKey: "router/n2/x", objectSize: 500, position: 0, length: 100, uploadedAt: Date())
+        let location = WritePathStateMachine.RemoteLocation(objectKey: "router/n2/x", objectSize: 500, position: 0, length: 100)
         let first = idempotent(sequence: 0, records: 3)
         let (original, _) = try appended(machine.stageRemote(p1, at: location, headers: headers(first), now: start))
         guard case .duplicate(let retry) = try machine.stageRemote(p1, at: location, headers: headers(first), now: start) else {
@@ -422,7 +422,7 @@ import Testing
             placements.append(.init(position: position, length: range.batches.readableBytes))
             position += range.batches.readableBytes
         }
-        return .init(key: key, size: position, placements: placements, uploadedAt: Date())
+        return .init(key: key, size: position, placements: placements)
     }
 }
 

@@ -2,7 +2,8 @@ import AMQStreamIndex
 import Synchronization
 
 /// A partition index in memory that decides commits with ``CommitRules``, as the controller's
-/// does: storage tests run on it without SQLite or a controller.
+/// does: storage tests run on it without SQLite or a controller. Upload intents never expire
+/// here (the controller's own tests cover them).
 package final class InMemoryPartitionIndex: PartitionIndex {
     private struct Partition {
         var view: CommitRules.PartitionView
@@ -45,6 +46,10 @@ package final class InMemoryPartitionIndex: PartitionIndex {
         }
         answers.withLock { $0[request.commitID] = response }
         return response
+    }
+
+    package func reserveUploads(_ kind: UploadKind, nodeID: Int, count: Int) async throws -> [String] {
+        (0..<count).map { _ in ObjectKeys.make(kind, cluster: "memory", nodeID: nodeID) }
     }
 
     package func partitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState {

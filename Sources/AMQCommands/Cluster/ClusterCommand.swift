@@ -272,7 +272,7 @@ struct ClusterDescribe: AsyncParsableCommand {
         Output.table(
             ["field", "value"],
             [
-                ["name", info.name], ["mode", info.local ? "local" : "fleet"], ["object store", info.objectStoreURL],
+                ["name", info.name], ["uid", info.uid], ["mode", info.local ? "local" : "fleet"], ["object store", info.objectStoreURL],
                 ["data dir", info.dataDir], ["secret file", description.secretFile],
                 ["zones", info.zones.map(\.name).joined(separator: ",")],
             ] + zoneRows(info) + [

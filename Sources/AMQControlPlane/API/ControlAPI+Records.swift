@@ -15,6 +15,23 @@ extension ControlAPI {
         }
     }
 
+    /// Keys for objects an agent is about to upload, each recorded as an upload intent.
+    package struct UploadsRequest: Codable, Sendable {
+        package var kind: UploadKind
+        package var nodeID: Int
+        package var count: Int
+
+        package init(kind: UploadKind, nodeID: Int, count: Int) {
+            self.kind = kind
+            self.nodeID = nodeID
+            self.count = count
+        }
+    }
+
+    package struct UploadsResponse: Codable, Sendable {
+        package var keys: [String]
+    }
+
     package struct DeleteRecordsResponse: Codable, Sendable {
         package var logStartOffset: Int64
     }

@@ -19,6 +19,7 @@ package enum ControlAPI {
         package static let leave = "/v1/leave"
         package static let topology = "/v1/topology"
         package static let commit = "/v1/commit"
+        package static let uploads = "/v1/uploads"
         package static let partitionLog = "/v1/partition-log"
         package static let producerIDs = "/v1/producer-ids"
         package static let topics = "/v1/topics"

@@ -43,6 +43,14 @@ package struct ControlClient: Sendable {
         }
     }
 
+    /// Keys to upload to, recorded as upload intents (``PartitionIndex/reserveUploads(_:nodeID:count:)``).
+    func requestUploads(_ kind: UploadKind, nodeID: Int, count: Int) async throws -> [String] {
+        let response: ControlAPI.UploadsResponse = try await call(
+            .POST, ControlAPI.Path.uploads, body: ControlAPI.UploadsRequest(kind: kind, nodeID: nodeID, count: count)
+        )
+        return response.keys
+    }
+
     /// The partition's log as the index holds it (``PartitionIndex/partitionLog(_:from:limit:)``).
     func fetchPartitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState {
         let path = "\(ControlAPI.Path.partitionLog)?topic=\(partition.topicID)&partition=\(partition.partition)&from=\(from)&limit=\(limit)"

@@ -90,6 +90,11 @@ struct ControlRouter: Sendable {
             let commit = try await Self.decode(CommitRequest.self, request, context)
             return try Self.json(try await store.commit(cluster, commit))
         }
+        api.post("uploads") { request, context in
+            let uploads = try await Self.decode(ControlAPI.UploadsRequest.self, request, context)
+            let keys = try await store.reserveUploads(cluster, uploads.kind, nodeID: uploads.nodeID, count: uploads.count)
+            return try Self.json(ControlAPI.UploadsResponse(keys: keys))
+        }
         api.get("partition-log") { request, _ in
             let parameters = request.uri.queryParameters
             guard let topicID = parameters.get("topic"), let index = parameters.get("partition", as: Int.self) else {

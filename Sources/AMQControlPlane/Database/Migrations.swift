@@ -12,7 +12,29 @@ enum Migrations {
         migrator.registerMigration("v3-kafka", migrate: createKafkaState)
         migrator.registerMigration("v4-traffic", migrate: createTraffic)
         migrator.registerMigration("v5-applied-commits", migrate: createAppliedCommits)
+        migrator.registerMigration("v6-upload-intents", migrate: createUploadIntents)
         return migrator
+    }
+
+    /// A cluster uid that every object key carries, and the intents recorded before each upload
+    /// (issue 11, findings 2 and 3; docs/storage-format.md).
+    private static func createUploadIntents(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE cluster ADD COLUMN uid TEXT")
+        for id in try Int64.fetchAll(db, sql: "SELECT id FROM cluster") {
+            try db.execute(sql: "UPDATE cluster SET uid = ? WHERE id = ?", arguments: [ClusterInfo.newUID(), id])
+        }
+        try db.execute(
+            sql: """
+                CREATE TABLE upload_intent (
+                    cluster_id INTEGER NOT NULL REFERENCES cluster(id) ON DELETE CASCADE,
+                    object_key TEXT NOT NULL,
+                    node_id INTEGER NOT NULL,
+                    created_at REAL NOT NULL,
+                    PRIMARY KEY (cluster_id, object_key)
+                ) WITHOUT ROWID;
+                CREATE INDEX upload_intent_age ON upload_intent(cluster_id, created_at);
+                """
+        )
     }
 
     /// The answer given to each commit (by its id), so a retried commit gets the same one

@@ -45,8 +45,12 @@ package struct ClusterStreamIndex: PartitionIndex, StreamCatalog {
         try await store.forgetObjects(cluster, keys)
     }
 
-    package func committedObjectKeys() async throws -> Set<String> {
-        try await store.committedObjectKeys(cluster)
+    package func reserveUploads(_ kind: UploadKind, nodeID: Int, count: Int) async throws -> [String] {
+        try await store.reserveUploads(cluster, kind, nodeID: nodeID, count: count)
+    }
+
+    package func expireUploads(now: Date, grace: TimeInterval) async throws -> [String] {
+        try await store.expireUploads(cluster, now: now, grace: grace)
     }
 }
 
@@ -58,6 +62,10 @@ extension ControlClient: PartitionIndex {
 
     package func deleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64 {
         try await ControlPlaneError.asStreamIndexError { try await requestDeleteRecords(partition, before: offset) }
+    }
+
+    package func reserveUploads(_ kind: UploadKind, nodeID: Int, count: Int) async throws -> [String] {
+        try await requestUploads(kind, nodeID: nodeID, count: count)
     }
 }
 

@@ -27,9 +27,10 @@ extension TopologyStore {
         }
     }
 
-    /// The first try of a commit: refused whole when its oldest object is too old, else range by range.
+    /// The first try of a commit: refused whole when an object it names has no upload intent
+    /// young enough, else range by range.
     private static func apply(_ request: CommitRequest, in db: Database, cluster clusterID: Int64, now: Date) throws -> CommitResponse {
-        if now.timeIntervalSince(request.uploadedAt) > CommitRequest.maxCommitDelay {
+        if try !db.lateObjects(of: request, cluster: clusterID, now: now).isEmpty {
             return CommitResponse(outcomes: request.ranges.map { _ in .expired })
         }
         var outcomes: [CommitResponse.Outcome] = []

@@ -173,6 +173,9 @@ package struct PartitionInfo: Codable, Sendable, Equatable {
 
 package struct ClusterInfo: Codable, Sendable, Equatable {
     package var name: String
+    /// Random, fixed at creation; in every object key, so clusters sharing a bucket never touch
+    /// one another's objects.
+    package var uid: String
     package var objectStoreURL: String
     package var dataDir: String
     package var local: Bool
@@ -182,6 +185,17 @@ package struct ClusterInfo: Codable, Sendable, Equatable {
     package var controllerPID: Int?
     package var createdAt: Date
     package var zones: [ZoneInfo]
+
+    /// 16 hex digits.
+    static func newUID() -> String {
+        String(UInt64.random(in: 1...UInt64.max), radix: 16).leftPadded(to: 16)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
 }
 
 /// Everything an agent needs to know about the cluster at one topology version.

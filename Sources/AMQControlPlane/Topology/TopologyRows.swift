@@ -34,6 +34,7 @@ extension Database {
             .map { ZoneInfo(name: $0["name"], cidrs: try TopologyJSON.decode([String].self, $0["cidrs"])) }
         let info = ClusterInfo(
             name: row["name"],
+            uid: row["uid"],
             objectStoreURL: row["object_store_url"],
             dataDir: row["data_dir"],
             local: row["local"],

@@ -76,11 +76,11 @@ package struct TopologyStore: Sendable {
             }
             try db.execute(
                 sql: """
-                    INSERT INTO cluster (name, object_store_url, data_dir, local, settings, topology_version, created_at)
-                    VALUES (?, ?, ?, ?, ?, 0, ?)
+                    INSERT INTO cluster (name, uid, object_store_url, data_dir, local, settings, topology_version, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, 0, ?)
                     """,
                 arguments: [
-                    spec.name, spec.objectStoreURL, spec.dataDir, spec.local, TopologyJSON.encode(spec.settings),
+                    spec.name, ClusterInfo.newUID(), spec.objectStoreURL, spec.dataDir, spec.local, TopologyJSON.encode(spec.settings),
                     Date().timeIntervalSince1970,
                 ]
             )

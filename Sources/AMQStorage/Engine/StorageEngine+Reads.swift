@@ -79,7 +79,7 @@ extension StorageEngine {
                 group.addTask {
                     let range = segment.position..<(segment.position + segment.length)
                     var bytes: ByteBuffer
-                    if StreamObject.isSharedObject(segment.objectKey) {
+                    if ObjectKeys.isSharedObject(segment.objectKey) {
                         let whole = try await blockCache.get(BlockCache.Key(object: segment.objectKey, position: 0, length: -1)) {
                             try await store.get(segment.objectKey, range: nil)
                         }
@@ -92,7 +92,7 @@ extension StorageEngine {
                             try await store.get(segment.objectKey, range: range)
                         }
                     }
-                    if StreamObject.isRouterObject(segment.objectKey) { StoredBatches.assignOffsets(&bytes, from: segment.baseOffset) }
+                    if ObjectKeys.isRouterObject(segment.objectKey) { StoredBatches.assignOffsets(&bytes, from: segment.baseOffset) }
                     return (position, bytes)
                 }
             }

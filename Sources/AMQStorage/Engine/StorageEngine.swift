@@ -18,6 +18,8 @@ package actor StorageEngine {
     nonisolated package let configuration: StorageConfiguration
     let store: any ObjectStore
     let index: any PartitionIndex
+    /// Keys for WAL objects, their intents recorded with the index before each upload.
+    let uploadKeys: UploadKeys
     let logger: Logger
     package let blockCache: BlockCache
 
@@ -47,6 +49,7 @@ package actor StorageEngine {
         self.configuration = configuration
         self.store = store
         self.index = index
+        self.uploadKeys = UploadKeys(index: index, kind: .wal, nodeID: configuration.nodeID)
         self.logger = logger
         self.blockCache = BlockCache(capacity: configuration.blockCacheBytes)
         self.writePath = WritePathStateMachine(nodeID: configuration.nodeID, configuration: configuration.writePath)
@@ -262,22 +265,16 @@ package actor StorageEngine {
             StreamObject.Input(partition: $0.partition, baseOffset: $0.baseOffset, endOffset: $0.endOffset, maxTimestamp: $0.maxTimestamp, batches: $0.batches)
         }
         let (object, entries) = StreamObject.encode(nodeID: configuration.nodeID, inputs)
-        let key = StreamObject.walKey(nodeID: configuration.nodeID, sequence: buffer.sequence)
+        let uploaded: WritePathStateMachine.UploadedObject
         do {
-            try await retrying("upload \(key)") {
-                do {
-                    try await self.store.put(key, body: object, ifAbsent: true)
-                } catch let error as ObjectStoreError where error.code == .alreadyExists {
-                    // Our key is unique to this buffer: an earlier try landed and only its answer was lost.
-                }
-            }
+            uploaded = try await uploadKeys.upload(
+                object, placements: entries.map { .init(position: $0.position, length: $0.length) }, to: store, configuration: configuration,
+                logger: logger, onRetry: { await self.countRetry() }
+            )
         } catch {
             execute(writePath.uploadFailed(buffer.sequence))
             return
         }
-        let uploaded = WritePathStateMachine.UploadedObject(
-            key: key, size: object.readableBytes, placements: entries.map { .init(position: $0.position, length: $0.length) }, uploadedAt: Date()
-        )
         execute(writePath.uploaded(buffer.sequence, object: uploaded, now: .now))
     }
 

@@ -26,6 +26,8 @@ package actor RouterWriter {
     package let nodeID: Int
     let configuration: StorageConfiguration
     let store: any ObjectStore
+    /// Keys for router objects, their intents recorded with the index before each upload.
+    let keys: UploadKeys
     let transport: any PointerTransport
     let logger: Logger
     /// Told of every routed produce its leader took, with the batches and their offsets (the
@@ -45,12 +47,13 @@ package actor RouterWriter {
     }
 
     package init(
-        nodeID: Int, configuration: StorageConfiguration, store: any ObjectStore, transport: any PointerTransport, logger: Logger,
-        onRouted: @escaping @Sendable (PartitionKey, AppendResult, ByteBuffer) async -> Void = { _, _, _ in }
+        nodeID: Int, configuration: StorageConfiguration, store: any ObjectStore, index: any PartitionIndex, transport: any PointerTransport,
+        logger: Logger, onRouted: @escaping @Sendable (PartitionKey, AppendResult, ByteBuffer) async -> Void = { _, _, _ in }
     ) {
         self.nodeID = nodeID
         self.configuration = configuration
         self.store = store
+        self.keys = UploadKeys(index: index, kind: .router, nodeID: nodeID)
         self.transport = transport
         self.logger = logger
         self.onRouted = onRouted
@@ -165,22 +168,15 @@ package actor RouterWriter {
             )
         }
         let (object, entries) = StreamObject.encode(nodeID: nodeID, inputs)
-        let key = StreamObject.routerKey(nodeID: nodeID, sequence: buffer.sequence)
+        let uploaded: WritePathStateMachine.UploadedObject
         do {
-            try await retrying("upload \(key)", base: configuration.retryBase, cap: configuration.retryCap, logger: logger) {
-                do {
-                    try await self.store.put(key, body: object, ifAbsent: true)
-                } catch let error as ObjectStoreError where error.code == .alreadyExists {
-                    // Our key is unique to this buffer: an earlier try landed and only its answer was lost.
-                }
-            }
+            uploaded = try await keys.upload(
+                object, placements: entries.map { .init(position: $0.position, length: $0.length) }, to: store, configuration: configuration, logger: logger
+            )
         } catch {
             execute(machine.uploadFailed(buffer.sequence, StorageError(.shuttingDown, "the agent stopped before the data was uploaded")))
             return
         }
-        let uploaded = WritePathStateMachine.UploadedObject(
-            key: key, size: object.readableBytes, placements: entries.map { .init(position: $0.position, length: $0.length) }, uploadedAt: Date()
-        )
         execute(machine.uploaded(buffer.sequence, object: uploaded, now: .now))
     }
 

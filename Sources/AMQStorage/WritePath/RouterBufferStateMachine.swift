@@ -181,9 +181,7 @@ package struct RouterBufferStateMachine: Sendable {
                 var byLeader: [(leader: Int, pointers: [Pointer])] = []
                 for (entry, placement) in zip(buffer.entries, object.placements) {
                     let location = WritePathStateMachine.RemoteLocation(
-                        objectKey: object.key, objectSize: object.size, position: placement.position, length: placement.length,
-                        uploadedAt: object.uploadedAt
-                    )
+                        objectKey: object.key, objectSize: object.size, position: placement.position, length: placement.length)
                     let pointer = Pointer(partition: entry.partition, location: location, headers: entry.headers, batches: entry.batches, route: entry.route)
                     if let index = byLeader.firstIndex(where: { $0.leader == entry.leader }) {
                         byLeader[index].pointers.append(pointer)

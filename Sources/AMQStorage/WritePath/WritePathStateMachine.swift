@@ -82,14 +82,12 @@ package struct WritePathStateMachine: Sendable {
         package var objectSize: Int
         package var position: Int
         package var length: Int
-        package var uploadedAt: Date
 
-        package init(objectKey: String, objectSize: Int, position: Int, length: Int, uploadedAt: Date) {
+        package init(objectKey: String, objectSize: Int, position: Int, length: Int) {
             self.objectKey = objectKey
             self.objectSize = objectSize
             self.position = position
             self.length = length
-            self.uploadedAt = uploadedAt
         }
     }
 
@@ -99,7 +97,6 @@ package struct WritePathStateMachine: Sendable {
         package var size: Int
         /// Per local range of the buffer (``SealedBuffer/localRanges``), in order: where it landed.
         package var placements: [Placement]
-        package var uploadedAt: Date
 
         package struct Placement: Sendable, Hashable {
             package var position: Int
@@ -111,11 +108,10 @@ package struct WritePathStateMachine: Sendable {
             }
         }
 
-        package init(key: String, size: Int, placements: [Placement], uploadedAt: Date) {
+        package init(key: String, size: Int, placements: [Placement]) {
             self.key = key
             self.size = size
             self.placements = placements
-            self.uploadedAt = uploadedAt
         }
     }
 
@@ -533,14 +529,12 @@ package struct WritePathStateMachine: Sendable {
             CommitRequest.Range(partition: range.partition, leaderEpoch: range.epoch, segment: segment)
         }
         var routerObjects: [CommitRequest.ObjectReference] = []
-        var oldest = object?.uploadedAt
         for location in buffer.ranges.compactMap(\.remote) {
-            oldest = min(oldest ?? location.uploadedAt, location.uploadedAt)
             let reference = CommitRequest.ObjectReference(key: location.objectKey, size: location.objectSize)
             if !routerObjects.contains(reference) { routerObjects.append(reference) }
         }
         let request = CommitRequest(
-            nodeID: nodeID, objectKey: object?.key ?? "", objectSize: object?.size ?? 0, uploadedAt: oldest ?? Date(), ranges: ranges,
+            nodeID: nodeID, objectKey: object?.key ?? "", objectSize: object?.size ?? 0, ranges: ranges,
             routerObjects: routerObjects
         )
         return [.commit(CommitPlan(sequence: commitTurn, request: request))]

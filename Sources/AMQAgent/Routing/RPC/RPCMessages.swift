@@ -221,7 +221,6 @@ extension PointerRequest {
             buffer.writeInteger(Int64(pointer.location.objectSize))
             buffer.writeInteger(Int64(pointer.location.position))
             buffer.writeInteger(Int32(pointer.location.length))
-            buffer.writeInteger(Int64(pointer.location.uploadedAt.timeIntervalSince1970 * 1000))
             buffer.writeInteger(UInt16(pointer.headers.readableBytes / RecordBatchHeader.size))
             var headers = pointer.headers
             buffer.writeBuffer(&headers)
@@ -237,12 +236,10 @@ extension PointerRequest {
             let size: Int64 = try buffer.readRPC()
             let position: Int64 = try buffer.readRPC()
             let length: Int32 = try buffer.readRPC()
-            let uploadedAt: Int64 = try buffer.readRPC()
             let batches: UInt16 = try buffer.readRPC()
             guard let headers = buffer.readSlice(length: Int(batches) * RecordBatchHeader.size) else { throw RPCError("truncated batch headers") }
             let location = WritePathStateMachine.RemoteLocation(
-                objectKey: key, objectSize: Int(size), position: Int(position), length: Int(length),
-                uploadedAt: Date(timeIntervalSince1970: Double(uploadedAt) / 1000)
+                objectKey: key, objectSize: Int(size), position: Int(position), length: Int(length)
             )
             pointers.append(WirePointer(partition: partition, location: location, headers: headers))
         }
