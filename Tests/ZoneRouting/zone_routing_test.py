@@ -425,8 +425,11 @@ def check_report(h, label, start, end, loose=False):
             k, a = kernel["%s_%s" % (s, d)], pairs.get((s, d), 0)
             rel = (a - k) / k if k else (0.0 if a == 0 else float("inf"))
             print("  %-10s %14d %14d %8.2f%%" % ("%s -> %s" % (s, d), k, a, 100 * rel))
-            if not loose and abs(rel) > 0.02:
-                problems.append("report %s: %s -> %s: amq %d bytes, kernel %d (%.2f %%, allowed 2 %%)" % (label, s, d, a, k, 100 * rel))
+            # 2 %, or 4 KiB on a near-idle pair (phase a's agent<->controller pairs carry ~2 KB/s):
+            # the controller reads its HTTP connections' kernel counts every 250 ms, so one that
+            # closes between two samples takes its last quarter second with it.
+            if not loose and abs(a - k) > max(0.02 * k, 4096):
+                problems.append("report %s: %s -> %s: amq %d bytes, kernel %d (%.2f %%, allowed 2 %% or 4 KiB)" % (label, s, d, a, k, 100 * rel))
     k_inter = sum(kernel["%s_%s" % (s, d)] for s in ZONES for d in ZONES if s != d)
     totals = report["totals"]
     print("  inter-zone: kernel %d, amq %d; amq within zones %d, unknown zone %d" % (
