@@ -231,6 +231,35 @@ import Testing
         }
     }
 
+    /// Finding 13 (issue 11): `max.connections` closes connections beyond the cap as they come,
+    /// and `connections.max.idle.ms` closes one with no request for that long (a parked fetch
+    /// is not idle); both counted on /metrics.
+    @Test func connectionsBeyondTheCapAndIdleOnesAreClosed() async throws {
+        try await TestAgent.with { agent in
+            _ = try await agent.controller.store.updateSettings("demo", [("max.connections", "2"), ("connections.max.idle.ms", "1000")])
+            #expect(await eventually { await agent.service.state.topology?.settings.maxConnections == 2 })
+            try await withConnection(agent.kafkaPort) { first in
+                try await withConnection(agent.kafkaPort) { second in
+                    #expect(try await first.call(ApiVersionsRequest(), version: 0).errorCode == KafkaErrorCode.none)
+                    #expect(try await second.call(ApiVersionsRequest(), version: 0).errorCode == KafkaErrorCode.none)
+                    try await withConnection(agent.kafkaPort) { third in
+                        await expectClosed(third, "a third connection was served past max.connections=2")
+                    }
+                    // Busy connections stay: one request every 400 ms for two idle periods.
+                    for _ in 0..<5 {
+                        #expect(try await first.call(ApiVersionsRequest(), version: 0).errorCode == KafkaErrorCode.none)
+                        try await Task.sleep(for: .milliseconds(400))
+                    }
+                    // The second, silent since, was closed as idle.
+                    await expectClosed(second, "an idle connection was kept past connections.max.idle.ms")
+                }
+            }
+            let metrics = await get("http://127.0.0.1:\(agent.adminPort)/metrics").body
+            #expect(metrics.contains("amq_kafka_connections_rejected_total 1"), "\(metrics.split(separator: "\n").filter { $0.contains("connections") })")
+            #expect(metrics.contains("amq_kafka_connections_idle_closed_total"))
+        }
+    }
+
     @Test func fetchAtTheEndWaitsForDataThenReturnsIt() async throws {
         try await TestAgent.with { agent in
             let partition = try #require(agent.ledPartitions.first)

@@ -17,6 +17,9 @@ package struct AgentMetrics: Sendable {
     private let routedTopics: Metrics.Gauge
     private let kafkaRequests: [ApiKey: (count: Metrics.Counter, duration: Metrics.Timer)]
     private let kafkaConnections: Metrics.Counter
+    private let kafkaConnectionsOpen: Metrics.Gauge
+    private let kafkaConnectionsRejected: Metrics.Counter
+    private let kafkaConnectionsIdleClosed: Metrics.Counter
     private let kafkaRefused: Metrics.Counter
     private let storageGauges: [String: Metrics.Gauge]
     private let storageCounters: [String: Metrics.Counter]
@@ -49,6 +52,9 @@ package struct AgentMetrics: Sendable {
         }
         self.kafkaRequests = kafkaRequests
         kafkaConnections = Metrics.Counter(label: "amq_kafka_connections_total", factory: factory)
+        kafkaConnectionsOpen = Metrics.Gauge(label: "amq_kafka_connections_open", factory: factory)
+        kafkaConnectionsRejected = Metrics.Counter(label: "amq_kafka_connections_rejected_total", factory: factory)
+        kafkaConnectionsIdleClosed = Metrics.Counter(label: "amq_kafka_connections_idle_closed_total", factory: factory)
         kafkaRefused = Metrics.Counter(label: "amq_kafka_requests_refused_total", factory: factory)
         storageGauges = Dictionary(
             uniqueKeysWithValues: [
@@ -101,8 +107,23 @@ package struct AgentMetrics: Sendable {
         metrics.duration.record(duration: duration)
     }
 
-    func kafkaConnectionOpened() {
+    func kafkaConnectionOpened(open: Int) {
         kafkaConnections.increment()
+        kafkaConnectionsOpen.record(open)
+    }
+
+    func kafkaConnectionClosed(open: Int) {
+        kafkaConnectionsOpen.record(open)
+    }
+
+    /// Closed at accept: the agent already had `max.connections`.
+    func kafkaConnectionRejected() {
+        kafkaConnectionsRejected.increment()
+    }
+
+    /// Closed after `connections.max.idle.ms` without a request.
+    func kafkaConnectionIdleClosed() {
+        kafkaConnectionsIdleClosed.increment()
     }
 
     /// A request that could not be answered, so its connection was closed.

@@ -20,6 +20,16 @@ struct KafkaBroker: Sendable {
     let logger: Logger
     /// What has been logged once already (malformed zone tags).
     let notices = OnceLog()
+    /// Kafka connections open now (`max.connections`).
+    let connections = ConnectionCounter()
+
+    /// The cluster's connection settings, or Kafka's defaults before a topology arrives.
+    var connectionSettings: (maxConnections: Int, maxIdle: Duration) {
+        get async {
+            let settings = await state.topology?.settings ?? ClusterSettings()
+            return (settings.maxConnections, .milliseconds(settings.connectionsMaxIdleMs))
+        }
+    }
 
     /// How a request proceeds once read.
     enum Start: Sendable {

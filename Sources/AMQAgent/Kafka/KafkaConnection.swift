@@ -27,12 +27,12 @@ struct KafkaConnection {
             peerZone: TrafficZone.unknown, category: .metadata, headerSource: TCPInfoSource(channel: connection.channel)
         )
         let session = KafkaSession(peer: peer, meter: meter)
-        broker.metrics.kafkaConnectionOpened()
+        broker.metrics.kafkaConnectionOpened(open: broker.connections.open)
         do {
             try await connection.executeThenClose { inbound, outbound in
                 // The last headers are sampled while the socket is still open, however the connection ends.
                 do {
-                    try await serve(inbound, outbound, session: session, eventLoop: eventLoop, logger: logger)
+                    try await serve(inbound, outbound, session: session, channel: connection.channel, eventLoop: eventLoop, logger: logger)
                 } catch {
                     await meter.close()
                     throw error
@@ -44,24 +44,55 @@ struct KafkaConnection {
         }
     }
 
+    /// Closes `channel` once it has been idle for `connections.max.idle.ms`; runs until then or
+    /// until cancelled (the connection ended).
+    private func closeWhenIdle(_ channel: any Channel, activity: ConnectionActivity, logger: Logger) async {
+        let maxIdle = await broker.connectionSettings.maxIdle
+        while !Task.isCancelled {
+            try? await Task.sleep(for: min(maxIdle / 4, .seconds(5)))
+            guard !Task.isCancelled, activity.isIdle(limit: maxIdle) else { continue }
+            broker.metrics.kafkaConnectionIdleClosed()
+            logger.info("Closing idle connection", metadata: ["amq.idle": "\(maxIdle)"])
+            channel.close(promise: nil)
+            return
+        }
+    }
+
     private func serve(
         _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, session: KafkaSession,
-        eventLoop: any EventLoop, logger: Logger
+        channel: any Channel, eventLoop: any EventLoop, logger: Logger
     ) async throws {
         let (responses, responseSink) = AsyncStream.makeStream(of: (EventLoopFuture<ByteBuffer?>, ResponseTraffic).self)
+        let (reading, readingDone) = AsyncStream.makeStream(of: Never.self)
+        let activity = ConnectionActivity()
         try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                // The idle watch, until it closes the connection or reading ends.
+                await withTaskGroup(of: Void.self) { watch in
+                    watch.addTask { for await _ in reading {} }
+                    watch.addTask { await closeWhenIdle(channel, activity: activity, logger: logger) }
+                    await watch.next()
+                    watch.cancelAll()
+                }
+            }
             group.addTask {
                 for await (response, traffic) in responses {
                     if let frame = try await response.get() {
                         session.meter.sent(frame.readableBytes, traffic.category, topics: traffic.topics)
                         try await outbound.write(frame)
                     }
+                    activity.finished()
                 }
             }
-            defer { responseSink.finish() }
+
+            defer {
+                responseSink.finish()
+                readingDone.finish()
+            }
             var inFlight: Deque<EventLoopFuture<ByteBuffer?>> = []
             for try await frame in inbound {
                 while inFlight.count >= Self.maxInFlight, let oldest = inFlight.popFirst() { _ = try? await oldest.get() }
+                activity.started()
                 let promise = eventLoop.makePromise(of: ByteBuffer?.self)
                 let traffic = ResponseTraffic()
                 responseSink.yield((promise.futureResult, traffic))
@@ -77,8 +108,9 @@ struct KafkaConnection {
                     return
                 }
             }
-            // The client has closed the connection: nobody reads the answers still owed, so the
-            // requests that wait (a fetch parked on an empty partition) stop waiting.
+            // The client has closed the connection (or it idled out): nobody reads the answers
+            // still owed, so the requests that wait (a fetch parked on an empty partition) stop
+            // waiting, and so does the idle watch.
             group.cancelAll()
         }
     }

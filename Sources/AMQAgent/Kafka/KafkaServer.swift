@@ -44,7 +44,19 @@ struct KafkaServer: Service {
                     // how this service stops, not a failure.
                     do {
                         for try await connection in inbound {
+                            // Beyond max.connections a connection is closed as it comes, as Kafka does.
+                            guard broker.connections.admit(limit: await broker.connectionSettings.maxConnections) else {
+                                broker.metrics.kafkaConnectionRejected()
+                                logger.warning("Refused a connection: max.connections reached", metadata: ["amq.client": "\(connection.channel.remoteAddress.map { "\($0)" } ?? "?")"])
+                                // Through the async channel, which must be finished before it goes.
+                                group.addTask { try? await connection.executeThenClose { _, _ in } }
+                                continue
+                            }
                             group.addTask {
+                                defer {
+                                    broker.connections.closed()
+                                    broker.metrics.kafkaConnectionClosed(open: broker.connections.open)
+                                }
                                 // A connection handles its own errors: one bad client must not take
                                 // the listener down (as in swift-nio's TCP echo server).
                                 await KafkaConnection(broker: broker, logger: logger).run(connection)

@@ -286,6 +286,8 @@ struct ClusterDescribe: AsyncParsableCommand {
                 ["auto.create.topics.enable", String(settings.autoCreateTopics)],
                 ["default.partitions", String(settings.defaultPartitions)],
                 ["fetch.max.bytes", String(settings.fetchMaxBytes)],
+                ["max.connections", String(settings.maxConnections)],
+                ["connections.max.idle.ms", String(settings.connectionsMaxIdleMs)],
             ] + TrafficSettings.keys.map { [$0.key, settings.traffic.value(of: $0.key)] } + [
                 ["created", ISO8601DateFormatter().string(from: info.createdAt)],
             ]
@@ -306,7 +308,9 @@ struct ClusterSet: AsyncParsableCommand {
             Settings: heartbeat.interval.ms, missed.heartbeats.before.down, stopped.failover.ms (how \
             long a cleanly stopped node may stay away before its partitions fail over), auto.create.topics.enable, \
             default.partitions, fetch.max.bytes (the most one fetch response carries, at least one \
-            batch). Agents pick changes up with the next topology version.
+            batch), max.connections (Kafka connections per agent; more are closed at accept), \
+            connections.max.idle.ms (a connection with no request that long is closed). Agents pick \
+            changes up with the next topology version.
 
             Traffic report (docs/traffic.md): price.inter-zone-gb, price.s3-put, price.s3-get, \
             price.s3-list, price.s3-delete (dollars, 0 or more); kafka.zones, \

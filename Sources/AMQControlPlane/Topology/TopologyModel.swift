@@ -18,13 +18,17 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
     /// Kafka's broker `fetch.max.bytes`: the most a fetch response carries, whatever the client
     /// asks (at least one batch); 55 MiB as in Kafka.
     package var fetchMaxBytes: Int = 57_671_680
+    /// Kafka's broker `max.connections`, per agent: more are closed as they are accepted.
+    package var maxConnections: Int = 10_000
+    /// Kafka's `connections.max.idle.ms`: a connection with no request for this long is closed.
+    package var connectionsMaxIdleMs: Int = 600_000
     /// Prices, the Kafka cluster compared with, and how long traffic history is kept.
     package var traffic = TrafficSettings()
 
     package init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case heartbeatIntervalMs, missedHeartbeatsBeforeDown, stoppedFailoverMs, autoCreateTopics, defaultPartitions, fetchMaxBytes, traffic
+        case heartbeatIntervalMs, missedHeartbeatsBeforeDown, stoppedFailoverMs, autoCreateTopics, defaultPartitions, fetchMaxBytes, maxConnections, connectionsMaxIdleMs, traffic
     }
 
     /// Every key is optional, so settings written before a key existed (and snapshots from an
@@ -39,12 +43,15 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
         autoCreateTopics = try container.decodeIfPresent(Bool.self, forKey: .autoCreateTopics) ?? defaults.autoCreateTopics
         defaultPartitions = try container.decodeIfPresent(Int.self, forKey: .defaultPartitions) ?? defaults.defaultPartitions
         fetchMaxBytes = try container.decodeIfPresent(Int.self, forKey: .fetchMaxBytes) ?? defaults.fetchMaxBytes
+        maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections) ?? defaults.maxConnections
+        connectionsMaxIdleMs = try container.decodeIfPresent(Int.self, forKey: .connectionsMaxIdleMs) ?? defaults.connectionsMaxIdleMs
         traffic = try container.decodeIfPresent(TrafficSettings.self, forKey: .traffic) ?? defaults.traffic
     }
 
     package static let keys: [String] =
         [
             "heartbeat.interval.ms", "missed.heartbeats.before.down", "stopped.failover.ms", "auto.create.topics.enable", "default.partitions", "fetch.max.bytes",
+            "max.connections", "connections.max.idle.ms",
         ] + TrafficSettings.keys.map(\.key)
 
     /// Applies one `key=value` setting, validating it.
@@ -62,6 +69,10 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
             defaultPartitions = try TopicConfig.integer(key, value, in: 1...100_000)
         case "fetch.max.bytes":
             fetchMaxBytes = try TopicConfig.integer(key, value, in: 1024...Int(Int32.max) / 2)
+        case "max.connections":
+            maxConnections = try TopicConfig.integer(key, value, in: 1...1_000_000)
+        case "connections.max.idle.ms":
+            connectionsMaxIdleMs = try TopicConfig.integer(key, value, in: 1_000...86_400_000)
         case _ where TrafficSettings.isKey(key):
             do {
                 try traffic.set(key, value)

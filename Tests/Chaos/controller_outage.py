@@ -1,0 +1,163 @@
+"""Issue 11, finding 8, with real processes: a full-speed idempotent producer (confluent-kafka)
+against a one-agent local cluster while its controller is SIGKILLed and stays away for
+--outage seconds (60 by default; CI runs 15). Meanwhile the agent's resident memory must stay
+bounded (backpressure counts bytes until they are committed: 256 MiB, plus its caches), the
+producer gets timeouts rather than acknowledgements, and once `amq cluster start` returns,
+produce resumes within 5 s. At the end every acknowledged record reads back exactly once.
+
+Usage: controller_outage.py --amq PATH [--outage SECONDS]. Prints its figures and PASS.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Conformance"))
+from waiting import until  # noqa: E402
+
+# The agent's bounds: 256 MiB uncommitted, 64 MiB log cache, 256 MiB block cache (reads only);
+# anything near a gigabyte more than it started with is memory growing without bound.
+RSS_GROWTH_LIMIT = 512 << 20
+RESUME_LIMIT = 5.0
+
+
+def rss(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--amq", required=True)
+    parser.add_argument("--outage", type=float, default=60)
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="amq-outage-")
+    env = dict(os.environ, AMQ_DATA_DIR=work)
+    for key in ("AMQ_DB", "AMQ_CLUSTER", "AMQ_BOOTSTRAP"):
+        env.pop(key, None)
+
+    def amq(*a):
+        result = subprocess.run([args.amq, *a], env=env, capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError("amq %s: %s" % (" ".join(a), result.stderr[-2000:]))
+        return result.stdout
+
+    try:
+        amq("cluster", "create", "outage", "--local", "--zones", "a", "--agents-per-zone", "1")
+        amq("topic", "create", "load", "--partitions", "3")
+        status = json.loads(amq("cluster", "status", "--format", "json"))
+        agent = status["agents"][0]
+        bootstrap = "%s:%d" % (agent["host"], agent["kafkaPort"])
+        acked, failed = {}, [0]
+        lock = threading.Lock()
+        last_ack = [0.0]
+        stop = threading.Event()
+        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5,
+                             "message.timeout.ms": 8000, "queue.buffering.max.kbytes": 1048576, "batch.size": 1000000})
+        payload = b"x" * 1000
+
+        def report(err, msg):
+            with lock:
+                if err:
+                    failed[0] += 1
+                else:
+                    acked[msg.key().decode()] = (msg.partition(), msg.offset())
+                    last_ack[0] = time.time()
+
+        def produce():
+            n = 0
+            while not stop.is_set():
+                try:
+                    producer.produce("load", key=str(n).encode(), value=payload, on_delivery=report)
+                    n += 1
+                except BufferError:
+                    producer.poll(0.01)
+                producer.poll(0)
+            producer.flush(60)
+
+        thread = threading.Thread(target=produce, daemon=True)
+        thread.start()
+        until(lambda: len(acked) >= 20000, "the producer to get going", timeout=60)
+        baseline = rss(agent["pid"])
+        acked_before = len(acked)
+        os.kill(status["controller"]["pid"], signal.SIGKILL)
+        killed = time.time()
+        peak = baseline
+        while time.time() - killed < args.outage:
+            peak = max(peak, rss(agent["pid"]))
+            time.sleep(0.25)
+        with lock:
+            acked_during = len(acked) - acked_before
+            failed_during = failed[0]
+        amq("cluster", "start", "outage")
+        started = time.time()
+        until(lambda: last_ack[0] > started, "produce to resume", timeout=60, interval=0.02)
+        resumed = last_ack[0] - started
+        until(lambda: len(acked) >= acked_before + acked_during + 20000, "produce to go on", timeout=60)
+        stop.set()
+        thread.join(120)
+        peak = max(peak, rss(agent["pid"]))
+
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "outage-verify", "enable.auto.commit": False})
+        stored = {}
+        for partition in range(3):
+            low, high = consumer.get_watermark_offsets(TopicPartition("load", partition), timeout=30)
+            consumer.assign([TopicPartition("load", partition, low)])
+            got = [0]
+
+            def caught_up():
+                if high <= low:
+                    return True
+                for m in consumer.consume(num_messages=5000, timeout=0.5):
+                    if m.error():
+                        continue
+                    key = m.key().decode()
+                    stored.setdefault(key, []).append((partition, m.offset()))
+                    got[0] = m.offset()
+                    if m.offset() + 1 >= high:
+                        return True
+                return False
+
+            until(caught_up, "partition %d read back" % partition, timeout=180)
+        consumer.close()
+        lost = [k for k, place in acked.items() if place not in stored.get(k, [])]
+        duplicated = [k for k, places in stored.items() if len(places) > 1]
+        figures = {"outage_s": args.outage, "acked": len(acked), "acked_during_outage": acked_during,
+                   "failed_during_outage": failed_during, "rss_baseline_mib": baseline >> 20, "rss_peak_mib": peak >> 20,
+                   "resume_s": round(resumed, 3), "lost": len(lost), "duplicated": len(duplicated)}
+        print(json.dumps(figures, sort_keys=True))
+        problems = []
+        if peak - baseline > RSS_GROWTH_LIMIT:
+            problems.append("the agent grew from %d MiB to %d MiB while the controller was away" % (baseline >> 20, peak >> 20))
+        if failed_during == 0:
+            problems.append("the producer never got a timeout while nothing could be committed")
+        if resumed > RESUME_LIMIT:
+            problems.append("produce resumed %.2f s after cluster start returned (limit %.0f s)" % (resumed, RESUME_LIMIT))
+        if lost:
+            problems.append("%d acknowledged records lost, e.g. %s" % (len(lost), lost[:3]))
+        if duplicated:
+            problems.append("%d records stored twice, e.g. %s" % (len(duplicated), duplicated[:3]))
+        for problem in problems:
+            print("FAIL: " + problem)
+        if problems:
+            return 1
+        print("PASS")
+        return 0
+    finally:
+        subprocess.run([args.amq, "cluster", "delete", "outage"], env=env, capture_output=True, timeout=60)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
