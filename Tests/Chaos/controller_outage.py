@@ -59,7 +59,7 @@ def main():
         status = json.loads(amq("cluster", "status", "--format", "json"))
         agent = status["agents"][0]
         bootstrap = "%s:%d" % (agent["host"], agent["kafkaPort"])
-        acked, failed = {}, [0]
+        acked, failed, failed_keys = {}, [0], set()
         lock = threading.Lock()
         last_ack = [0.0]
         stop = threading.Event()
@@ -71,6 +71,7 @@ def main():
             with lock:
                 if err:
                     failed[0] += 1
+                    failed_keys.add(msg.key().decode())
                 else:
                     acked[msg.key().decode()] = (msg.partition(), msg.offset())
                     last_ack[0] = time.time()
@@ -102,6 +103,7 @@ def main():
             failed_during = failed[0]
         amq("cluster", "start", "outage")
         started = time.time()
+        print("cluster start returned at %.3f" % started, flush=True)
         until(lambda: last_ack[0] > started, "produce to resume", timeout=60, interval=0.02)
         resumed = last_ack[0] - started
         until(lambda: len(acked) >= acked_before + acked_during + 20000, "produce to go on", timeout=60)
@@ -147,7 +149,9 @@ def main():
         if lost:
             problems.append("%d acknowledged records lost, e.g. %s" % (len(lost), lost[:3]))
         if duplicated:
-            problems.append("%d records stored twice, e.g. %s" % (len(duplicated), duplicated[:3]))
+            problems.append("%d records stored twice (%d of them acknowledged, %d failed), e.g. %s" % (
+                len(duplicated), sum(1 for k in duplicated if k in acked), sum(1 for k in duplicated if k in failed_keys),
+                [(k, stored[k]) for k in sorted(duplicated, key=int)[:3]]))
         for problem in problems:
             print("FAIL: " + problem)
         if problems:
@@ -155,8 +159,13 @@ def main():
         print("PASS")
         return 0
     finally:
-        subprocess.run([args.amq, "cluster", "delete", "outage"], env=env, capture_output=True, timeout=60)
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("AMQ_OUTAGE_KEEP") == "1":
+            shutil.copytree(work + "/clusters/outage/logs", work + "/logs-run")
+            subprocess.run([args.amq, "cluster", "stop", "outage"], env=env, capture_output=True, timeout=60)
+            print("kept", work)
+        else:
+            subprocess.run([args.amq, "cluster", "delete", "outage"], env=env, capture_output=True, timeout=60)
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

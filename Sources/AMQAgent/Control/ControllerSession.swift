@@ -34,8 +34,8 @@ final class ControllerSession: Sendable {
         var delay = Duration.milliseconds(100)
         while true {
             do {
-                // Bound each attempt by what is left: the HTTP client retries a refused connection
-                // until its own timeout, which would otherwise overrun a short --register-timeout.
+                // Bound each attempt by what is left, or a slow answer would overrun a short
+                // --register-timeout.
                 let remaining = max(deadline - ContinuousClock.now, .milliseconds(100))
                 let response = try await client.register(registration, timeout: min(remaining, .seconds(10)))
                 await state.registered(as: response.node, topology: response.topology)

@@ -12,7 +12,18 @@ package struct ControlClient: Sendable {
     /// The caller's zone, sent with each request (``ControlAPI/zoneHeader``).
     let zone: String?
 
-    package init(baseURL: String, secret: ClusterSecret, zone: String? = nil, httpClient: HTTPClient = .shared) throws(ControlPlaneError) {
+    /// The HTTP client control calls use: a refused connection fails the call at once. Every
+    /// caller retries on its own schedule (commits at most a second apart); AsyncHTTPClient's
+    /// shared client would instead keep re-dialling with a growing backoff until the call's
+    /// timeout, holding a commit seconds after a restarted controller is back (issue 11).
+    package static let defaultHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    package init(baseURL: String, secret: ClusterSecret, zone: String? = nil, httpClient: HTTPClient = ControlClient.defaultHTTPClient) throws(ControlPlaneError) {
         guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
             throw ControlPlaneError(
                 .invalidArgument,
