@@ -21,16 +21,8 @@ extension ZoneRoutingNamespaceTests {
         let environment = ProcessInfo.processInfo.environment
         var arguments = [Self.chaosScript, "--amq", AMQProcess.binary, "--duration", environment["AMQ_CHAOS_DURATION"] ?? "60"]
         if let seed = environment["AMQ_CHAOS_SEED"] { arguments += ["--seed", seed] }
-        let result = try await ExternalProcess.run(
-            ZoneRoutingNamespaceTests.python, arguments,
-            environment: ["PATH": S3TestServer.venvBin + ":" + (environment["PATH"] ?? "/usr/bin:/bin")],
-            removing: ["AMQ_DB", "AMQ_CLUSTER", "AMQ_BOOTSTRAP", "AMQ_DATA_DIR"],
-            deadline: .seconds(420)
-        )
-        print(result.stdout)
-        #expect(
-            result.code == 0 && result.stdout.contains("PASS"),
-            "chaos harness failed (exit \(result.code)):\n\(result.stdout.suffix(6000))\n\(result.stderr.suffix(4000))"
+        try await Self.runHarness(
+            "chaos", arguments, environment: ["PATH": S3TestServer.venvBin + ":" + (environment["PATH"] ?? "/usr/bin:/bin")]
         )
     }
 
@@ -41,15 +33,22 @@ extension ZoneRoutingNamespaceTests {
     @Test func aLongControllerOutageBoundsMemoryAndLosesNothing() async throws {
         let script = URL(fileURLWithPath: Self.chaosScript).deletingLastPathComponent().appendingPathComponent("controller_outage.py").path
         let outage = ProcessInfo.processInfo.environment["AMQ_OUTAGE_SECONDS"] ?? "15"
+        try await Self.runHarness("controller outage", [script, "--amq", AMQProcess.binary, "--outage", outage])
+    }
+
+    /// Runs a Python harness of Tests/Chaos; it must exit 0 having printed PASS.
+    static func runHarness(
+        _ name: String, _ arguments: [String], environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
         let result = try await ExternalProcess.run(
-            ZoneRoutingNamespaceTests.python, [script, "--amq", AMQProcess.binary, "--outage", outage],
-            removing: ["AMQ_DB", "AMQ_CLUSTER", "AMQ_BOOTSTRAP", "AMQ_DATA_DIR"],
+            python, arguments, environment: environment, removing: ["AMQ_DB", "AMQ_CLUSTER", "AMQ_BOOTSTRAP", "AMQ_DATA_DIR"],
             deadline: .seconds(420)
         )
         print(result.stdout)
         #expect(
             result.code == 0 && result.stdout.contains("PASS"),
-            "controller outage harness failed (exit \(result.code)):\n\(result.stdout.suffix(4000))\n\(result.stderr.suffix(4000))"
+            "\(name) harness failed (exit \(result.code)):\n\(result.stdout.suffix(6000))\n\(result.stderr.suffix(4000))",
+            sourceLocation: sourceLocation
         )
     }
 }

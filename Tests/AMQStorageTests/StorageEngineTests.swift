@@ -461,7 +461,7 @@ func expectRecords(_ engine: StorageEngine, _ key: PartitionKey, partition: Int,
 
     @Test func aCommitTheIndexRefusesFailsItsAppendsAtOnce() async throws {
         let key = PartitionKey(topicID: "t", partition: 0)
-        let index = RefusingIndex(InMemoryPartitionIndex([key], leader: 1))
+        let index = FaultyIndex(InMemoryPartitionIndex([key], leader: 1), .refusing)
         var configuration = StorageConfiguration(nodeID: 1)
         configuration.linger = .milliseconds(5)
         try await withEngine(configuration, store: InMemoryObjectStore(), index: index) { engine in
@@ -472,7 +472,7 @@ func expectRecords(_ engine: StorageEngine, _ key: PartitionKey, partition: Int,
             // Its leadership ended (the offsets after it are void); leading again, as the agent's
             // next heartbeat does, the partition continues from the index's end, not held behind it.
             #expect(await engine.isLeader(key) == false)
-            index.refuse.withLock { $0 = false }
+            index.fault.withLock { $0 = .none }
             try await engine.becomeLeader(key, epoch: 1)
             #expect(try await engine.append(key, batches: batch(partition: 0, index: 1, records: 1)).baseOffset == 0)
         }
@@ -497,25 +497,6 @@ private func results(of appends: [PendingAppend], within timeout: Duration) asyn
     }
 }
 
-/// An index that refuses commits as a malformed request would be refused (HTTP 4xx), until told not to.
-private final class RefusingIndex: PartitionIndex {
-    let inner: InMemoryPartitionIndex
-    let refuse = Mutex(true)
-    init(_ inner: InMemoryPartitionIndex) { self.inner = inner }
-    func commit(_ request: CommitRequest) async throws -> CommitResponse {
-        if refuse.withLock({ $0 }) { throw StreamIndexError(.refused, "the index refused the commit: malformed") }
-        return try await inner.commit(request)
-    }
-    func partitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState {
-        try await inner.partitionLog(partition, from: from, limit: limit)
-    }
-    func deleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64 {
-        try await inner.deleteRecords(partition, before: offset)
-    }
-    func reserveUploads(_ kind: UploadKind, nodeID: Int, count: Int) async throws -> [String] {
-        try await inner.reserveUploads(kind, nodeID: nodeID, count: count)
-    }
-}
 
 /// Issue 11, finding 8: with the controller away, uploaded buffers cannot commit; memory stays
 /// under `maxUncommittedBytes` (producers get backpressure timeouts instead), nothing
@@ -523,7 +504,7 @@ private final class RefusingIndex: PartitionIndex {
 @Suite(.timeLimit(.minutes(2))) struct ControllerOutageTests {
     @Test func uncommittedBytesStayBoundedAndWritesResume() async throws {
         let key = PartitionKey(topicID: "t", partition: 0)
-        let index = OutageIndex(InMemoryPartitionIndex([key], leader: 1))
+        let index = FaultyIndex(InMemoryPartitionIndex([key], leader: 1), .none)
         var configuration = StorageConfiguration(nodeID: 1)
         configuration.linger = .milliseconds(5)
         configuration.maxBufferBytes = 16 << 10
@@ -532,7 +513,7 @@ private final class RefusingIndex: PartitionIndex {
         let bound = configuration.maxUncommittedBytes
         try await withEngine(configuration, store: InMemoryObjectStore(), index: index) { engine in
             try await engine.becomeLeader(key, epoch: 1)
-            index.down.withLock { $0 = true }
+            index.fault.withLock { $0 = .unreachable }
             let outage = ContinuousClock.now
             // Four pipelining producers at full speed for the outage (and a little after): each
             // sends without waiting for earlier answers, as Kafka producers with in-flight requests do.
@@ -565,7 +546,7 @@ private final class RefusingIndex: PartitionIndex {
                 _ = try await engine.stage(key, batches: batch(partition: 8, index: 0, records: 1, valueSize: 4_000))
             }
             #expect(refused?.code == .backpressureTimeout)
-            index.down.withLock { $0 = false }
+            index.fault.withLock { $0 = .none }
             let back = ContinuousClock.now
             let resumed = try await engine.append(key, batches: batch(partition: 9, index: 0, records: 1))
             let resumeTime = ContinuousClock.now - back
@@ -589,27 +570,6 @@ private final class RefusingIndex: PartitionIndex {
     }
 }
 
-/// An index that is unreachable while `down` (as the controller is when stopped).
-private final class OutageIndex: PartitionIndex {
-    struct Unreachable: Error {}
-    let inner: InMemoryPartitionIndex
-    let down = Mutex(false)
-    init(_ inner: InMemoryPartitionIndex) { self.inner = inner }
-    func commit(_ request: CommitRequest) async throws -> CommitResponse {
-        if down.withLock({ $0 }) { throw Unreachable() }
-        return try await inner.commit(request)
-    }
-    func partitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState {
-        try await inner.partitionLog(partition, from: from, limit: limit)
-    }
-    func deleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64 {
-        try await inner.deleteRecords(partition, before: offset)
-    }
-    func reserveUploads(_ kind: UploadKind, nodeID: Int, count: Int) async throws -> [String] {
-        if down.withLock({ $0 }) { throw Unreachable() }
-        return try await inner.reserveUploads(kind, nodeID: nodeID, count: count)
-    }
-}
 
 /// Issue 11, finding 12: a leader's in-memory list of segments stays bounded however long it
 /// leads; reads of older offsets page them from the index.
@@ -629,5 +589,35 @@ private final class OutageIndex: PartitionIndex {
             #expect(records.map(\.offset) == Array(0..<200))
             #expect(await engine.statistics.knownSegments <= 50)
         }
+    }
+}
+
+/// An in-memory index whose commits can be made to fail: refused as a malformed request is
+/// (HTTP 4xx), or unreachable (with its reservations) as a stopped controller is.
+private final class FaultyIndex: PartitionIndex {
+    enum Fault { case none, refusing, unreachable }
+    struct Unreachable: Error {}
+    let inner: InMemoryPartitionIndex
+    let fault: Mutex<Fault>
+    init(_ inner: InMemoryPartitionIndex, _ fault: Fault) {
+        self.inner = inner
+        self.fault = Mutex(fault)
+    }
+    func commit(_ request: CommitRequest) async throws -> CommitResponse {
+        switch fault.withLock({ $0 }) {
+        case .none: return try await inner.commit(request)
+        case .refusing: throw StreamIndexError(.refused, "the index refused the commit: malformed")
+        case .unreachable: throw Unreachable()
+        }
+    }
+    func partitionLog(_ partition: PartitionKey, from: Int64, limit: Int) async throws -> PartitionLogState {
+        try await inner.partitionLog(partition, from: from, limit: limit)
+    }
+    func deleteRecords(_ partition: PartitionKey, before offset: Int64) async throws -> Int64 {
+        try await inner.deleteRecords(partition, before: offset)
+    }
+    func reserveUploads(_ kind: UploadKind, nodeID: Int, count: Int) async throws -> [String] {
+        if fault.withLock({ $0 }) == .unreachable { throw Unreachable() }
+        return try await inner.reserveUploads(kind, nodeID: nodeID, count: count)
     }
 }
