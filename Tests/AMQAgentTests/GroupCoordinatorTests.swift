@@ -81,6 +81,34 @@ import Testing
         }
     }
 
+    /// Issue 13, item 4: a group whose last member left stays Empty (described, listed,
+    /// deletable) as Kafka keeps it, until deleted or its retention runs out.
+    @Test func anEmptiedGroupStaysEmptyUntilDeletedOrExpired() async throws {
+        var configuration = Self.configuration()
+        configuration.emptyGroupRetention = .seconds(2)
+        let coordinator = GroupCoordinator(configuration: configuration, logger: Logger(label: "test.groups"))
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await coordinator.run() }
+            defer { group.cancelAll() }
+            for round in 0..<2 {
+                let joined = try await Self.join(coordinator, "solo")
+                _ = await coordinator.sync(SyncRequestInput(groupID: "orders-app", memberID: joined.memberID, generationID: joined.generationID))
+                _ = await coordinator.leave(groupID: "orders-app", members: [LeavingMember(memberID: joined.memberID, groupInstanceID: nil)])
+                #expect(await coordinator.describe(groupID: "orders-app").state == "Empty")
+                #expect(await coordinator.list().map(\.groupID) == ["orders-app"])
+                if round == 0 {
+                    #expect(await coordinator.delete(groupID: "orders-app") == nil)
+                    #expect(await coordinator.describe(groupID: "orders-app").state == "Dead")
+                    #expect(await coordinator.delete(groupID: "orders-app") == .groupIDNotFound)
+                } else {
+                    // Not deleted: forgotten once the retention has run out.
+                    #expect(await eventually(timeout: .seconds(20)) { await coordinator.describe(groupID: "orders-app").state == "Dead" })
+                    #expect(await coordinator.list().isEmpty)
+                }
+            }
+        }
+    }
+
     @Test func aCancelledJoinReturnsAtOnce() async throws {
         let coordinator = GroupCoordinator(configuration: Self.configuration(), logger: Logger(label: "test.groups"))
         // No tick loop: the join would park for good, so only cancellation can end it.

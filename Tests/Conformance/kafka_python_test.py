@@ -30,6 +30,15 @@ try:
 except TopicAlreadyExistsError:
     print("create twice -> TopicAlreadyExistsError: ok")
 
+# Issue 13, item 6: a name given twice in one request is refused in both entries (INVALID_REQUEST,
+# 42) and nothing is created, as Kafka does; the same for CreatePartitions and DeleteTopics.
+from kafka.admin import NewTopic  # noqa: E402
+D = T + "-dup"
+answer = adm.create_topics([NewTopic(D, 1, 1), NewTopic(D, 1, 1)], raise_errors=False)
+assert [t["error_code"] for t in answer["topics"]] == [42, 42], answer
+assert D not in adm.list_topics(), "a topic named twice in CreateTopics was created"
+print("create twice in one request -> INVALID_REQUEST for both, nothing created: ok")
+
 cluster = adm.describe_cluster()
 print("cluster:", cluster)
 assert len(cluster["brokers"]) >= 1, cluster
@@ -142,6 +151,26 @@ print("groups:", groups)
 assert G in str(groups), groups
 described = adm.describe_groups([G])
 print("described:", described)
+
+# Issue 13, items 2 and 4: a group whose last member left without committing stays Empty (as
+# Kafka keeps it), is listed, and is deleted without error; a group with a member answers
+# NON_EMPTY_GROUP (68); a group that is gone, GROUP_ID_NOT_FOUND (69).
+E = "kp-empty-" + uuid.uuid4().hex[:6]
+m = KafkaConsumer(T, bootstrap_servers=B, group_id=E, enable_auto_commit=False, auto_offset_reset="earliest")
+until(lambda: m.poll(timeout_ms=200) is not None and m.assignment(), "the member of the group to be emptied to join", timeout=60)
+live = KafkaConsumer(T, bootstrap_servers=B, group_id=E + "-live", enable_auto_commit=False)
+until(lambda: live.poll(timeout_ms=200) is not None and live.assignment(), "the live member to join", timeout=60)
+m.close()
+emptied = adm.describe_groups([E])
+print("emptied group:", emptied)
+assert "Empty" in str(emptied) and "Dead" not in str(emptied), emptied
+assert E in str(adm.list_groups()), "an Empty group is not listed"
+codes = adm.delete_groups([E, E + "-live"])
+assert codes == {E: "OK", E + "-live": "NonEmptyGroupError"}, codes
+codes = adm.delete_groups([E])
+assert codes == {E: "GroupIdNotFoundError"}, codes
+live.close()
+print("empty group kept, deleted; non-empty refused; gone not found: ok")
 
 adm.delete_records({tps[0]: 3})
 c = KafkaConsumer(bootstrap_servers=B)

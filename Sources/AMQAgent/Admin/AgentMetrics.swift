@@ -21,6 +21,7 @@ package struct AgentMetrics: Sendable {
     private let kafkaConnectionsRejected: Metrics.Counter
     private let kafkaConnectionsIdleClosed: Metrics.Counter
     private let kafkaRefused: Metrics.Counter
+    private let kafkaAcksZeroFailures: Metrics.Counter
     private let storageGauges: [String: Metrics.Gauge]
     private let storageCounters: [String: Metrics.Counter]
     /// The engine keeps running totals; counters advance by what is new since the last scrape.
@@ -56,6 +57,7 @@ package struct AgentMetrics: Sendable {
         kafkaConnectionsRejected = Metrics.Counter(label: "amq_kafka_connections_rejected_total", factory: factory)
         kafkaConnectionsIdleClosed = Metrics.Counter(label: "amq_kafka_connections_idle_closed_total", factory: factory)
         kafkaRefused = Metrics.Counter(label: "amq_kafka_requests_refused_total", factory: factory)
+        kafkaAcksZeroFailures = Metrics.Counter(label: "amq_kafka_acks0_produce_failures_total", factory: factory)
         storageGauges = Dictionary(
             uniqueKeysWithValues: [
                 "pending_upload_bytes", "uncommitted_bytes", "uploads_in_flight", "log_cache_bytes", "block_cache_bytes", "led_partitions", "router_pending_upload_bytes",
@@ -124,6 +126,11 @@ package struct AgentMetrics: Sendable {
     /// Closed after `connections.max.idle.ms` without a request.
     func kafkaConnectionIdleClosed() {
         kafkaConnectionsIdleClosed.increment()
+    }
+
+    /// A partition of an acks=0 produce that failed: its client never hears of it.
+    func unacknowledgedProduceFailed() {
+        kafkaAcksZeroFailures.increment()
     }
 
     /// A request that could not be answered, so its connection was closed.

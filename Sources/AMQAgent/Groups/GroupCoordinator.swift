@@ -14,6 +14,8 @@ package actor GroupCoordinator {
     private let configuration: GroupStateMachine.Configuration
     private let logger: Logger
     private var groups: [String: GroupStateMachine] = [:]
+    /// When each group kept Empty (no members) became so; forgotten after `emptyGroupRetention`.
+    private var emptySince: [String: ContinuousClock.Instant] = [:]
     private var nextRequestID: GroupRequestID = 0
     /// Parked callers. Behind a mutex, not actor state, because cancellation handlers run
     /// synchronously outside the actor and must resume the continuation themselves.
@@ -116,7 +118,7 @@ package actor GroupCoordinator {
     package func delete(groupID: String) -> GroupError? {
         guard var group = groups[groupID] else { return .groupIDNotFound }
         if let error = group.delete() { return error }
-        groups.removeValue(forKey: groupID)
+        store(group)
         return nil
     }
 
@@ -140,7 +142,13 @@ package actor GroupCoordinator {
                     )
                 }
             }
-            let deadline = groups.values.compactMap(\.nextDeadline).min()
+            // Empty groups past their retention are forgotten, as Kafka expires them.
+            for (groupID, since) in emptySince where now - since >= configuration.emptyGroupRetention {
+                groups.removeValue(forKey: groupID)
+                emptySince.removeValue(forKey: groupID)
+            }
+            let expiry = emptySince.values.min().map { $0 + configuration.emptyGroupRetention }
+            let deadline = (groups.values.compactMap(\.nextDeadline) + [expiry].compactMap { $0 }).min()
             await wakeup.wait(until: deadline)
         }
         logger.info("Group coordinator stopped")
@@ -153,13 +161,21 @@ package actor GroupCoordinator {
         return nextRequestID
     }
 
-    /// Keeps a machine; forgets it once it is Empty with no offsets-relevant state to keep, so
-    /// groups that come and go do not pile up. (Committed offsets live in the controller.)
+    /// Keeps a machine; a group with no members stays Empty (DescribeGroups, ListGroups and
+    /// DeleteGroups see it, as Kafka's do) until deleted or `emptyGroupRetention` after it emptied;
+    /// a deleted (Dead) one is forgotten at once. (Committed offsets live in the controller.)
     private func store(_ group: GroupStateMachine) {
-        if group.state == .empty && group.isEmpty {
-            groups.removeValue(forKey: group.groupID)
+        let id = group.groupID
+        if group.state == .dead {
+            groups.removeValue(forKey: id)
+            emptySince.removeValue(forKey: id)
         } else {
-            groups[group.groupID] = group
+            groups[id] = group
+            if group.state == .empty && group.isEmpty {
+                if emptySince[id] == nil { emptySince[id] = .now }
+            } else {
+                emptySince.removeValue(forKey: id)
+            }
         }
         wakeup.wake()
     }

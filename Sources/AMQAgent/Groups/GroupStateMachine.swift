@@ -25,6 +25,9 @@ package struct GroupStateMachine: Sendable {
         package var sessionTimeoutRange: ClosedRange<Duration> = .milliseconds(6000) ... .milliseconds(300_000)
         /// Kafka's `group.max.size`.
         package var maxSize: Int = .max
+        /// How long a group with no members is kept (Empty: described, listed, deletable) before
+        /// it is forgotten: Kafka's `offsets.retention.minutes`, 7 days.
+        package var emptyGroupRetention: Duration = .seconds(7 * 24 * 3600)
 
         package init() {}
     }

@@ -266,11 +266,15 @@ struct BrokerView: Sendable {
     /// that says why not.
     func led(_ topic: String, _ partition: Int32) async throws(NotLed) -> (StorageEngine, PartitionKey, Int) {
         guard let storage else { throw NotLed(code: .notLeaderOrFollower) }
-        guard let info = self.topic(topic), self.partition(topic, Int(partition)) != nil else {
+        guard let info = self.topic(topic), let placement = self.partition(topic, Int(partition)) else {
             throw NotLed(code: .unknownTopicOrPartition)
         }
         let key = PartitionKey(topicID: info.id, partition: Int(partition))
-        guard let epoch = await storage.leaderEpoch(key) else { throw NotLed(code: .notLeaderOrFollower) }
+        guard let epoch = await storage.leaderEpoch(key) else {
+            // Ours by the topology, but not taken yet (a new topic's log still loading): Kafka's
+            // answer while a leader is being elected, so clients wait rather than look elsewhere.
+            throw NotLed(code: placement.leader == node.id ? .leaderNotAvailable : .notLeaderOrFollower)
+        }
         return (storage, key, epoch)
     }
 

@@ -16,11 +16,16 @@ struct AdminHandlers {
 
     func handle(_ request: CreateTopicsRequest, _ context: KafkaRequestContext) async throws -> CreateTopicsResponse {
         let defaults = await broker.view()?.topology.settings.defaultPartitions ?? 1
+        let repeated = Self.repeated(request.topics.map(\.name))
         var response = CreateTopicsResponse()
         for topic in request.topics {
             var result = CreateTopicsResponse.CreatableTopicResult(name: topic.name)
             let partitions = topic.numPartitions == KafkaSentinel.defaultPartitionCount ? defaults : Int(topic.numPartitions)
-            if !MetadataHandler.isValidTopicName(topic.name) {
+            if repeated.contains(topic.name) {
+                // As Kafka: every entry of a name given twice is refused, and none is created.
+                result.errorCode = .invalidRequest
+                result.errorMessage = "the request names topic \(topic.name) more than once"
+            } else if !MetadataHandler.isValidTopicName(topic.name) {
                 result.errorCode = .invalidTopicException
                 result.errorMessage = "topic names are 1-249 characters of [a-zA-Z0-9._-]"
             } else if partitions <= 0 {
@@ -54,10 +59,14 @@ struct AdminHandlers {
 
     func handle(_ request: DeleteTopicsRequest, _ context: KafkaRequestContext) async throws -> DeleteTopicsResponse {
         let names = context.version >= 6 ? request.topics.map { $0.name } : request.topicNames.map { Optional($0) }
+        let repeated = Self.repeated(names.compactMap { $0 })
         var response = DeleteTopicsResponse()
         for name in names {
             var result = DeleteTopicsResponse.DeletableTopicResult(name: name)
-            if let name {
+            if let name, repeated.contains(name) {
+                result.errorCode = .invalidRequest
+                result.errorMessage = "the request names topic \(name) more than once"
+            } else if let name {
                 do {
                     try await broker.control.deleteTopic(name: name)
                 } catch {
@@ -76,9 +85,13 @@ struct AdminHandlers {
 
     func handle(_ request: CreatePartitionsRequest, _ context: KafkaRequestContext) async throws -> CreatePartitionsResponse {
         var response = CreatePartitionsResponse()
+        let repeated = Self.repeated(request.topics.map(\.name))
         for topic in request.topics {
             var result = CreatePartitionsResponse.CreatePartitionsTopicResult(name: topic.name)
-            if topic.assignments != nil {
+            if repeated.contains(topic.name) {
+                result.errorCode = .invalidRequest
+                result.errorMessage = "the request names topic \(topic.name) more than once"
+            } else if topic.assignments != nil {
                 result.errorCode = .invalidRequest
                 result.errorMessage = "manual replica assignment is not supported: amq places partitions itself"
             } else if let current = await broker.view()?.topic(topic.name)?.partitions, Int(topic.count) <= current {
@@ -188,10 +201,17 @@ struct AdminHandlers {
     func handle(_ request: DeleteRecordsRequest, _ context: KafkaRequestContext) async throws -> DeleteRecordsResponse {
         let view = await broker.view()
         var response = DeleteRecordsResponse()
+        let repeated = Self.repeated(request.topics.flatMap { topic in topic.partitions.map { "\(topic.name)\u{0}\($0.partitionIndex)" } })
         for topic in request.topics {
             var partitions: [DeleteRecordsResponse.DeleteRecordsPartitionResult] = []
             for partition in topic.partitions {
                 var out = DeleteRecordsResponse.DeleteRecordsPartitionResult(partitionIndex: partition.partitionIndex, lowWatermark: KafkaSentinel.unknownOffset)
+                if repeated.contains("\(topic.name)\u{0}\(partition.partitionIndex)") {
+                    // Which of two offsets was meant? Neither is applied.
+                    out.errorCode = .invalidRequest
+                    partitions.append(out)
+                    continue
+                }
                 do {
                     // Only the leader moves the log start (admin clients send DeleteRecords to the
                     // leader Metadata named; admin tools do not tag a zone).
@@ -232,6 +252,15 @@ struct AdminHandlers {
     /// here than on the data path (`KafkaErrorMapping.swift`), and two of them depend on the API:
     /// an existing topic is only an error for CreateTopics, and a bad argument is a bad config or
     /// partition count depending on what was asked.
+    /// The entries of `items` given more than once: Kafka refuses each of them with
+    /// INVALID_REQUEST and applies none.
+    static func repeated<T: Hashable>(_ items: [T]) -> Set<T> {
+        var seen = Set<T>()
+        var twice = Set<T>()
+        for item in items where !seen.insert(item).inserted { twice.insert(item) }
+        return twice
+    }
+
     static func code(for error: any Error, topicExists: KafkaErrorCode, invalid: KafkaErrorCode) -> (KafkaErrorCode, String?) {
         guard let error = error as? ControlPlaneError else {
             return (KafkaErrorCode(error), "\(error)")

@@ -348,14 +348,20 @@ struct GroupHandlers {
         var response = DeleteGroupsResponse()
         for groupID in request.groupsNames {
             var code = coordinatorError(groupID, view)
-            if code == nil, let error = await groups.delete(groupID: groupID) {
-                code = error == .groupIDNotFound ? nil : error.kafkaErrorCode
+            // Known to the coordinator (an Empty group is: Kafka keeps it), or only by its offsets.
+            var known = false
+            if code == nil {
+                switch await groups.delete(groupID: groupID) {
+                case nil: known = true
+                case .groupIDNotFound?: break
+                case let error?: code = error.kafkaErrorCode
+                }
             }
             if code == nil {
                 do {
                     let had = try await broker.control.fetchOffsets(group: groupID, topics: nil)
                     try await broker.control.deleteOffsets(group: groupID)
-                    if had.isEmpty, await groups.describe(groupID: groupID).state == GroupState.dead.rawValue { code = .groupIDNotFound }
+                    if had.isEmpty, !known { code = .groupIDNotFound }
                 } catch {
                     code = .coordinatorNotAvailable
                 }

@@ -1,5 +1,7 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import AMQStorage
+import AMQStreamIndex
 import Logging
 
 /// Metadata v0–12. Topics null = all, [] = brokers only (in v0, [] = all). Brokers are the alive agents with their
@@ -32,12 +34,14 @@ struct MetadataHandler {
         }
         // Auto-creation first, so the answer below reflects it.
         let allowCreate = context.version < 4 || request.allowAutoTopicCreation
+        var justCreated: Set<String> = []
         if request.topics != nil, allowCreate, view.topology.settings.autoCreateTopics {
             var created = false
             for name in names where view.topic(name) == nil && Self.isValidTopicName(name) {
                 do {
                     _ = try await broker.control.createTopic(name: name, partitions: view.topology.settings.defaultPartitions)
                     created = true
+                    justCreated.insert(name)
                     context.logger.info("Auto-created topic", metadata: ["amq.topic": "\(name)"])
                 } catch let error as ControlPlaneError where error.code == .topicExists {
                     created = true
@@ -57,12 +61,18 @@ struct MetadataHandler {
             clusterId: view.clusterID,
             controllerId: view.controllerID
         )
+        // What this agent's engine leads now: a partition the topology gives it is only named
+        // with a leader once taken.
+        var led: Set<PartitionKey>?
+        if let storage = view.storage { led = Set(await storage.ledPartitions) }
         for name in names {
             guard Self.isValidTopicName(name) else {
                 response.topics.append(.init(errorCode: .invalidTopicException, name: name))
                 continue
             }
-            guard view.topic(name) != nil else {
+            // As Kafka: the answer that auto-creates a topic says its leader is not available yet;
+            // the client asks again, by when the leader has taken it.
+            guard view.topic(name) != nil, !justCreated.contains(name) else {
                 let autoCreating = request.topics != nil && allowCreate && view.topology.settings.autoCreateTopics
                 response.topics.append(
                     .init(errorCode: autoCreating ? .leaderNotAvailable : .unknownTopicOrPartition, name: name)
@@ -79,6 +89,16 @@ struct MetadataHandler {
                     )
                 }
                 let leader = Int32(view.routing.representative(of: partition, routed: routed, in: zone?.zone))
+                if partition.leader == view.node.id, let led, let topic = view.topic(name),
+                    !led.contains(PartitionKey(topicID: topic.id, partition: partition.index))
+                {
+                    // Ours, but the log is still loading: no leader to write to yet, as Kafka says
+                    // during an election.
+                    return .init(
+                        errorCode: .leaderNotAvailable, partitionIndex: Int32(partition.index), leaderId: KafkaSentinel.noNode,
+                        leaderEpoch: Int32(partition.leaderEpoch), replicaNodes: [leader], isrNodes: []
+                    )
+                }
                 return .init(
                     errorCode: .none, partitionIndex: Int32(partition.index), leaderId: leader,
                     leaderEpoch: Int32(partition.leaderEpoch), replicaNodes: [leader], isrNodes: [leader]

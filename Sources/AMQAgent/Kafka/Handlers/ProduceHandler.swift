@@ -22,6 +22,9 @@ import NIOCore
 struct ProduceHandler {
     let broker: KafkaBroker
 
+    /// How long a produce waits for this agent to take a partition the topology already gives it.
+    static let leadershipWait: Duration = .seconds(5)
+
     /// Kafka's default `max.message.bytes`.
     static let defaultMaxMessageBytes = 1_048_588
 
@@ -59,6 +62,7 @@ struct ProduceHandler {
         }
         let acks = request.acks
         let outcomes = staged
+        let metrics = broker.metrics
         // The producer's timeoutMs bounds the wait for the commit: past it the answer is
         // REQUEST_TIMED_OUT (the append may still land; an idempotent retry is answered from it).
         let deadline: ContinuousClock.Instant? = request.timeoutMs > 0 ? .now + .milliseconds(Int64(request.timeoutMs)) : nil
@@ -74,6 +78,7 @@ struct ProduceHandler {
             if acks == ProduceAcks.none.rawValue {
                 // Nobody is listening for errors: say it where an operator will see it.
                 for partition in response.responses.flatMap(\.partitionResponses) where partition.errorCode != .none {
+                    metrics.unacknowledgedProduceFailed()
                     context.logger.warning(
                         "acks=0 produce failed", metadata: ["amq.partition": "\(partition.index)", "amq.error": "\(partition.errorMessage ?? "")"]
                     )
@@ -135,6 +140,14 @@ struct ProduceHandler {
         switch view.serving(topic, placement, clientZone: zone) {
         case .leader:
             do {
+                // The topology names this agent, whose engine may still be loading the log (a
+                // topic created a moment ago): the produce waits for it, briefly, rather than be
+                // refused with NOT_LEADER_OR_FOLLOWER by the leader Metadata just named.
+                let deadline = ContinuousClock.now + Self.leadershipWait
+                while await !storage.isLeader(key), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                guard await storage.isLeader(key) else { return .failed(.leaderNotAvailable, "taking the leadership of \(topicName)-\(data.index)") }
                 return .pending(try await storage.stage(key, batches: records), key)
             } catch {
                 return .failed(KafkaErrorCode(error), "\(error)")
