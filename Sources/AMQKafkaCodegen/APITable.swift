@@ -40,6 +40,10 @@ package enum APITable {
         APISpec(60, "DescribeCluster", 0...1),
         APISpec(37, "CreatePartitions", 0...3),
         APISpec(42, "DeleteGroups", 0...2),
+        APISpec(33, "AlterConfigs", 0...2),
+        APISpec(44, "IncrementalAlterConfigs", 0...1),
+        APISpec(43, "ElectLeaders", 0...2),
+        APISpec(46, "ListPartitionReassignments", 0...0),
     ]
 
     /// Schemas of type "data" generated with all their versions; user code writes their leading

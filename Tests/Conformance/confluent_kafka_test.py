@@ -33,6 +33,30 @@ except KafkaException as e:
     assert "compact" in e.args[0].str(), e
 assert C not in a.list_topics(timeout=10).topics
 
+# Issue 13, item 3: a preferred-leader election (the leader placement picked is the preferred
+# one) answers ELECTION_NOT_NEEDED per partition; IncrementalAlterConfigs through librdkafka.
+from confluent_kafka import ElectionType  # noqa: E402
+until(lambda: T in a.list_topics(timeout=10).topics, "the topic to be in every agent's metadata")
+
+
+def election():
+    result = a.elect_leaders(ElectionType.PREFERRED, [TopicPartition(T, 0), TopicPartition(T, 1)]).result()
+    codes = [getattr(e, "args", [e])[0].code() if e is not None else None for e in result.values()]
+    return result if codes == [KafkaError.ELECTION_NOT_NEEDED] * 2 else None
+
+
+# Any agent answers, from its own copy of the topology: each has the new topic within moments.
+elected = until(election, "ELECTION_NOT_NEEDED for both partitions")
+print("elect_leaders:", elected)
+from confluent_kafka.admin import AlterConfigOpType, ConfigEntry  # noqa: E402
+altered = a.incremental_alter_configs([ConfigResource(ResourceType.TOPIC, T, incremental_configs=[
+    ConfigEntry("retention.ms", "7200000", incremental_operation=AlterConfigOpType.SET)])])
+for f in altered.values():
+    f.result()
+until(lambda: a.describe_configs([ConfigResource(ResourceType.TOPIC, T)])[ConfigResource(ResourceType.TOPIC, T)].result()["retention.ms"].value == "7200000",
+      "retention.ms=7200000 to show")
+print("elect_leaders and incremental_alter_configs: ok")
+
 # Transactions are not supported: init_transactions fails at once, not after its timeout.
 started = time.time()
 try:

@@ -46,6 +46,50 @@ cfg = adm.describe_configs([ConfigResource(ConfigResourceType.TOPIC, T)], config
 print("describe_configs:", cfg)
 assert "retention.ms" in cfg["topic"][T], cfg
 
+# Issue 13, item 1: IncrementalAlterConfigs and AlterConfigs on a topic and on the broker
+# default (amq's cluster settings); DescribeConfigs then shows the change with its source.
+def topic_config(name):
+    described = adm.describe_configs([ConfigResource(ConfigResourceType.TOPIC, T)], config_filter="all")
+    return str(described["topic"][T].get(name))
+
+
+answer = adm.alter_configs([ConfigResource(ConfigResourceType.TOPIC, T, configs={"retention.ms": "3600000"})],
+                           incremental=True, raise_on_unknown=False)
+print("incremental alter:", answer)
+assert "Error" not in str(answer), answer
+until(lambda: "3600000" in topic_config("retention.ms"), "retention.ms=3600000 to show in DescribeConfigs")
+print("retention.ms after incremental alter:", topic_config("retention.ms"))
+bad = adm.alter_configs([ConfigResource(ConfigResourceType.TOPIC, T, configs={"retention.ms": "soon"})],
+                        incremental=True, raise_on_unknown=False)
+assert "InvalidConfiguration" in str(bad), bad
+answer = adm.alter_configs([ConfigResource(ConfigResourceType.TOPIC, T, configs={"max.message.bytes": "2000000"})],
+                           incremental=False, raise_on_unknown=False)
+assert "Error" not in str(answer), answer
+until(lambda: "2000000" in topic_config("max.message.bytes"), "AlterConfigs to set max.message.bytes")
+print("after AlterConfigs: max.message.bytes", topic_config("max.message.bytes"), "retention.ms", topic_config("retention.ms"))
+# kafka-python can only name a broker; amq applies its broker configs to every agent.
+answer = adm.alter_configs([ConfigResource(ConfigResourceType.BROKER, "1", configs={"num.partitions": "5"})],
+                           incremental=True, raise_on_unknown=False)
+assert "Error" not in str(answer), answer
+
+
+def broker_config(name):
+    described = adm.describe_configs([ConfigResource(ConfigResourceType.BROKER, "1")], config_filter="all")
+    return str(described)
+
+
+until(lambda: "'num.partitions'" in broker_config("num.partitions") and "5" in broker_config("num.partitions"),
+      "num.partitions=5 on the brokers")
+answer = adm.alter_configs([ConfigResource(ConfigResourceType.BROKER, "1", configs={"num.partitions": (1, None)})],
+                           incremental=True, raise_on_unknown=False)
+assert "Error" not in str(answer), answer
+print("alter configs (incremental, replace, broker default), described with sources: ok")
+
+# Item 3: ListPartitionReassignments answers none in progress.
+reassignments = adm.list_partition_reassignments()
+print("reassignments:", reassignments)
+assert not reassignments, reassignments
+
 # Produce: every codec, idempotent by default; keys, headers and timestamps.
 expected = {0: [], 1: [], 2: []}
 base_ts = int(time.time() * 1000) - 60_000

@@ -168,6 +168,14 @@ struct KafkaBroker: Sendable {
             return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
         case .describeCluster(let body):
             return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
+        case .alterConfigs(let body):
+            return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
+        case .incrementalAlterConfigs(let body):
+            return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
+        case .electLeaders(let body):
+            return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
+        case .listPartitionReassignments(let body):
+            return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
         }
     }
 

@@ -15,7 +15,9 @@ extension ApiKey {
         case .findCoordinator, .joinGroup, .syncGroup, .heartbeat, .leaveGroup, .offsetCommit, .offsetFetch, .listGroups,
             .describeGroups, .deleteGroups:
             .group
-        case .createTopics, .deleteTopics, .createPartitions, .describeConfigs, .deleteRecords: .admin
+        case .createTopics, .deleteTopics, .createPartitions, .describeConfigs, .deleteRecords, .alterConfigs, .incrementalAlterConfigs,
+            .electLeaders, .listPartitionReassignments:
+            .admin
         }
     }
 }

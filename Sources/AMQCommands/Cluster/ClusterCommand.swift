@@ -280,15 +280,7 @@ struct ClusterDescribe: AsyncParsableCommand {
                 ["topics", "\(description.topics) (\(description.routedTopics) routed)"],
                 ["partitions", String(description.partitions)], ["topology version", String(info.topologyVersion)],
                 ["controller", info.controllerURL ?? "not running"],
-                ["heartbeat.interval.ms", String(settings.heartbeatIntervalMs)],
-                ["missed.heartbeats.before.down", String(settings.missedHeartbeatsBeforeDown)],
-                ["stopped.failover.ms", String(settings.stoppedFailoverMs)],
-                ["auto.create.topics.enable", String(settings.autoCreateTopics)],
-                ["default.partitions", String(settings.defaultPartitions)],
-                ["fetch.max.bytes", String(settings.fetchMaxBytes)],
-                ["max.connections", String(settings.maxConnections)],
-                ["connections.max.idle.ms", String(settings.connectionsMaxIdleMs)],
-            ] + TrafficSettings.keys.map { [$0.key, settings.traffic.value(of: $0.key)] } + [
+            ] + ClusterSettings.keys.map { [$0, settings.value(of: $0) ?? ""] } + [
                 ["created", ISO8601DateFormatter().string(from: info.createdAt)],
             ]
         )

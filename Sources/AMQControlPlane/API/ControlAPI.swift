@@ -24,9 +24,12 @@ package enum ControlAPI {
         package static let producerIDs = "/v1/producer-ids"
         package static let topics = "/v1/topics"
         package static let groups = "/v1/groups"
+        package static let settings = "/v1/settings"
 
         /// `/v1/topics/{name}`.
         package static func topic(_ name: String) -> String { "\(topics)/\(ControlAPI.pathComponent(name))" }
+        /// `/v1/topics/{name}/configs`.
+        package static func configs(_ topic: String) -> String { "\(Path.topic(topic))/configs" }
         /// `/v1/topics/{name}/partitions`.
         package static func partitions(_ topic: String) -> String { "\(Path.topic(topic))/partitions" }
         /// `/v1/groups/{group}/offsets`.
@@ -76,6 +79,36 @@ package enum ControlAPI {
 
         package init(count: Int, validateOnly: Bool = false) {
             self.count = count
+            self.validateOnly = validateOnly
+        }
+    }
+
+    /// Kafka's AlterConfigs / IncrementalAlterConfigs for one topic: `set` and `reset` (to the
+    /// default) as `amq topic alter --config` / `--delete-config` do; `replace` resets every other
+    /// config set on the topic (AlterConfigs replaces the whole set).
+    package struct AlterTopicConfigsRequest: Codable, Sendable, Equatable {
+        package var set: [String: String]
+        package var reset: [String]
+        package var replace: Bool
+        package var validateOnly: Bool
+
+        package init(set: [String: String], reset: [String], replace: Bool, validateOnly: Bool) {
+            self.set = set
+            self.reset = reset
+            self.replace = replace
+            self.validateOnly = validateOnly
+        }
+    }
+
+    /// Cluster settings changed through Kafka's broker configs (`reset`: back to the default).
+    package struct AlterSettingsRequest: Codable, Sendable, Equatable {
+        package var set: [String: String]
+        package var reset: [String]
+        package var validateOnly: Bool
+
+        package init(set: [String: String], reset: [String], validateOnly: Bool) {
+            self.set = set
+            self.reset = reset
             self.validateOnly = validateOnly
         }
     }

@@ -121,6 +121,17 @@ package struct ControlClient: Sendable {
         try await call(.POST, ControlAPI.Path.partitions(topic), body: ControlAPI.CreatePartitionsRequest(count: count, validateOnly: validateOnly))
     }
 
+    /// Changes a topic's configs (Kafka's AlterConfigs / IncrementalAlterConfigs); errors come back
+    /// with the store's code (`topicNotFound`, `invalidConfig`).
+    package func alterTopicConfigs(_ topic: String, _ request: ControlAPI.AlterTopicConfigsRequest) async throws -> TopologyStore.TopicDescription {
+        try await call(.POST, ControlAPI.Path.configs(topic), body: request)
+    }
+
+    /// Changes cluster settings (Kafka's broker configs); returns them as they are after.
+    package func alterSettings(_ request: ControlAPI.AlterSettingsRequest) async throws -> ClusterSettings {
+        try await call(.POST, ControlAPI.Path.settings, body: request)
+    }
+
     /// Commits offsets of `group`; one result per entry, in order.
     package func commitOffsets(group: String, _ offsets: [GroupOffset]) async throws -> [GroupOffsetResult] {
         let response: ControlAPI.CommitOffsetsResponse = try await call(

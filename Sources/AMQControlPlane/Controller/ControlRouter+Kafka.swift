@@ -58,6 +58,62 @@ extension ControlRouter {
             return try Self.json(description)
         }
 
+        api.post("topics/:topic/configs") { request, context in
+            let name = try Self.pathParameter("topic", context)
+            let alter = try await Self.decode(ControlAPI.AlterTopicConfigsRequest.self, request, context)
+            let current = try await store.describeTopic(cluster, name)
+            // What stays set: with `replace`, only what the request names (route.enabled, amq's
+            // own switch, is not a Kafka config and keeps its value).
+            var reset = Set(alter.reset)
+            if alter.replace {
+                for key in current.topic.config.overriddenKeys where alter.set[key] == nil && key != TopicConfig.routeEnabledKey {
+                    reset.insert(key)
+                }
+            }
+            // Checked on a copy first, so a bad value changes nothing and reads as INVALID_CONFIG.
+            var config = current.topic.config
+            let setKeys = Set(current.topic.config.overriddenKeys)
+            let resets = reset.sorted().filter { setKeys.contains($0) || TopicConfig.typedKeys.contains($0) }
+            do {
+                for key in resets { try config.reset(key) }
+                for (key, value) in alter.set.sorted(by: { $0.key < $1.key }) { try config.set(key, value) }
+            } catch let error as ControlPlaneError {
+                throw ControlPlaneError(.invalidConfig, error.message, underlying: error)
+            }
+            guard !alter.validateOnly else {
+                var preview = current
+                preview.topic.config = config
+                return try Self.json(preview)
+            }
+            let description = try await store.alterTopic(
+                cluster, name: name, set: alter.set.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }, reset: resets
+            )
+            logger.notice("Topic configs altered through the Kafka API", metadata: ["kafka.topic": "\(name)"])
+            return try Self.json(description)
+        }
+
+        api.post("settings") { request, context in
+            let alter = try await Self.decode(ControlAPI.AlterSettingsRequest.self, request, context)
+            let defaults = ClusterSettings()
+            var assignments = alter.set.sorted(by: { $0.key < $1.key }).map { (key: $0.key, value: $0.value) }
+            for key in alter.reset.sorted() {
+                guard let value = defaults.value(of: key) else {
+                    throw ControlPlaneError(.invalidConfig, "unknown cluster setting \"\(key)\"")
+                }
+                assignments.append((key: key, value: value))
+            }
+            var preview = try await store.cluster(cluster).settings
+            do {
+                for (key, value) in assignments { try preview.set(key, value) }
+            } catch let error as ControlPlaneError {
+                throw ControlPlaneError(.invalidConfig, error.message, underlying: error)
+            }
+            if alter.validateOnly { return try Self.json(preview) }
+            let settings = try await store.updateSettings(cluster, assignments)
+            logger.notice("Cluster settings altered through the Kafka API", metadata: ["amq.settings": "\(assignments.map(\.key))"])
+            return try Self.json(settings)
+        }
+
         api.get("groups") { _, _ in
             try Self.json(ControlAPI.GroupListResponse(groups: try await store.groupsWithOffsets(cluster)))
         }

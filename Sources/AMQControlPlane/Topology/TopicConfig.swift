@@ -19,6 +19,15 @@ package struct TopicConfig: Codable, Sendable, Equatable {
     /// The WAL buffer seals at 250 ms at the latest; a topic may only ask for less.
     package static let lingerRange = 0...250
 
+    /// The keys set to something other than their default (what DescribeConfigs shows as a
+    /// dynamic topic config).
+    package var overriddenKeys: [String] {
+        let defaults = TopicConfig()
+        let typed = zip(allEntries.prefix(Self.typedKeys.count), defaults.allEntries.prefix(Self.typedKeys.count))
+            .filter { $0.value != $1.value }.map(\.0.key)
+        return typed + extra.keys.sorted()
+    }
+
     /// All configs as Kafka names and string values, typed ones included.
     package var allEntries: [(key: String, value: String)] {
         var entries: [(key: String, value: String)] = [

@@ -54,6 +54,22 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
             "max.connections", "connections.max.idle.ms",
         ] + TrafficSettings.keys.map(\.key)
 
+    /// The value of setting `key` as `set` takes it; nil for an unknown key.
+    package func value(of key: String) -> String? {
+        switch key {
+        case "heartbeat.interval.ms": String(heartbeatIntervalMs)
+        case "missed.heartbeats.before.down": String(missedHeartbeatsBeforeDown)
+        case "stopped.failover.ms": String(stoppedFailoverMs)
+        case "auto.create.topics.enable": String(autoCreateTopics)
+        case "default.partitions": String(defaultPartitions)
+        case "fetch.max.bytes": String(fetchMaxBytes)
+        case "max.connections": String(maxConnections)
+        case "connections.max.idle.ms": String(connectionsMaxIdleMs)
+        case _ where TrafficSettings.isKey(key): traffic.value(of: key)
+        default: nil
+        }
+    }
+
     /// Applies one `key=value` setting, validating it.
     package mutating func set(_ key: String, _ value: String) throws(ControlPlaneError) {
         switch key {

@@ -69,6 +69,8 @@ extension KafkaErrorCode: CustomStringConvertible {
         80: "PREFERRED_LEADER_NOT_AVAILABLE",
         81: "GROUP_MAX_SIZE_REACHED",
         82: "FENCED_INSTANCE_ID",
+        83: "ELIGIBLE_LEADERS_NOT_AVAILABLE",
+        84: "ELECTION_NOT_NEEDED",
         86: "GROUP_SUBSCRIBED_TO_TOPIC",
         87: "INVALID_RECORD",
         88: "UNSTABLE_OFFSET_COMMIT",

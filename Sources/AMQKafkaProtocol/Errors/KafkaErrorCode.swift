@@ -80,6 +80,8 @@ extension KafkaErrorCode {
     package static let preferredLeaderNotAvailable = KafkaErrorCode(rawValue: 80)
     package static let groupMaxSizeReached = KafkaErrorCode(rawValue: 81)
     package static let fencedInstanceID = KafkaErrorCode(rawValue: 82)
+    package static let eligibleLeadersNotAvailable = KafkaErrorCode(rawValue: 83)
+    package static let electionNotNeeded = KafkaErrorCode(rawValue: 84)
     package static let groupSubscribedToTopic = KafkaErrorCode(rawValue: 86)
     package static let invalidRecord = KafkaErrorCode(rawValue: 87)
     package static let unstableOffsetCommit = KafkaErrorCode(rawValue: 88)

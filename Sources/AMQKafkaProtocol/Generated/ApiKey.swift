@@ -25,8 +25,12 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
     case initProducerId = 22
     case offsetForLeaderEpoch = 23
     case describeConfigs = 32
+    case alterConfigs = 33
     case createPartitions = 37
     case deleteGroups = 42
+    case electLeaders = 43
+    case incrementalAlterConfigs = 44
+    case listPartitionReassignments = 46
     case describeCluster = 60
 
     package var name: String {
@@ -51,8 +55,12 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
         case .initProducerId: "InitProducerId"
         case .offsetForLeaderEpoch: "OffsetForLeaderEpoch"
         case .describeConfigs: "DescribeConfigs"
+        case .alterConfigs: "AlterConfigs"
         case .createPartitions: "CreatePartitions"
         case .deleteGroups: "DeleteGroups"
+        case .electLeaders: "ElectLeaders"
+        case .incrementalAlterConfigs: "IncrementalAlterConfigs"
+        case .listPartitionReassignments: "ListPartitionReassignments"
         case .describeCluster: "DescribeCluster"
         }
     }
@@ -79,8 +87,12 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
         case .initProducerId: 0...5
         case .offsetForLeaderEpoch: 2...4
         case .describeConfigs: 1...4
+        case .alterConfigs: 0...2
         case .createPartitions: 0...3
         case .deleteGroups: 0...2
+        case .electLeaders: 0...2
+        case .incrementalAlterConfigs: 0...1
+        case .listPartitionReassignments: 0...0
         case .describeCluster: 0...1
         }
     }
@@ -107,8 +119,12 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
         case .initProducerId: 0...5
         case .offsetForLeaderEpoch: 2...4
         case .describeConfigs: 1...4
+        case .alterConfigs: 0...2
         case .createPartitions: 0...3
         case .deleteGroups: 0...2
+        case .electLeaders: 0...2
+        case .incrementalAlterConfigs: 0...1
+        case .listPartitionReassignments: 0...0
         case .describeCluster: 0...1
         }
     }
@@ -137,8 +153,12 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
         case .initProducerId: version >= 2
         case .offsetForLeaderEpoch: version >= 4
         case .describeConfigs: version >= 4
+        case .alterConfigs: version >= 2
         case .createPartitions: version >= 2
         case .deleteGroups: version >= 2
+        case .electLeaders: version >= 2
+        case .incrementalAlterConfigs: version >= 1
+        case .listPartitionReassignments: true
         case .describeCluster: true
         }
     }

@@ -24,8 +24,12 @@ package enum KafkaRequestBody: Sendable, Equatable {
     case initProducerId(InitProducerIdRequest)
     case offsetForLeaderEpoch(OffsetForLeaderEpochRequest)
     case describeConfigs(DescribeConfigsRequest)
+    case alterConfigs(AlterConfigsRequest)
     case createPartitions(CreatePartitionsRequest)
     case deleteGroups(DeleteGroupsRequest)
+    case electLeaders(ElectLeadersRequest)
+    case incrementalAlterConfigs(IncrementalAlterConfigsRequest)
+    case listPartitionReassignments(ListPartitionReassignmentsRequest)
     case describeCluster(DescribeClusterRequest)
 
     /// Decodes the body that follows a request header. Leftover bytes are left in `buffer` for the caller to judge.
@@ -56,8 +60,12 @@ package enum KafkaRequestBody: Sendable, Equatable {
         case .initProducerId: return .initProducerId(try InitProducerIdRequest(from: &buffer, version: version))
         case .offsetForLeaderEpoch: return .offsetForLeaderEpoch(try OffsetForLeaderEpochRequest(from: &buffer, version: version))
         case .describeConfigs: return .describeConfigs(try DescribeConfigsRequest(from: &buffer, version: version))
+        case .alterConfigs: return .alterConfigs(try AlterConfigsRequest(from: &buffer, version: version))
         case .createPartitions: return .createPartitions(try CreatePartitionsRequest(from: &buffer, version: version))
         case .deleteGroups: return .deleteGroups(try DeleteGroupsRequest(from: &buffer, version: version))
+        case .electLeaders: return .electLeaders(try ElectLeadersRequest(from: &buffer, version: version))
+        case .incrementalAlterConfigs: return .incrementalAlterConfigs(try IncrementalAlterConfigsRequest(from: &buffer, version: version))
+        case .listPartitionReassignments: return .listPartitionReassignments(try ListPartitionReassignmentsRequest(from: &buffer, version: version))
         case .describeCluster: return .describeCluster(try DescribeClusterRequest(from: &buffer, version: version))
         }
     }
@@ -84,8 +92,12 @@ package enum KafkaRequestBody: Sendable, Equatable {
         case .initProducerId: .initProducerId
         case .offsetForLeaderEpoch: .offsetForLeaderEpoch
         case .describeConfigs: .describeConfigs
+        case .alterConfigs: .alterConfigs
         case .createPartitions: .createPartitions
         case .deleteGroups: .deleteGroups
+        case .electLeaders: .electLeaders
+        case .incrementalAlterConfigs: .incrementalAlterConfigs
+        case .listPartitionReassignments: .listPartitionReassignments
         case .describeCluster: .describeCluster
         }
     }
@@ -112,8 +124,12 @@ package enum KafkaRequestBody: Sendable, Equatable {
         case .initProducerId(let request): request.encode(into: &buffer, version: version)
         case .offsetForLeaderEpoch(let request): request.encode(into: &buffer, version: version)
         case .describeConfigs(let request): request.encode(into: &buffer, version: version)
+        case .alterConfigs(let request): request.encode(into: &buffer, version: version)
         case .createPartitions(let request): request.encode(into: &buffer, version: version)
         case .deleteGroups(let request): request.encode(into: &buffer, version: version)
+        case .electLeaders(let request): request.encode(into: &buffer, version: version)
+        case .incrementalAlterConfigs(let request): request.encode(into: &buffer, version: version)
+        case .listPartitionReassignments(let request): request.encode(into: &buffer, version: version)
         case .describeCluster(let request): request.encode(into: &buffer, version: version)
         }
     }

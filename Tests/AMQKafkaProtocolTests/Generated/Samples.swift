@@ -1259,13 +1259,66 @@ extension DescribeConfigsResponse.DescribeConfigsSynonym: SampleProviding {
     }
 }
 
+extension AlterConfigsRequest: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.resources = [AlterConfigsRequest.AlterConfigsResource.sample(version: version)]
+        value.validateOnly = true
+        if AlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [160])] }
+        return value
+    }
+}
+
+extension AlterConfigsRequest.AlterConfigsResource: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.resourceType = 18
+        value.resourceName = "s418"
+        value.configs = [AlterConfigsRequest.AlterableConfig.sample(version: version)]
+        if AlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [163])] }
+        return value
+    }
+}
+
+extension AlterConfigsRequest.AlterableConfig: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.name = "s420"
+        value.value = "s421"
+        if AlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [165])] }
+        return value
+    }
+}
+
+extension AlterConfigsResponse: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.throttleTimeMs = 23
+        value.responses = [AlterConfigsResponse.AlterConfigsResourceResponse.sample(version: version)]
+        if AlterConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [167])] }
+        return value
+    }
+}
+
+extension AlterConfigsResponse.AlterConfigsResourceResponse: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.errorCode = KafkaErrorCode(rawValue: 25)
+        value.errorMessage = "s425"
+        value.resourceType = 27
+        value.resourceName = "s427"
+        if AlterConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [171])] }
+        return value
+    }
+}
+
 extension CreatePartitionsRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.topics = [CreatePartitionsRequest.CreatePartitionsTopic.sample(version: version)]
-        value.timeoutMs = 17
+        value.timeoutMs = 30
         value.validateOnly = true
-        if CreatePartitionsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [161])] }
+        if CreatePartitionsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [174])] }
         return value
     }
 }
@@ -1273,10 +1326,10 @@ extension CreatePartitionsRequest: SampleProviding {
 extension CreatePartitionsRequest.CreatePartitionsTopic: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s418"
-        value.count = 20
+        value.name = "s431"
+        value.count = 33
         value.assignments = [CreatePartitionsRequest.CreatePartitionsAssignment.sample(version: version)]
-        if CreatePartitionsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [164])] }
+        if CreatePartitionsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [177])] }
         return value
     }
 }
@@ -1284,8 +1337,8 @@ extension CreatePartitionsRequest.CreatePartitionsTopic: SampleProviding {
 extension CreatePartitionsRequest.CreatePartitionsAssignment: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.brokerIds = [22]
-        if CreatePartitionsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [165])] }
+        value.brokerIds = [35]
+        if CreatePartitionsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [178])] }
         return value
     }
 }
@@ -1293,9 +1346,9 @@ extension CreatePartitionsRequest.CreatePartitionsAssignment: SampleProviding {
 extension CreatePartitionsResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 23
+        value.throttleTimeMs = 36
         value.results = [CreatePartitionsResponse.CreatePartitionsTopicResult.sample(version: version)]
-        if CreatePartitionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [167])] }
+        if CreatePartitionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [180])] }
         return value
     }
 }
@@ -1303,10 +1356,10 @@ extension CreatePartitionsResponse: SampleProviding {
 extension CreatePartitionsResponse.CreatePartitionsTopicResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s424"
-        value.errorCode = KafkaErrorCode(rawValue: 26)
-        value.errorMessage = "s426"
-        if CreatePartitionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [170])] }
+        value.name = "s437"
+        value.errorCode = KafkaErrorCode(rawValue: 39)
+        value.errorMessage = "s439"
+        if CreatePartitionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [183])] }
         return value
     }
 }
@@ -1314,8 +1367,8 @@ extension CreatePartitionsResponse.CreatePartitionsTopicResult: SampleProviding 
 extension DeleteGroupsRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.groupsNames = ["s427"]
-        if DeleteGroupsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [171])] }
+        value.groupsNames = ["s440"]
+        if DeleteGroupsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [184])] }
         return value
     }
 }
@@ -1323,9 +1376,9 @@ extension DeleteGroupsRequest: SampleProviding {
 extension DeleteGroupsResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 29
+        value.throttleTimeMs = 42
         value.results = [DeleteGroupsResponse.DeletableGroupResult.sample(version: version)]
-        if DeleteGroupsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [173])] }
+        if DeleteGroupsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [186])] }
         return value
     }
 }
@@ -1333,9 +1386,170 @@ extension DeleteGroupsResponse: SampleProviding {
 extension DeleteGroupsResponse.DeletableGroupResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.groupId = "s430"
-        value.errorCode = KafkaErrorCode(rawValue: 32)
-        if DeleteGroupsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [175])] }
+        value.groupId = "s443"
+        value.errorCode = KafkaErrorCode(rawValue: 45)
+        if DeleteGroupsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [188])] }
+        return value
+    }
+}
+
+extension ElectLeadersRequest: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        if version >= 1 { value.electionType = 46 }
+        value.topicPartitions = [ElectLeadersRequest.TopicPartitions.sample(version: version)]
+        value.timeoutMs = 48
+        if ElectLeadersRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [191])] }
+        return value
+    }
+}
+
+extension ElectLeadersRequest.TopicPartitions: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.topic = "s448"
+        value.partitions = [50]
+        if ElectLeadersRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [193])] }
+        return value
+    }
+}
+
+extension ElectLeadersResponse: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.throttleTimeMs = 51
+        if version >= 1 { value.errorCode = KafkaErrorCode(rawValue: 52) }
+        value.replicaElectionResults = [ElectLeadersResponse.ReplicaElectionResult.sample(version: version)]
+        if ElectLeadersResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [196])] }
+        return value
+    }
+}
+
+extension ElectLeadersResponse.ReplicaElectionResult: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.topic = "s453"
+        value.partitionResult = [ElectLeadersResponse.PartitionResult.sample(version: version)]
+        if ElectLeadersResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [198])] }
+        return value
+    }
+}
+
+extension ElectLeadersResponse.PartitionResult: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.partitionId = 56
+        value.errorCode = KafkaErrorCode(rawValue: 57)
+        value.errorMessage = "s457"
+        if ElectLeadersResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [201])] }
+        return value
+    }
+}
+
+extension IncrementalAlterConfigsRequest: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.resources = [IncrementalAlterConfigsRequest.AlterConfigsResource.sample(version: version)]
+        value.validateOnly = true
+        if IncrementalAlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [203])] }
+        return value
+    }
+}
+
+extension IncrementalAlterConfigsRequest.AlterConfigsResource: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.resourceType = 61
+        value.resourceName = "s461"
+        value.configs = [IncrementalAlterConfigsRequest.AlterableConfig.sample(version: version)]
+        if IncrementalAlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [206])] }
+        return value
+    }
+}
+
+extension IncrementalAlterConfigsRequest.AlterableConfig: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.name = "s463"
+        value.configOperation = 65
+        value.value = "s465"
+        if IncrementalAlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [209])] }
+        return value
+    }
+}
+
+extension IncrementalAlterConfigsResponse: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.throttleTimeMs = 67
+        value.responses = [IncrementalAlterConfigsResponse.AlterConfigsResourceResponse.sample(version: version)]
+        if IncrementalAlterConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [211])] }
+        return value
+    }
+}
+
+extension IncrementalAlterConfigsResponse.AlterConfigsResourceResponse: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.errorCode = KafkaErrorCode(rawValue: 69)
+        value.errorMessage = "s469"
+        value.resourceType = 71
+        value.resourceName = "s471"
+        if IncrementalAlterConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [215])] }
+        return value
+    }
+}
+
+extension ListPartitionReassignmentsRequest: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.timeoutMs = 73
+        value.topics = [ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics.sample(version: version)]
+        if ListPartitionReassignmentsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [217])] }
+        return value
+    }
+}
+
+extension ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.name = "s474"
+        value.partitionIndexes = [76]
+        if ListPartitionReassignmentsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [219])] }
+        return value
+    }
+}
+
+extension ListPartitionReassignmentsResponse: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.throttleTimeMs = 77
+        value.errorCode = KafkaErrorCode(rawValue: 78)
+        value.errorMessage = "s478"
+        value.topics = [ListPartitionReassignmentsResponse.OngoingTopicReassignment.sample(version: version)]
+        if ListPartitionReassignmentsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [223])] }
+        return value
+    }
+}
+
+extension ListPartitionReassignmentsResponse.OngoingTopicReassignment: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.name = "s480"
+        value.partitions = [ListPartitionReassignmentsResponse.OngoingPartitionReassignment.sample(version: version)]
+        if ListPartitionReassignmentsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [225])] }
+        return value
+    }
+}
+
+extension ListPartitionReassignmentsResponse.OngoingPartitionReassignment: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.partitionIndex = 83
+        value.replicas = [84]
+        value.addingReplicas = [85]
+        value.removingReplicas = [86]
+        if ListPartitionReassignmentsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [229])] }
         return value
     }
 }
@@ -1344,8 +1558,8 @@ extension DescribeClusterRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.includeClusterAuthorizedOperations = true
-        if version >= 1 { value.endpointType = 34 }
-        if DescribeClusterRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [178])] }
+        if version >= 1 { value.endpointType = 88 }
+        if DescribeClusterRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [232])] }
         return value
     }
 }
@@ -1353,15 +1567,15 @@ extension DescribeClusterRequest: SampleProviding {
 extension DescribeClusterResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 36
-        value.errorCode = KafkaErrorCode(rawValue: 37)
-        value.errorMessage = "s437"
-        if version >= 1 { value.endpointType = 39 }
-        value.clusterId = "s439"
-        value.controllerId = 41
+        value.throttleTimeMs = 90
+        value.errorCode = KafkaErrorCode(rawValue: 91)
+        value.errorMessage = "s491"
+        if version >= 1 { value.endpointType = 93 }
+        value.clusterId = "s493"
+        value.controllerId = 95
         value.brokers = [DescribeClusterResponse.DescribeClusterBroker.sample(version: version)]
-        value.clusterAuthorizedOperations = 43
-        if DescribeClusterResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [186])] }
+        value.clusterAuthorizedOperations = 97
+        if DescribeClusterResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [240])] }
         return value
     }
 }
@@ -1369,11 +1583,11 @@ extension DescribeClusterResponse: SampleProviding {
 extension DescribeClusterResponse.DescribeClusterBroker: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.brokerId = 44
-        value.host = "s444"
-        value.port = 46
-        value.rack = "s446"
-        if DescribeClusterResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [191])] }
+        value.brokerId = 98
+        value.host = "s498"
+        value.port = 100
+        value.rack = "s500"
+        if DescribeClusterResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [245])] }
         return value
     }
 }
@@ -1381,11 +1595,11 @@ extension DescribeClusterResponse.DescribeClusterBroker: SampleProviding {
 extension ConsumerProtocolSubscription: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.topics = ["s448"]
-        value.userData = [193, 1, 2]
+        value.topics = ["s502"]
+        value.userData = [247, 1, 2]
         if version >= 1 { value.ownedPartitions = [ConsumerProtocolSubscription.TopicPartition.sample(version: version)] }
-        if version >= 2 { value.generationId = 52 }
-        if version >= 3 { value.rackId = "s452" }
+        if version >= 2 { value.generationId = 6 }
+        if version >= 3 { value.rackId = "s506" }
         return value
     }
 }
@@ -1393,8 +1607,8 @@ extension ConsumerProtocolSubscription: SampleProviding {
 extension ConsumerProtocolSubscription.TopicPartition: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        if version >= 1 { value.topic = "s453" }
-        if version >= 1 { value.partitions = [55] }
+        if version >= 1 { value.topic = "s507" }
+        if version >= 1 { value.partitions = [9] }
         return value
     }
 }
@@ -1403,7 +1617,7 @@ extension ConsumerProtocolAssignment: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.assignedPartitions = [ConsumerProtocolAssignment.TopicPartition.sample(version: version)]
-        value.userData = [200, 1, 2]
+        value.userData = [254, 1, 2]
         return value
     }
 }
@@ -1411,8 +1625,8 @@ extension ConsumerProtocolAssignment: SampleProviding {
 extension ConsumerProtocolAssignment.TopicPartition: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.topic = "s457"
-        value.partitions = [59]
+        value.topic = "s511"
+        value.partitions = [13]
         return value
     }
 }
@@ -1459,10 +1673,18 @@ let generatedSampleTypes: [(type: any SampleProviding.Type, versions: ClosedRang
     (OffsetForLeaderEpochResponse.self, 2...4),
     (DescribeConfigsRequest.self, 1...4),
     (DescribeConfigsResponse.self, 1...4),
+    (AlterConfigsRequest.self, 0...2),
+    (AlterConfigsResponse.self, 0...2),
     (CreatePartitionsRequest.self, 0...3),
     (CreatePartitionsResponse.self, 0...3),
     (DeleteGroupsRequest.self, 0...2),
     (DeleteGroupsResponse.self, 0...2),
+    (ElectLeadersRequest.self, 0...2),
+    (ElectLeadersResponse.self, 0...2),
+    (IncrementalAlterConfigsRequest.self, 0...1),
+    (IncrementalAlterConfigsResponse.self, 0...1),
+    (ListPartitionReassignmentsRequest.self, 0...0),
+    (ListPartitionReassignmentsResponse.self, 0...0),
     (DescribeClusterRequest.self, 0...1),
     (DescribeClusterResponse.self, 0...1),
     (ConsumerProtocolSubscription.self, 0...3),

@@ -156,6 +156,7 @@ struct AdminHandlers {
 
     struct ConfigEntry {
         static let topicSource: Int8 = 1
+        static let dynamicDefaultBrokerSource: Int8 = 3
         static let staticBrokerSource: Int8 = 4
         static let defaultSource: Int8 = 5
         var name: String
@@ -184,17 +185,31 @@ struct AdminHandlers {
         ("unclean.leader.election.enable", "false"),
     ]
 
+    /// Broker configs: the cluster settings Kafka has broker configs for (changed ones show as
+    /// DYNAMIC_DEFAULT_BROKER_CONFIG: amq's apply to every agent), and a few fixed ones.
     static func describeBroker(_ view: BrokerView) -> [ConfigEntry] {
         let settings = view.topology.settings
-        return [
+        let defaults = ClusterSettings()
+        let adjustable = brokerSettings.map { kafkaName, setting in
+            let value = settings.value(of: setting)
+            return ConfigEntry(
+                name: kafkaName, value: value, source: value == defaults.value(of: setting) ? ConfigEntry.defaultSource : ConfigEntry.dynamicDefaultBrokerSource
+            )
+        }
+        return (adjustable + [
             ConfigEntry(name: "broker.id", value: String(view.node.id), source: ConfigEntry.staticBrokerSource, readOnly: true),
             ConfigEntry(name: "broker.rack", value: view.node.zone, source: ConfigEntry.staticBrokerSource, readOnly: true),
-            ConfigEntry(name: "auto.create.topics.enable", value: String(settings.autoCreateTopics), source: ConfigEntry.staticBrokerSource),
-            ConfigEntry(name: "num.partitions", value: String(settings.defaultPartitions), source: ConfigEntry.staticBrokerSource),
-            ConfigEntry(name: "message.max.bytes", value: String(ProduceHandler.defaultMaxMessageBytes), source: ConfigEntry.defaultSource),
-            ConfigEntry(name: "log.retention.ms", value: String(TopicConfig().retentionMs), source: ConfigEntry.defaultSource),
-        ].sorted { $0.name < $1.name }
+            ConfigEntry(name: "message.max.bytes", value: String(ProduceHandler.defaultMaxMessageBytes), source: ConfigEntry.defaultSource, readOnly: true),
+            ConfigEntry(name: "log.retention.ms", value: String(TopicConfig().retentionMs), source: ConfigEntry.defaultSource, readOnly: true),
+        ]).sorted { $0.name < $1.name }
     }
+
+    /// Kafka broker config → the cluster setting it is (AlterConfigs on the broker default changes it).
+    static let brokerSettings: [(kafka: String, setting: String)] = [
+        ("auto.create.topics.enable", "auto.create.topics.enable"), ("num.partitions", "default.partitions"),
+        ("fetch.max.bytes", "fetch.max.bytes"), ("max.connections", "max.connections"),
+        ("connections.max.idle.ms", "connections.max.idle.ms"),
+    ]
 
     // MARK: DeleteRecords
 
@@ -248,10 +263,6 @@ struct AdminHandlers {
 
     // MARK: Errors
 
-    /// The code and message for a failed topic-management call. The controller's errors say more
-    /// here than on the data path (`KafkaErrorMapping.swift`), and two of them depend on the API:
-    /// an existing topic is only an error for CreateTopics, and a bad argument is a bad config or
-    /// partition count depending on what was asked.
     /// The entries of `items` given more than once: Kafka refuses each of them with
     /// INVALID_REQUEST and applies none.
     static func repeated<T: Hashable>(_ items: [T]) -> Set<T> {
@@ -261,6 +272,10 @@ struct AdminHandlers {
         return twice
     }
 
+    /// The code and message for a failed topic-management call. The controller's errors say more
+    /// here than on the data path (`KafkaErrorMapping.swift`), and two of them depend on the API:
+    /// an existing topic is only an error for CreateTopics, and a bad argument is a bad config or
+    /// partition count depending on what was asked.
     static func code(for error: any Error, topicExists: KafkaErrorCode, invalid: KafkaErrorCode) -> (KafkaErrorCode, String?) {
         guard let error = error as? ControlPlaneError else {
             return (KafkaErrorCode(error), "\(error)")
