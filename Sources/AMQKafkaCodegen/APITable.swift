@@ -42,6 +42,7 @@ package enum APITable {
         APISpec(42, "DeleteGroups", 0...2),
         APISpec(33, "AlterConfigs", 0...2),
         APISpec(44, "IncrementalAlterConfigs", 0...1),
+        APISpec(47, "OffsetDelete", 0...0),
         APISpec(43, "ElectLeaders", 0...2),
         APISpec(46, "ListPartitionReassignments", 0...0),
     ]

@@ -278,26 +278,26 @@ import Testing
     /// produce once the silent connection is seen closed.)
     @Test func connectionsBeyondTheCapAndIdleOnesAreClosed() async throws {
         try await TestAgent.with { agent in
-            _ = try await agent.controller.store.updateSettings("demo", [("max.connections", "2"), ("connections.max.idle.ms", "1000")])
+            _ = try await agent.controller.store.updateSettings("demo", [("max.connections", "2"), ("connections.max.idle.ms", "2000")])
             #expect(await eventually { await agent.service.state.topology?.settings.maxConnections == 2 })
             let partition = try #require(agent.ledPartitions.first)
             try await withConnection(agent.kafkaPort) { busy in
+                // First of all, a fetch parked at the end of the log: it keeps this connection busy
+                // however long the rest takes.
+                let end = try await busy.call(
+                    ListOffsetsRequest(replicaId: -1, topics: [.init(name: "orders", partitions: [.init(partitionIndex: Int32(partition), timestamp: -1)])]),
+                    version: 7
+                ).topics.first?.partitions.first?.offset ?? 0
+                let fetch = FetchRequest(
+                    maxWaitMs: 25_000, minBytes: 1, maxBytes: 1 << 20,
+                    topics: [.init(topic: "orders", partitions: [.init(partition: Int32(partition), fetchOffset: end, partitionMaxBytes: 1 << 20)])]
+                )
+                let parked = try await busy.send(fetch, version: 12, clientID: "parked")
+                // A second connection that never sends anything.
                 try await withConnection(agent.kafkaPort) { silent in
-                    #expect(try await busy.call(ApiVersionsRequest(), version: 0).errorCode == KafkaErrorCode.none)
-                    #expect(try await silent.call(ApiVersionsRequest(), version: 0).errorCode == KafkaErrorCode.none)
                     try await withConnection(agent.kafkaPort) { third in
                         await expectClosed(third, "a third connection was served past max.connections=2")
                     }
-                    // A fetch parked at the end of the log keeps its connection busy.
-                    let end = try await busy.call(
-                        ListOffsetsRequest(replicaId: -1, topics: [.init(name: "orders", partitions: [.init(partitionIndex: Int32(partition), timestamp: -1)])]),
-                        version: 7
-                    ).topics.first?.partitions.first?.offset ?? 0
-                    let fetch = FetchRequest(
-                        maxWaitMs: 25_000, minBytes: 1, maxBytes: 1 << 20,
-                        topics: [.init(topic: "orders", partitions: [.init(partition: Int32(partition), fetchOffset: end, partitionMaxBytes: 1 << 20)])]
-                    )
-                    let parked = try await busy.send(fetch, version: 12, clientID: "parked")
                     // The silent one is closed as idle…
                     let idleClosed = await eventually(timeout: .seconds(30)) {
                         await get("http://127.0.0.1:\(agent.adminPort)/metrics").body.contains("amq_kafka_connections_idle_closed_total 1")

@@ -213,8 +213,15 @@ codes = adm.delete_groups([E, E + "-live"])
 assert codes == {E: "OK", E + "-live": "NonEmptyGroupError"}, codes
 codes = adm.delete_groups([E])
 assert codes == {E: "GroupIdNotFoundError"}, codes
+# OffsetDelete: refused for a topic the live group consumes, done for the emptied group G.
+subscribed = adm.delete_group_offsets(E + "-live", [TopicPartition(T, 0)])
+assert [e.__name__ for e in subscribed.values()] == ["GroupSubscribedToTopicError"], subscribed
+deleted = adm.delete_group_offsets(G, [TopicPartition(T, 0)])
+assert [e.__name__ for e in deleted.values()] == ["NoError"], deleted
+remaining = adm.list_group_offsets({G: None})[G]
+assert sorted(tp.partition for tp in remaining) == [1, 2], remaining
 live.close()
-print("empty group kept, deleted; non-empty refused; gone not found: ok")
+print("empty group kept, deleted; non-empty refused; gone not found; offsets deleted per partition: ok")
 
 adm.delete_records({tps[0]: 3})
 c = KafkaConsumer(bootstrap_servers=B)

@@ -174,6 +174,8 @@ struct KafkaBroker: Sendable {
             return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
         case .electLeaders(let body):
             return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
+        case .offsetDelete(let body):
+            return run(request) { try await GroupHandlers(broker: self).handle(body, request) }
         case .listPartitionReassignments(let body):
             return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
         }

@@ -13,7 +13,7 @@ extension ApiKey {
         case .fetch, .listOffsets, .offsetForLeaderEpoch: .fetch
         case .metadata, .apiVersions, .describeCluster: .metadata
         case .findCoordinator, .joinGroup, .syncGroup, .heartbeat, .leaveGroup, .offsetCommit, .offsetFetch, .listGroups,
-            .describeGroups, .deleteGroups:
+            .describeGroups, .deleteGroups, .offsetDelete:
             .group
         case .createTopics, .deleteTopics, .createPartitions, .describeConfigs, .deleteRecords, .alterConfigs, .incrementalAlterConfigs,
             .electLeaders, .listPartitionReassignments:

@@ -159,8 +159,14 @@ package struct ControlClient: Sendable {
     }
 
     /// Forgets every committed offset of `group`.
-    package func deleteOffsets(group: String) async throws {
-        let _: Empty? = try await callOptional(.DELETE, try Self.offsetsPath(group), body: Optional<Int>.none)
+    /// Deletes `group`'s offsets: all, or those of `partitions` (Kafka's OffsetDelete).
+    package func deleteOffsets(group: String, partitions: [GroupPartitionRef]? = nil) async throws {
+        var path = try Self.offsetsPath(group)
+        if let partitions {
+            // Topic names are [a-zA-Z0-9._-]: `name:index` needs no escaping.
+            path += "?" + (partitions.map { "partition=\($0.topic):\($0.partition)" } + ["only=true"]).joined(separator: "&")
+        }
+        let _: Empty? = try await callOptional(.DELETE, path, body: Optional<Int>.none)
     }
 
     /// An empty group id would make a path the router does not know; say what is wrong instead.

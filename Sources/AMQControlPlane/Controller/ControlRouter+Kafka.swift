@@ -132,9 +132,19 @@ extension ControlRouter {
             return try Self.json(ControlAPI.GroupOffsetsResponse(group: group, offsets: offsets))
         }
 
-        api.delete("groups/:group/offsets") { _, context in
+        api.delete("groups/:group/offsets") { request, context in
             let group = try Self.pathParameter("group", context)
-            try await store.deleteOffsets(cluster, group: group)
+            let parameters = request.uri.queryParameters
+            var partitions: [GroupPartitionRef]?
+            if parameters.get("only") == "true" {
+                partitions = try parameters.getAll("partition").map { text in
+                    guard let colon = text.lastIndex(of: ":"), let index = Int(text[text.index(after: colon)...]) else {
+                        throw HTTPError(.badRequest, message: "partition=\(text) is not topic:index")
+                    }
+                    return GroupPartitionRef(topic: String(text[..<colon]), partition: index)
+                }
+            }
+            _ = try await store.deleteOffsets(cluster, group: group, partitions: partitions)
             return Response(status: .noContent)
         }
     }

@@ -4,6 +4,17 @@ import GRDB
 /// Committed consumer-group offsets. Offsets are not topology: they bump no version and write no
 /// audit row (consumers commit every few seconds per partition), but they are durable in SQLite,
 /// so they survive controller restarts like everything else there.
+/// One partition of a group's offsets, by topic name (Kafka's OffsetDelete names them so).
+package struct GroupPartitionRef: Codable, Sendable, Hashable {
+    package var topic: String
+    package var partition: Int
+
+    package init(topic: String, partition: Int) {
+        self.topic = topic
+        self.partition = partition
+    }
+}
+
 extension TopologyStore {
     /// Longest group id accepted; Kafka sets none, but a bound keeps rows and URLs sane.
     package static let maxGroupIDLength = 1024
@@ -86,11 +97,25 @@ extension TopologyStore {
 
     /// Forgets every offset of `group` (Kafka's DeleteGroups); returns how many were removed.
     @discardableResult
-    package func deleteOffsets(_ cluster: String, group: String) async throws -> Int {
+    /// Deletes `group`'s committed offsets: all of them, or those of `partitions` (topic name
+    /// and index; unknown ones are skipped). Returns how many went.
+    package func deleteOffsets(_ cluster: String, group: String, partitions: [GroupPartitionRef]? = nil) async throws -> Int {
         try await database.write { db in
             let clusterRow = try db.clusterRow(named: cluster)
-            try db.execute(sql: "DELETE FROM group_offset WHERE cluster_id = ? AND group_id = ?", arguments: [clusterRow.id, group])
-            return db.changesCount
+            guard let partitions else {
+                try db.execute(sql: "DELETE FROM group_offset WHERE cluster_id = ? AND group_id = ?", arguments: [clusterRow.id, group])
+                return db.changesCount
+            }
+            var deleted = 0
+            for partition in partitions {
+                guard let topic = try? db.topic(named: partition.topic, of: clusterRow) else { continue }
+                try db.execute(
+                    sql: "DELETE FROM group_offset WHERE cluster_id = ? AND group_id = ? AND topic_id = ? AND partition_index = ?",
+                    arguments: [clusterRow.id, group, topic.id, partition.partition]
+                )
+                deleted += db.changesCount
+            }
+            return deleted
         }
     }
 

@@ -31,6 +31,7 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
     case electLeaders = 43
     case incrementalAlterConfigs = 44
     case listPartitionReassignments = 46
+    case offsetDelete = 47
     case describeCluster = 60
 
     package var name: String {
@@ -61,6 +62,7 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
         case .electLeaders: "ElectLeaders"
         case .incrementalAlterConfigs: "IncrementalAlterConfigs"
         case .listPartitionReassignments: "ListPartitionReassignments"
+        case .offsetDelete: "OffsetDelete"
         case .describeCluster: "DescribeCluster"
         }
     }
@@ -93,6 +95,7 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
         case .electLeaders: 0...2
         case .incrementalAlterConfigs: 0...1
         case .listPartitionReassignments: 0...0
+        case .offsetDelete: 0...0
         case .describeCluster: 0...1
         }
     }
@@ -125,6 +128,7 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
         case .electLeaders: 0...2
         case .incrementalAlterConfigs: 0...1
         case .listPartitionReassignments: 0...0
+        case .offsetDelete: 0...0
         case .describeCluster: 0...1
         }
     }
@@ -159,6 +163,7 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
         case .electLeaders: version >= 2
         case .incrementalAlterConfigs: version >= 1
         case .listPartitionReassignments: true
+        case .offsetDelete: false
         case .describeCluster: true
         }
     }

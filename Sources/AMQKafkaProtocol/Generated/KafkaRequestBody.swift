@@ -30,6 +30,7 @@ package enum KafkaRequestBody: Sendable, Equatable {
     case electLeaders(ElectLeadersRequest)
     case incrementalAlterConfigs(IncrementalAlterConfigsRequest)
     case listPartitionReassignments(ListPartitionReassignmentsRequest)
+    case offsetDelete(OffsetDeleteRequest)
     case describeCluster(DescribeClusterRequest)
 
     /// Decodes the body that follows a request header. Leftover bytes are left in `buffer` for the caller to judge.
@@ -66,6 +67,7 @@ package enum KafkaRequestBody: Sendable, Equatable {
         case .electLeaders: return .electLeaders(try ElectLeadersRequest(from: &buffer, version: version))
         case .incrementalAlterConfigs: return .incrementalAlterConfigs(try IncrementalAlterConfigsRequest(from: &buffer, version: version))
         case .listPartitionReassignments: return .listPartitionReassignments(try ListPartitionReassignmentsRequest(from: &buffer, version: version))
+        case .offsetDelete: return .offsetDelete(try OffsetDeleteRequest(from: &buffer, version: version))
         case .describeCluster: return .describeCluster(try DescribeClusterRequest(from: &buffer, version: version))
         }
     }
@@ -98,6 +100,7 @@ package enum KafkaRequestBody: Sendable, Equatable {
         case .electLeaders: .electLeaders
         case .incrementalAlterConfigs: .incrementalAlterConfigs
         case .listPartitionReassignments: .listPartitionReassignments
+        case .offsetDelete: .offsetDelete
         case .describeCluster: .describeCluster
         }
     }
@@ -130,6 +133,7 @@ package enum KafkaRequestBody: Sendable, Equatable {
         case .electLeaders(let request): request.encode(into: &buffer, version: version)
         case .incrementalAlterConfigs(let request): request.encode(into: &buffer, version: version)
         case .listPartitionReassignments(let request): request.encode(into: &buffer, version: version)
+        case .offsetDelete(let request): request.encode(into: &buffer, version: version)
         case .describeCluster(let request): request.encode(into: &buffer, version: version)
         }
     }

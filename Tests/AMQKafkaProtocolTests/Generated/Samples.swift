@@ -1554,12 +1554,66 @@ extension ListPartitionReassignmentsResponse.OngoingPartitionReassignment: Sampl
     }
 }
 
+extension OffsetDeleteRequest: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.groupId = "s486"
+        value.topics = [OffsetDeleteRequest.OffsetDeleteRequestTopic.sample(version: version)]
+        return value
+    }
+}
+
+extension OffsetDeleteRequest.OffsetDeleteRequestTopic: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.name = "s488"
+        value.partitions = [OffsetDeleteRequest.OffsetDeleteRequestPartition.sample(version: version)]
+        return value
+    }
+}
+
+extension OffsetDeleteRequest.OffsetDeleteRequestPartition: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.partitionIndex = 91
+        return value
+    }
+}
+
+extension OffsetDeleteResponse: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.errorCode = KafkaErrorCode(rawValue: 92)
+        value.throttleTimeMs = 93
+        value.topics = [OffsetDeleteResponse.OffsetDeleteResponseTopic.sample(version: version)]
+        return value
+    }
+}
+
+extension OffsetDeleteResponse.OffsetDeleteResponseTopic: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.name = "s494"
+        value.partitions = [OffsetDeleteResponse.OffsetDeleteResponsePartition.sample(version: version)]
+        return value
+    }
+}
+
+extension OffsetDeleteResponse.OffsetDeleteResponsePartition: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.partitionIndex = 97
+        value.errorCode = KafkaErrorCode(rawValue: 98)
+        return value
+    }
+}
+
 extension DescribeClusterRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.includeClusterAuthorizedOperations = true
-        if version >= 1 { value.endpointType = 88 }
-        if DescribeClusterRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [232])] }
+        if version >= 1 { value.endpointType = 100 }
+        if DescribeClusterRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [244])] }
         return value
     }
 }
@@ -1567,15 +1621,15 @@ extension DescribeClusterRequest: SampleProviding {
 extension DescribeClusterResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 90
-        value.errorCode = KafkaErrorCode(rawValue: 91)
-        value.errorMessage = "s491"
-        if version >= 1 { value.endpointType = 93 }
-        value.clusterId = "s493"
-        value.controllerId = 95
+        value.throttleTimeMs = 2
+        value.errorCode = KafkaErrorCode(rawValue: 3)
+        value.errorMessage = "s503"
+        if version >= 1 { value.endpointType = 5 }
+        value.clusterId = "s505"
+        value.controllerId = 7
         value.brokers = [DescribeClusterResponse.DescribeClusterBroker.sample(version: version)]
-        value.clusterAuthorizedOperations = 97
-        if DescribeClusterResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [240])] }
+        value.clusterAuthorizedOperations = 9
+        if DescribeClusterResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [252])] }
         return value
     }
 }
@@ -1583,11 +1637,11 @@ extension DescribeClusterResponse: SampleProviding {
 extension DescribeClusterResponse.DescribeClusterBroker: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.brokerId = 98
-        value.host = "s498"
-        value.port = 100
-        value.rack = "s500"
-        if DescribeClusterResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [245])] }
+        value.brokerId = 10
+        value.host = "s510"
+        value.port = 12
+        value.rack = "s512"
+        if DescribeClusterResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [1])] }
         return value
     }
 }
@@ -1595,11 +1649,11 @@ extension DescribeClusterResponse.DescribeClusterBroker: SampleProviding {
 extension ConsumerProtocolSubscription: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.topics = ["s502"]
-        value.userData = [247, 1, 2]
+        value.topics = ["s514"]
+        value.userData = [3, 1, 2]
         if version >= 1 { value.ownedPartitions = [ConsumerProtocolSubscription.TopicPartition.sample(version: version)] }
-        if version >= 2 { value.generationId = 6 }
-        if version >= 3 { value.rackId = "s506" }
+        if version >= 2 { value.generationId = 18 }
+        if version >= 3 { value.rackId = "s518" }
         return value
     }
 }
@@ -1607,8 +1661,8 @@ extension ConsumerProtocolSubscription: SampleProviding {
 extension ConsumerProtocolSubscription.TopicPartition: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        if version >= 1 { value.topic = "s507" }
-        if version >= 1 { value.partitions = [9] }
+        if version >= 1 { value.topic = "s519" }
+        if version >= 1 { value.partitions = [21] }
         return value
     }
 }
@@ -1617,7 +1671,7 @@ extension ConsumerProtocolAssignment: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.assignedPartitions = [ConsumerProtocolAssignment.TopicPartition.sample(version: version)]
-        value.userData = [254, 1, 2]
+        value.userData = [10, 1, 2]
         return value
     }
 }
@@ -1625,8 +1679,8 @@ extension ConsumerProtocolAssignment: SampleProviding {
 extension ConsumerProtocolAssignment.TopicPartition: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.topic = "s511"
-        value.partitions = [13]
+        value.topic = "s523"
+        value.partitions = [25]
         return value
     }
 }
@@ -1685,6 +1739,8 @@ let generatedSampleTypes: [(type: any SampleProviding.Type, versions: ClosedRang
     (IncrementalAlterConfigsResponse.self, 0...1),
     (ListPartitionReassignmentsRequest.self, 0...0),
     (ListPartitionReassignmentsResponse.self, 0...0),
+    (OffsetDeleteRequest.self, 0...0),
+    (OffsetDeleteResponse.self, 0...0),
     (DescribeClusterRequest.self, 0...1),
     (DescribeClusterResponse.self, 0...1),
     (ConsumerProtocolSubscription.self, 0...3),

@@ -372,6 +372,69 @@ struct GroupHandlers {
     }
 }
 
+extension GroupHandlers {
+    // MARK: OffsetDelete
+
+    /// OffsetDelete v0: deletes a group's committed offsets for the named partitions, except those
+    /// of topics its members still consume (GROUP_SUBSCRIBED_TO_TOPIC; when a rebalancing group's
+    /// subscriptions cannot be read, every topic counts as consumed). A group that does not exist
+    /// is GROUP_ID_NOT_FOUND; a partition named twice, INVALID_REQUEST.
+    func handle(_ request: OffsetDeleteRequest, _ context: KafkaRequestContext) async throws -> OffsetDeleteResponse {
+        let view = await broker.view()
+        if let code = coordinatorError(request.groupId, view) { return OffsetDeleteResponse(errorCode: code) }
+        guard let view else { return OffsetDeleteResponse(errorCode: .coordinatorNotAvailable) }
+        let description = await broker.groups.describe(groupID: request.groupId)
+        let committed: [GroupOffset]
+        do {
+            committed = try await broker.control.fetchOffsets(group: request.groupId, topics: nil)
+        } catch {
+            return OffsetDeleteResponse(errorCode: .coordinatorNotAvailable)
+        }
+        if description.state == GroupState.dead.rawValue, committed.isEmpty { return OffsetDeleteResponse(errorCode: .groupIDNotFound) }
+        // What the members consume: nil when a member's subscription is not known (mid-rebalance).
+        var subscribed: Set<String>? = []
+        for member in description.members {
+            var bytes = ByteBuffer(bytes: member.metadata)
+            guard !member.metadata.isEmpty, let version = bytes.readInteger(as: Int16.self),
+                let subscription = try? ConsumerProtocolSubscription(from: &bytes, version: version)
+            else {
+                subscribed = nil
+                break
+            }
+            subscribed?.formUnion(subscription.topics)
+        }
+        let repeated = AdminHandlers.repeated(request.topics.flatMap { topic in topic.partitions.map { "\(topic.name)\u{0}\($0.partitionIndex)" } })
+        var response = OffsetDeleteResponse()
+        var deleting: [GroupPartitionRef] = []
+        for topic in request.topics {
+            var partitions: [OffsetDeleteResponse.OffsetDeleteResponsePartition] = []
+            for partition in topic.partitions {
+                let code: KafkaErrorCode
+                if repeated.contains("\(topic.name)\u{0}\(partition.partitionIndex)") {
+                    code = .invalidRequest
+                } else if view.partition(topic.name, Int(partition.partitionIndex)) == nil {
+                    code = .unknownTopicOrPartition
+                } else if subscribed?.contains(topic.name) ?? true {
+                    code = .groupSubscribedToTopic
+                } else {
+                    code = .none
+                    deleting.append(GroupPartitionRef(topic: topic.name, partition: Int(partition.partitionIndex)))
+                }
+                partitions.append(.init(partitionIndex: partition.partitionIndex, errorCode: code))
+            }
+            response.topics.append(.init(name: topic.name, partitions: partitions))
+        }
+        if !deleting.isEmpty {
+            do {
+                try await broker.control.deleteOffsets(group: request.groupId, partitions: deleting)
+            } catch {
+                return OffsetDeleteResponse(errorCode: .coordinatorNotAvailable)
+            }
+        }
+        return response
+    }
+}
+
 extension KafkaRequestContext {
     /// The client's address as Kafka shows it in DescribeGroups (`/127.0.0.1`).
     var clientHost: String {
