@@ -49,7 +49,9 @@ struct KafkaConnection {
     private func closeWhenIdle(_ channel: any Channel, activity: ConnectionActivity, logger: Logger) async {
         let maxIdle = await broker.connectionSettings.maxIdle
         while !Task.isCancelled {
-            try? await Task.sleep(for: min(maxIdle / 4, .seconds(5)))
+            // A quarter of the limit (at most 30 s): an idle connection goes within 1¼ limits,
+            // and ten thousand connections wake this loop a few hundred times a second at most.
+            try? await Task.sleep(for: min(maxIdle / 4, .seconds(30)))
             guard !Task.isCancelled, activity.isIdle(limit: maxIdle) else { continue }
             broker.metrics.kafkaConnectionIdleClosed()
             logger.info("Closing idle connection", metadata: ["amq.idle": "\(maxIdle)"])

@@ -4,7 +4,7 @@ import GRDB
 /// Committed consumer-group offsets. Offsets are not topology: they bump no version and write no
 /// audit row (consumers commit every few seconds per partition), but they are durable in SQLite,
 /// so they survive controller restarts like everything else there.
-/// One partition of a group's offsets, by topic name (Kafka's OffsetDelete names them so).
+/// A partition by topic name, as Kafka requests name them (OffsetDelete, DeleteRecords).
 package struct GroupPartitionRef: Codable, Sendable, Hashable {
     package var topic: String
     package var partition: Int

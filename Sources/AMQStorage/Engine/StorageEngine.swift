@@ -287,7 +287,7 @@ package actor StorageEngine {
             for part in request.split(maxRanges: configuration.maxRangesPerCommit) {
                 // The controller is near and a commit holds every later one: retry it sooner than
                 // an upload; a commit the index refuses as such will not pass on a retry.
-                outcomes += try await AMQStorage.retrying(
+                outcomes += try await retrying(
                     "commit \(part.objectKey)", base: configuration.retryBase, cap: configuration.commitRetryCap, logger: logger,
                     onRetry: { await self.countRetry() }, isFinal: { ($0 as? StreamIndexError)?.code == .refused }
                 ) { try await self.index.commit(part).outcomes }
@@ -312,11 +312,6 @@ package actor StorageEngine {
             }
         }
         execute(writePath.committed(plan.sequence, outcomes: outcomes))
-    }
-
-    /// ``retrying(_:base:cap:logger:onRetry:_:)`` with this engine's backoff, counting retries.
-    private func retrying<T: Sendable>(_ what: String, _ body: @Sendable () async throws -> T) async throws -> T {
-        try await AMQStorage.retrying(what, base: configuration.retryBase, cap: configuration.retryCap, logger: logger, onRetry: { await self.countRetry() }, body)
     }
 
     private func countRetry() {

@@ -216,12 +216,12 @@ struct AdminHandlers {
     func handle(_ request: DeleteRecordsRequest, _ context: KafkaRequestContext) async throws -> DeleteRecordsResponse {
         let view = await broker.view()
         var response = DeleteRecordsResponse()
-        let repeated = Self.repeated(request.topics.flatMap { topic in topic.partitions.map { "\(topic.name)\u{0}\($0.partitionIndex)" } })
+        let repeated = Self.repeated(request.topics.flatMap { topic in topic.partitions.map { GroupPartitionRef(topic: topic.name, partition: Int($0.partitionIndex)) } })
         for topic in request.topics {
             var partitions: [DeleteRecordsResponse.DeleteRecordsPartitionResult] = []
             for partition in topic.partitions {
                 var out = DeleteRecordsResponse.DeleteRecordsPartitionResult(partitionIndex: partition.partitionIndex, lowWatermark: KafkaSentinel.unknownOffset)
-                if repeated.contains("\(topic.name)\u{0}\(partition.partitionIndex)") {
+                if repeated.contains(GroupPartitionRef(topic: topic.name, partition: Int(partition.partitionIndex))) {
                     // Which of two offsets was meant? Neither is applied.
                     out.errorCode = .invalidRequest
                     partitions.append(out)

@@ -403,14 +403,15 @@ extension GroupHandlers {
             }
             subscribed?.formUnion(subscription.topics)
         }
-        let repeated = AdminHandlers.repeated(request.topics.flatMap { topic in topic.partitions.map { "\(topic.name)\u{0}\($0.partitionIndex)" } })
+        let repeated = AdminHandlers.repeated(request.topics.flatMap { topic in topic.partitions.map { GroupPartitionRef(topic: topic.name, partition: Int($0.partitionIndex)) } })
         var response = OffsetDeleteResponse()
         var deleting: [GroupPartitionRef] = []
         for topic in request.topics {
             var partitions: [OffsetDeleteResponse.OffsetDeleteResponsePartition] = []
             for partition in topic.partitions {
                 let code: KafkaErrorCode
-                if repeated.contains("\(topic.name)\u{0}\(partition.partitionIndex)") {
+                let ref = GroupPartitionRef(topic: topic.name, partition: Int(partition.partitionIndex))
+                if repeated.contains(ref) {
                     code = .invalidRequest
                 } else if view.partition(topic.name, Int(partition.partitionIndex)) == nil {
                     code = .unknownTopicOrPartition
@@ -418,7 +419,7 @@ extension GroupHandlers {
                     code = .groupSubscribedToTopic
                 } else {
                     code = .none
-                    deleting.append(GroupPartitionRef(topic: topic.name, partition: Int(partition.partitionIndex)))
+                    deleting.append(ref)
                 }
                 partitions.append(.init(partitionIndex: partition.partitionIndex, errorCode: code))
             }

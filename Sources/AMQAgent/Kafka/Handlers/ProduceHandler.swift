@@ -25,6 +25,26 @@ struct ProduceHandler {
     /// How long a produce waits for this agent to take a partition the topology already gives it.
     static let leadershipWait: Duration = .seconds(5)
 
+    /// Stages on this agent, which the topology names leader. Its engine may still be loading the
+    /// log (a topic created a moment ago): then the produce waits for it, briefly, rather than be
+    /// refused with NOT_LEADER_OR_FOLLOWER by the leader Metadata just named. Only a refused try
+    /// pays for the wait; the usual produce is staged at the first.
+    private static func stage(_ records: ByteBuffer, on storage: StorageEngine, _ key: PartitionKey, leader node: Int) async throws -> PendingAppend {
+        let deadline = ContinuousClock.now + leadershipWait
+        while true {
+            do {
+                return try await storage.stage(key, batches: records)
+            } catch let error as StorageError where isBeingTaken(error, by: node) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+
+    /// The engine does not lead the partition yet, and nobody else is known to.
+    private static func isBeingTaken(_ error: StorageError, by node: Int) -> Bool {
+        error.code == .notLeader && (error.leader == nil || error.leader == node)
+    }
+
     /// Kafka's default `max.message.bytes`.
     static let defaultMaxMessageBytes = 1_048_588
 
@@ -140,15 +160,9 @@ struct ProduceHandler {
         switch view.serving(topic, placement, clientZone: zone) {
         case .leader:
             do {
-                // The topology names this agent, whose engine may still be loading the log (a
-                // topic created a moment ago): the produce waits for it, briefly, rather than be
-                // refused with NOT_LEADER_OR_FOLLOWER by the leader Metadata just named.
-                let deadline = ContinuousClock.now + Self.leadershipWait
-                while await !storage.isLeader(key), ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-                guard await storage.isLeader(key) else { return .failed(.leaderNotAvailable, "taking the leadership of \(topicName)-\(data.index)") }
-                return .pending(try await storage.stage(key, batches: records), key)
+                return .pending(try await Self.stage(records, on: storage, key, leader: view.node.id), key)
+            } catch let error as StorageError where Self.isBeingTaken(error, by: view.node.id) {
+                return .failed(.leaderNotAvailable, "taking the leadership of \(topicName)-\(data.index)")
             } catch {
                 return .failed(KafkaErrorCode(error), "\(error)")
             }
