@@ -29,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         .target(name: "CAMQCRC32C"),
@@ -52,6 +55,18 @@ let package = Package(
         ),
         .target(
             name: "AMQStreamIndex",
+            swiftSettings: strictSwiftSettings
+        ),
+        .target(
+            name: "AMQSecurity",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: strictSwiftSettings
         ),
         .target(
@@ -88,8 +103,10 @@ let package = Package(
         .target(
             name: "AMQControlPlane",
             dependencies: [
-                "AMQStreamIndex", "AMQStorage", "AMQObjectStore", "AMQTraffic",
+                "AMQStreamIndex", "AMQStorage", "AMQObjectStore", "AMQTraffic", "AMQSecurity",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -105,8 +122,10 @@ let package = Package(
         .target(
             name: "AMQAgent",
             dependencies: [
-                "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQStreamIndex", "AMQKafkaProtocol", "AMQTraffic",
+                "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQStreamIndex", "AMQKafkaProtocol", "AMQTraffic", "AMQSecurity",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -122,7 +141,8 @@ let package = Package(
         .target(
             name: "AMQKafkaClient",
             dependencies: [
-                "AMQKafkaProtocol",
+                "AMQKafkaProtocol", "AMQSecurity",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -133,7 +153,7 @@ let package = Package(
             name: "AMQCommands",
             dependencies: [
                 "AMQControlPlane", "AMQObjectStore", "AMQStorage", "AMQStreamIndex", "AMQKafkaProtocol", "AMQKafkaClient",
-                "AMQAgent", "AMQTraffic",
+                "AMQAgent", "AMQTraffic", "AMQSecurity",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -170,6 +190,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwiftSettings
+        ),
+        .testTarget(
+            name: "AMQSecurityTests",
+            dependencies: [
+                "AMQSecurity",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSwiftSettings
         ),

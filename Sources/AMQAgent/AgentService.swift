@@ -1,9 +1,11 @@
 import AMQControlPlane
 import AMQStorage
 import AMQObjectStore
+import AMQSecurity
 import AMQTraffic
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -27,14 +29,40 @@ package struct AgentService: Sendable {
     }
 
     package func run() async throws {
-        let client = try ControlClient(baseURL: configuration.controllerURL, secret: configuration.secret, zone: configuration.zone)
+        let tls = configuration.tls
+        // The controller and other agents are trusted by the CA this agent's certificate comes
+        // from, and see this agent's certificate (mutual TLS) when they ask for one.
+        let clientTLS = tls.map { TLSClientFiles(caFile: $0.files.caFile, certificateFile: $0.files.certificateFile, keyFile: $0.files.keyFile) }
+        let client = try ControlClient(
+            baseURL: configuration.controllerURL, secret: configuration.secret, zone: configuration.zone,
+            tls: configuration.controllerURL.hasPrefix("https:") ? clientTLS ?? TLSClientFiles(caFile: nil) : nil
+        )
         let groups = GroupCoordinator(logger: logger)
-        let broker = KafkaBroker(state: state, control: client, groups: groups, metrics: metrics, traffic: traffic, logger: logger)
-        let kafka: KafkaServer
-        do {
-            kafka = try await KafkaServer.bind(host: configuration.bindHost, port: configuration.kafkaPort, broker: broker, logger: logger)
-        } catch {
-            throw AgentError("cannot bind the Kafka listener on \(configuration.bindHost):\(configuration.kafkaPort): \(error); pick another --kafka-port", underlying: error)
+        let listeners = configuration.kafkaListeners
+        let broker = KafkaBroker(
+            state: state, control: client, groups: groups, metrics: metrics, traffic: traffic, logger: logger,
+            hasSASLListener: listeners.contains { $0.securityProtocol.usesSASL }
+        )
+        // Kafka clients are not asked for certificates (Kafka's ssl.client.auth=none); agents
+        // and the controller are, as --tls-client-auth says.
+        let kafkaTLS = try tls?.makeServerContext(clientAuth: TLSClientAuth.none)
+        let serverTLS = try tls?.makeServerContext()
+        var kafkaServers: [KafkaServer] = []
+        for listener in listeners {
+            let host = listener.host ?? configuration.bindHost
+            if listener.securityProtocol.usesTLS, kafkaTLS == nil {
+                throw AgentError("listener \(listener) needs TLS: pass --tls-cert and --tls-key")
+            }
+            do {
+                kafkaServers.append(
+                    try await KafkaServer.bind(
+                        host: host, port: listener.port, listener: listener.securityProtocol, tls: listener.securityProtocol.usesTLS ? kafkaTLS : nil,
+                        broker: broker, logger: logger
+                    )
+                )
+            } catch {
+                throw AgentError("cannot bind the Kafka listener \(listener.name) on \(host):\(listener.port): \(error); pick another port", underlying: error)
+            }
         }
         let authenticator = RPCAuthenticator(secret: configuration.secret)
         let rpc: RPCServer
@@ -43,14 +71,16 @@ package struct AgentService: Sendable {
             let zone = configuration.zone
             rpc = try await RPCServer.bind(
                 host: configuration.bindHost, port: configuration.rpcPort, handler: RoutingRPCHandler(state: state, logger: logger),
-                authenticator: authenticator, identity: { RPCPeer(nodeID: await state.node?.id ?? -1, zone: zone) }, metrics: metrics, logger: logger
+                authenticator: authenticator, tls: serverTLS, identity: { RPCPeer(nodeID: await state.node?.id ?? -1, zone: zone) }, metrics: metrics, logger: logger
             )
         } catch {
             throw AgentError("cannot bind the RPC listener on \(configuration.bindHost):\(configuration.rpcPort): \(error); pick another --rpc-port", underlying: error)
         }
         let adminPort = PortPromise()
         let admin = Application(
-            router: AdminRouter.build(state: state, metrics: metrics),
+            router: AdminRouter.build(state: state, metrics: metrics, secret: configuration.secret, logger: logger),
+            // Probes and scrapers carry no client certificate; the records API asks for the secret.
+            server: try tls.map { try .tls(tlsConfiguration: $0.serverConfiguration(clientAuth: TLSClientAuth.none)) } ?? .http1(),
             configuration: .init(address: .hostname(configuration.bindHost, port: configuration.adminPort), serverName: "amq-agent"),
             onServerRunning: { channel in await adminPort.fulfil(channel.localAddress?.port ?? 0) },
             logger: logger
@@ -60,7 +90,8 @@ package struct AgentService: Sendable {
                 client: client, configuration: configuration, state: state, metrics: metrics, traffic: traffic, logger: logger
             ),
             configuration: configuration,
-            kafkaPort: kafka.port,
+            kafkaPorts: zip(listeners, kafkaServers).map { ($0.name, $1.port) },
+            rpcTLS: clientTLS,
             rpcPort: rpc.port,
             adminPort: adminPort,
             authenticator: authenticator,
@@ -70,10 +101,10 @@ package struct AgentService: Sendable {
         // then stops coordinating groups and listening.
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: kafka), .init(service: rpc), .init(service: admin), .init(service: GroupCoordinatorService(coordinator: groups)),
+                services: kafkaServers.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
+                    .init(service: rpc), .init(service: admin), .init(service: GroupCoordinatorService(coordinator: groups)),
                     .init(service: session),
-                ],
+                ] + (tls.map { [.init(service: TLSReloadService(materials: [$0], logger: logger))] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -112,7 +143,10 @@ actor PortPromise {
 struct SessionService: Service {
     let session: ControllerSession
     let configuration: AgentConfiguration
-    let kafkaPort: Int
+    /// Each Kafka listener's name and bound port; the first is the primary one.
+    let kafkaPorts: [(name: String, port: Int)]
+    /// How this agent dials other agents' RPC listeners (nil: plaintext).
+    let rpcTLS: TLSClientFiles?
     let rpcPort: Int
     let adminPort: PortPromise
     let authenticator: RPCAuthenticator
@@ -129,8 +163,9 @@ struct SessionService: Service {
         let node = try await session.register(
             .init(
                 nodeID: configuration.nodeID, name: configuration.nodeName, zone: configuration.zone,
-                host: configuration.advertised, kafkaPort: kafkaPort, rpcPort: rpcPort, adminPort: admin,
-                pid: Int(ProcessInfo.processInfo.processIdentifier)
+                host: configuration.advertised, kafkaPort: kafkaPorts.first?.port, rpcPort: rpcPort, adminPort: admin,
+                pid: Int(ProcessInfo.processInfo.processIdentifier),
+                listeners: Dictionary(kafkaPorts.map { ($0.name, $0.port) }, uniquingKeysWith: { first, _ in first })
             )
         )
         // The storage engine for the partitions this node leads, on the cluster's object store.
@@ -145,8 +180,9 @@ struct SessionService: Service {
         // Zone routing: the RPC client to other agents, the router buffer for produces this agent
         // proxies, and the follower that keeps its read-only replicas current.
         let state = session.state
-        let peers = RPCClient(
-            identity: RPCPeer(nodeID: node.id, zone: node.zone), authenticator: authenticator, metrics: session.metrics, traffic: session.traffic,
+        let peers = try RPCClient(
+            identity: RPCPeer(nodeID: node.id, zone: node.zone), authenticator: authenticator, tls: try rpcTLS?.configuration(),
+            metrics: session.metrics, traffic: session.traffic,
             logger: logger,
             resolve: { id in
                 guard let peer = await state.topology?.nodes.first(where: { $0.id == id }), let port = peer.rpcPort else { return nil }
@@ -164,7 +200,7 @@ struct SessionService: Service {
         await LeadershipSync.apply(topology, nodeID: node.id, engine: engine, logger: logger)
 
         // One line on stdout for whoever started us (scripts, tests): where everything listens.
-        let line = #"{"event":"ready","nodeId":\#(node.id),"zone":"\#(node.zone)","kafkaPort":\#(kafkaPort),"adminPort":\#(admin)}"#
+        let line = #"{"event":"ready","nodeId":\#(node.id),"zone":"\#(node.zone)","kafkaPort":\#(kafkaPorts.first?.port ?? 0),"adminPort":\#(admin)}"#
         try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
         await withDiscardingTaskGroup { group in
             group.addTask { await peers.run() }

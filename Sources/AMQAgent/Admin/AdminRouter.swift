@@ -2,12 +2,14 @@ import AMQControlPlane
 import Foundation
 import AMQStorage
 import Hummingbird
+import Logging
 import NIOCore
 
-/// The agent's admin listener: liveness, readiness, Prometheus metrics, the agent's view of the
-/// topology, and the HTTP records API (``RecordsAPI``). Open (no secret), like the Kafka listener.
+/// The agent's admin listener: liveness, readiness and Prometheus metrics, open for probes and
+/// scrapers; the agent's view of the topology and the HTTP records API (``RecordsAPI``), which
+/// reads and writes any partition, only with the cluster secret (issue 12).
 enum AdminRouter {
-    static func build(state: AgentState, metrics: AgentMetrics) -> Router<BasicRequestContext> {
+    static func build(state: AgentState, metrics: AgentMetrics, secret: ClusterSecret, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.get("healthz") { _, _ in
             "ok\n"
@@ -37,11 +39,33 @@ enum AdminRouter {
                 body: .init(byteBuffer: ByteBuffer(string: text))
             )
         }
-        router.get("v1/state") { _, _ in
+        let guarded = router.group("v1").add(middleware: AdminSecretMiddleware(secret: secret, logger: logger))
+        guarded.get("state") { _, _ in
             let data = try ControlAPI.encoder().encode(await state.view())
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
-        RecordsAPI.add(to: router, state: state)
+        RecordsAPI.add(to: guarded, state: state)
         return router
+    }
+}
+
+/// Refuses calls without `Authorization: Bearer <cluster secret>` (401), logging who and where,
+/// never what was presented.
+struct AdminSecretMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let secret: ClusterSecret
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let header = request.headers[.authorization] ?? ""
+        let presented = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : ""
+        guard secret.matches(presented) else {
+            logger.warning("Admin API call refused: missing or wrong cluster secret", metadata: ["amq.path": "\(request.uri.path)"])
+            return Response(
+                status: .unauthorized, headers: [.contentType: "application/json", .wwwAuthenticate: "Bearer"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"error":"unauthorized","message":"this API needs the cluster secret: Authorization: Bearer <secret>"}"#))
+            )
+        }
+        return try await next(request, context)
     }
 }

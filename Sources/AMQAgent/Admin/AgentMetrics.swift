@@ -21,6 +21,9 @@ package struct AgentMetrics: Sendable {
     private let kafkaConnectionsRejected: Metrics.Counter
     private let kafkaConnectionsIdleClosed: Metrics.Counter
     private let kafkaRefused: Metrics.Counter
+    private let kafkaAuthentications: Metrics.Counter
+    private let kafkaAuthenticationFailures: Metrics.Counter
+    private let kafkaAuthorizationDenials: Metrics.Counter
     private let kafkaAcksZeroFailures: Metrics.Counter
     private let storageGauges: [String: Metrics.Gauge]
     private let storageCounters: [String: Metrics.Counter]
@@ -57,6 +60,9 @@ package struct AgentMetrics: Sendable {
         kafkaConnectionsRejected = Metrics.Counter(label: "amq_kafka_connections_rejected_total", factory: factory)
         kafkaConnectionsIdleClosed = Metrics.Counter(label: "amq_kafka_connections_idle_closed_total", factory: factory)
         kafkaRefused = Metrics.Counter(label: "amq_kafka_requests_refused_total", factory: factory)
+        kafkaAuthentications = Metrics.Counter(label: "amq_kafka_sasl_authentications_total", factory: factory)
+        kafkaAuthenticationFailures = Metrics.Counter(label: "amq_kafka_sasl_authentication_failures_total", factory: factory)
+        kafkaAuthorizationDenials = Metrics.Counter(label: "amq_kafka_authorization_denials_total", factory: factory)
         kafkaAcksZeroFailures = Metrics.Counter(label: "amq_kafka_acks0_produce_failures_total", factory: factory)
         storageGauges = Dictionary(
             uniqueKeysWithValues: [
@@ -131,6 +137,16 @@ package struct AgentMetrics: Sendable {
     /// A partition of an acks=0 produce that failed: its client never hears of it.
     func unacknowledgedProduceFailed() {
         kafkaAcksZeroFailures.increment()
+    }
+
+    /// A SASL exchange ended (a SCRAM step that continues counts as neither).
+    func kafkaAuthentication(succeeded: Bool) {
+        if succeeded { kafkaAuthentications.increment() } else { kafkaAuthenticationFailures.increment() }
+    }
+
+    /// An ACL check said no.
+    func kafkaAuthorizationDenied() {
+        kafkaAuthorizationDenials.increment()
     }
 
     /// A request that could not be answered, so its connection was closed.

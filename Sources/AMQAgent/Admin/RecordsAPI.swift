@@ -8,7 +8,8 @@ import NIOCore
 
 /// A small HTTP produce/consume API on the admin listener (like Redpanda's HTTP proxy), on the
 /// same storage path Kafka clients use: for scripts, smoke tests and operators without a Kafka
-/// client at hand. As open as the Kafka listener itself.
+/// client at hand. It bypasses Kafka's authentication and ACLs, so it needs the cluster secret
+/// (`Authorization: Bearer <secret>`), like the control API.
 ///
 /// - `POST /v1/topics/{topic}/partitions/{partition}/records` with `{"records":[{"key":"k","value":"v"}]}`
 ///   appends one batch and answers `{"baseOffset":N,"lastOffset":M}` once it is committed.
@@ -46,8 +47,8 @@ enum RecordsAPI {
         var leader: Int?
     }
 
-    static func add(to router: Router<BasicRequestContext>, state: AgentState) {
-        let records = router.group("v1/topics/:topic/partitions/:partition/records")
+    static func add(to router: RouterGroup<BasicRequestContext>, state: AgentState) {
+        let records = router.group("topics/:topic/partitions/:partition/records")
         records.post { request, context in
             let (engine, key) = try await locate(context, state)
             var request = request

@@ -1,4 +1,5 @@
 import AMQControlPlane
+import AMQSecurity
 
 /// Settings of one `amq agent run`.
 package struct AgentConfiguration: Sendable {
@@ -17,6 +18,12 @@ package struct AgentConfiguration: Sendable {
     package var adminPort: Int = 0
     /// The inter-agent RPC listener (zone routing's pointers and replica polls).
     package var rpcPort: Int = 0
+    /// Kafka listeners (Kafka's `listeners`); empty: one PLAINTEXT listener on `kafkaPort`.
+    /// The first is the primary one, reported as the node's Kafka port.
+    package var listeners: [KafkaListenerSpec] = []
+    /// This agent's TLS identity: SSL listeners, the admin listener (https), the RPC listener and
+    /// the connections it makes to the controller and other agents. Required by SSL listeners.
+    package var tls: TLSMaterial?
     /// How long to keep trying to reach the controller at start-up before giving up.
     package var registerTimeout: Duration = .seconds(60)
     /// Longest topology long-poll.
@@ -31,6 +38,11 @@ package struct AgentConfiguration: Sendable {
     }
 
     var advertised: String { advertisedHost ?? bindHost }
+
+    /// The listeners to bind, in order.
+    var kafkaListeners: [KafkaListenerSpec] {
+        listeners.isEmpty ? [KafkaListenerSpec(securityProtocol: .plaintext, host: nil, port: kafkaPort)] : listeners
+    }
 }
 
 /// The agent's one error type.

@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import AMQSecurity
 import AMQStorage
 import AMQStreamIndex
 import AMQTraffic
@@ -12,7 +13,7 @@ import Synchronization
 /// versions it serves and how it behaves.
 struct KafkaBroker: Sendable {
     let state: AgentState
-    let control: ControlClient
+    private(set) var control: ControlClient
     let groups: GroupCoordinator
     let metrics: AgentMetrics
     /// This agent's traffic counts.
@@ -22,6 +23,17 @@ struct KafkaBroker: Sendable {
     let notices = OnceLog()
     /// Kafka connections open now (`max.connections`).
     let connections = ConnectionCounter()
+    /// Whether any of this agent's Kafka listeners authenticates with SASL: then a resource no
+    /// ACL names is closed to everyone unless `allow.everyone.if.no.acl.found` says otherwise.
+    let hasSASLListener: Bool
+
+    /// This broker with its controller client acting for `context`'s principal, so the admin
+    /// changes a handler makes are audited under the client's name.
+    func acting(for context: KafkaRequestContext) -> KafkaBroker {
+        var copy = self
+        copy.control = control.acting(as: context.access.principal == .anonymous ? nil : context.access.principal.description)
+        return copy
+    }
 
     /// The cluster's connection settings, or Kafka's defaults before a topology arrives.
     var connectionSettings: (maxConnections: Int, maxIdle: Duration) {
@@ -41,6 +53,8 @@ struct KafkaBroker: Sendable {
         /// The request cannot be answered (no header, unknown API, undecodable body): Kafka closes
         /// the connection, and so do we — the client reconnects.
         case close(String)
+        /// Answered, then the connection is closed (a failed SASL authentication).
+        case respondThenClose(ByteBuffer, String)
     }
 
     /// Starts the request in `frame` (its size prefix already read), counting its bytes on the
@@ -62,7 +76,8 @@ struct KafkaBroker: Sendable {
             return .close("API key \(header.apiKey) is not supported (correlation \(header.correlationID))")
         }
         traffic.category = apiKey.trafficCategory
-        if let lookup = await state.lookup {
+        let lookup = await state.lookup
+        if let lookup {
             let zone = ClientZone.resolve(
                 clientID: header.clientID, peerAddress: session.peer?.ipAddress, rack: nil, zones: lookup.zones,
                 zoneOfAddress: { lookup.zoneCIDRs.zone(of: $0) }
@@ -89,7 +104,7 @@ struct KafkaBroker: Sendable {
             metrics.kafkaRequestRefused()
             return .close("malformed \(apiKey.name) v\(header.apiVersion) request: \(error)")
         }
-        if case .fetch(let fetch) = body, !fetch.rackId.isEmpty, let lookup = await state.lookup,
+        if case .fetch(let fetch) = body, !fetch.rackId.isEmpty, let lookup,
             let zone = ClientZone.resolve(
                 clientID: header.clientID, peerAddress: session.peer?.ipAddress, rack: fetch.rackId, zones: lookup.zones,
                 zoneOfAddress: { lookup.zoneCIDRs.zone(of: $0) }
@@ -98,8 +113,62 @@ struct KafkaBroker: Sendable {
             session.meter.setPeerZone(zone.zone)
         }
         session.meter.received(frameBytes, traffic.category, topics: body.topicWeights)
-        let request = KafkaRequestContext(header: header, session: session, traffic: traffic, logger: logger)
         let started = ContinuousClock.now
+        // SASL listeners: the handshake and authentication are answered here, in request order;
+        // anything else must come from an authenticated, unexpired session.
+        var principal = KafkaPrincipal.anonymous
+        if session.security.listener.usesSASL {
+            switch body {
+            case .saslHandshake(let handshake):
+                let code = session.security.withSession { $0.handshake(handshake.mechanism) }
+                let frame = KafkaRequestContext.frame(SaslHandshakeResponse(errorCode: code, mechanisms: SASLSession.mechanisms), header: header)
+                metrics.kafkaRequest(apiKey, took: .now - started)
+                return .respond(frame)
+            case .saslAuthenticate(let authenticate):
+                let reauth = lookup.flatMap { $0.connectionsMaxReauthMs > 0 ? Duration.milliseconds($0.connectionsMaxReauthMs) : nil }
+                let outcome = session.security.withSession {
+                    $0.authenticate(authenticate.authBytes, users: { lookup?.users[$0] }, now: .now, reauthAfter: reauth, version: header.apiVersion)
+                }
+                metrics.kafkaAuthentication(succeeded: outcome.errorCode == .none)
+                let frame = KafkaRequestContext.frame(
+                    SaslAuthenticateResponse(
+                        errorCode: outcome.errorCode, errorMessage: outcome.errorMessage, authBytes: outcome.authBytes, sessionLifetimeMs: outcome.sessionLifetimeMs
+                    ),
+                    header: header
+                )
+                if outcome.close {
+                    logger.notice("SASL authentication failed", metadata: ["amq.reason": "\(outcome.errorMessage ?? "\(outcome.errorCode)")"])
+                    return .respondThenClose(frame, "SASL authentication failed")
+                }
+                return .respond(frame)
+            default:
+                switch session.security.withSession({ $0.admit(apiKey, now: .now) }) {
+                case .allow(let who): principal = who
+                case .closeUnauthenticated:
+                    metrics.kafkaRequestRefused()
+                    return .close("unexpected \(apiKey.name) request before SASL authentication")
+                case .closeExpired:
+                    metrics.kafkaRequestRefused()
+                    return .close("the SASL session expired (connections.max.reauth.ms) and the client did not re-authenticate")
+                }
+            }
+        } else if case .saslHandshake = body {
+            // A SASL client on a listener without SASL: say so rather than close silently.
+            metrics.kafkaRequest(apiKey, took: .now - started)
+            return .respond(KafkaRequestContext.frame(SaslHandshakeResponse(errorCode: .illegalSaslState, mechanisms: []), header: header))
+        } else if case .saslAuthenticate = body {
+            return .respondThenClose(
+                KafkaRequestContext.frame(
+                    SaslAuthenticateResponse(errorCode: .illegalSaslState, errorMessage: "this listener does not use SASL", authBytes: [], sessionLifetimeMs: 0),
+                    header: header
+                ),
+                "SaslAuthenticate on a listener without SASL"
+            )
+        }
+        let request = KafkaRequestContext(
+            header: header, session: session, traffic: traffic, logger: logger,
+            access: access(principal, host: session.peer?.ipAddress ?? "", lookup: lookup)
+        )
         switch await route(body, request) {
         case .respond(let frame):
             metrics.kafkaRequest(apiKey, took: .now - started)
@@ -113,7 +182,23 @@ struct KafkaBroker: Sendable {
         case .close(let reason):
             metrics.kafkaRequestRefused()
             return .close(reason)
+        case .respondThenClose(let frame, let reason):
+            return .respondThenClose(frame, reason)
         }
+    }
+
+    /// What `principal`, connecting from `host`, may do, by the topology's ACLs.
+    func access(_ principal: KafkaPrincipal, host: String, lookup: TopologyLookup?) -> Access {
+        guard let lookup else {
+            return Access(principal: principal, host: host, authorizer: Authorizer(bindings: [], allowEveryoneIfNoACLFound: !hasSASLListener), metrics: metrics)
+        }
+        return Access(
+            principal: principal, host: host,
+            authorizer: Authorizer(
+                bindings: lookup.acls, superUsers: lookup.superUsers, allowEveryoneIfNoACLFound: lookup.allowEveryoneIfNoACLFound ?? !hasSASLListener
+            ),
+            metrics: metrics
+        )
     }
 
     private func route(_ body: KafkaRequestBody, _ request: KafkaRequestContext) async -> Start {
@@ -178,6 +263,15 @@ struct KafkaBroker: Sendable {
             return run(request) { try await GroupHandlers(broker: self).handle(body, request) }
         case .listPartitionReassignments(let body):
             return run(request) { try await AdminHandlers(broker: self).handle(body, request) }
+        case .describeAcls(let body):
+            return run(request) { try await ACLHandlers(broker: self).handle(body, request) }
+        case .createAcls(let body):
+            return run(request) { try await ACLHandlers(broker: self).handle(body, request) }
+        case .deleteAcls(let body):
+            return run(request) { try await ACLHandlers(broker: self).handle(body, request) }
+        case .saslHandshake, .saslAuthenticate:
+            // Answered in `start`, before routing.
+            return .close("unexpected SASL request")
         }
     }
 
@@ -228,17 +322,51 @@ struct KafkaRequestContext: Sendable {
     let session: KafkaSession
     let traffic: ResponseTraffic
     let logger: Logger
+    /// Who sent it and what they may do.
+    let access: Access
 
     var version: Int16 { header.apiVersion }
 
+    /// Whether the sender may do `operation` on the resource (Kafka's authorizer).
+    func may(_ operation: ACLOperation, _ type: ACLResourceType, _ name: String) -> Bool {
+        let allowed = access.authorizer.authorize(access.principal, host: access.host, operation, type, name)
+        if !allowed {
+            access.metrics?.kafkaAuthorizationDenied()
+            logger.debug("Denied", metadata: ["amq.principal": "\(access.principal)", "amq.operation": "\(operation.name)", "amq.resource": "\(type.name):\(name)"])
+        }
+        return allowed
+    }
+
+    /// `may` on the cluster resource.
+    func mayOnCluster(_ operation: ACLOperation) -> Bool {
+        may(operation, .cluster, ACLBinding.clusterResourceName)
+    }
+
+    /// The controller client acting for this request's principal (its admin changes are audited so).
+    func control(_ broker: KafkaBroker) -> ControlClient {
+        broker.control.acting(as: access.principal == .anonymous ? nil : access.principal.description)
+    }
+
     /// The response frame: size, response header, body.
     func frame<Response: KafkaMessage>(_ response: Response) -> ByteBuffer {
+        Self.frame(response, header: header)
+    }
+
+    static func frame<Response: KafkaMessage>(_ response: Response, header: RequestHeader) -> ByteBuffer {
         let headerVersion = Response.apiKey.responseHeaderVersion(header.apiVersion)
         return KafkaFrameEncoder.frame { frame in
             ResponseHeader(correlationID: header.correlationID).encode(into: &frame, headerVersion: headerVersion)
             response.encode(into: &frame, version: header.apiVersion)
         }
     }
+}
+
+/// A request's principal and the authorizer that decides for it.
+struct Access: Sendable {
+    let principal: KafkaPrincipal
+    let host: String
+    let authorizer: Authorizer
+    var metrics: AgentMetrics?
 }
 
 /// A consistent view of the cluster for one request.

@@ -1,4 +1,5 @@
 import AMQKafkaProtocol
+import AMQSecurity
 import AMQTraffic
 import DequeModule
 import Logging
@@ -11,6 +12,8 @@ import NIOCore
 /// place in the order without writing anything.
 struct KafkaConnection {
     let broker: KafkaBroker
+    /// The listener's protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL).
+    let listener: SecurityProtocol
     let logger: Logger
 
     /// Requests started but not yet answered; reading pauses beyond it (backpressure onto the
@@ -26,7 +29,7 @@ struct KafkaConnection {
         let meter = broker.traffic.meter(
             peerZone: TrafficZone.unknown, category: .metadata, headerSource: TCPInfoSource(channel: connection.channel)
         )
-        let session = KafkaSession(peer: peer, meter: meter)
+        let session = KafkaSession(peer: peer, meter: meter, security: ConnectionSecurity(listener: listener))
         broker.metrics.kafkaConnectionOpened(open: broker.connections.open)
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -108,6 +111,11 @@ struct KafkaConnection {
                     promise.succeed(nil)
                     logger.notice("Closing connection", metadata: ["amq.reason": "\(reason)"])
                     return
+                case .respondThenClose(let response, let reason):
+                    // Written before the connection closes: the writer drains what is queued.
+                    promise.succeed(response)
+                    logger.notice("Closing connection", metadata: ["amq.reason": "\(reason)"])
+                    return
                 }
             }
             // The client has closed the connection (or it idled out): nobody reads the answers
@@ -123,4 +131,6 @@ struct KafkaSession: Sendable {
     let peer: SocketAddress?
     /// Counts the connection's bytes (docs/traffic.md).
     let meter: ConnectionMeter
+    /// The listener's protocol and the SASL session.
+    let security: ConnectionSecurity
 }

@@ -1,7 +1,9 @@
 import AMQKafkaProtocol
+import AMQSecurity
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// The agent's Kafka listener: accepts client connections and serves each with a
@@ -11,9 +13,13 @@ import ServiceLifecycle
 struct KafkaServer: Service {
     let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
     let broker: KafkaBroker
+    let listener: SecurityProtocol
     let logger: Logger
 
-    static func bind(host: String, port: Int, broker: KafkaBroker, logger: Logger) async throws -> KafkaServer {
+    /// Binds one listener; `tls` is required for SSL and SASL_SSL (the caller checks).
+    static func bind(
+        host: String, port: Int, listener: SecurityProtocol = .plaintext, tls: NIOSSLContext? = nil, broker: KafkaBroker, logger: Logger
+    ) async throws -> KafkaServer {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
@@ -23,18 +29,19 @@ struct KafkaServer: Service {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(host: host, port: port) { child in
                 child.eventLoop.makeCompletedFuture {
+                    if let tls { try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     // Frames up to Kafka's default `socket.request.max.bytes`, the decoder's default.
                     try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder()))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
                 }
             }
-        return KafkaServer(channel: channel, broker: broker, logger: logger)
+        return KafkaServer(channel: channel, broker: broker, listener: listener, logger: logger)
     }
 
     var port: Int { channel.channel.localAddress?.port ?? 0 }
 
     func run() async throws {
-        logger.info("Kafka listener bound", metadata: ["amq.port": "\(port)"])
+        logger.info("Kafka listener bound", metadata: ["amq.port": "\(port)", "amq.listener": "\(listener.rawValue)"])
         // Cancellation too: when a sibling service fails, the group cancels rather than asking
         // for a graceful shutdown, and a bare wait on the server channel would never return.
         try await withTaskCancellationOrGracefulShutdownHandler {
@@ -59,7 +66,7 @@ struct KafkaServer: Service {
                                 }
                                 // A connection handles its own errors: one bad client must not take
                                 // the listener down (as in swift-nio's TCP echo server).
-                                await KafkaConnection(broker: broker, logger: logger).run(connection)
+                                await KafkaConnection(broker: broker, listener: listener, logger: logger).run(connection)
                             }
                         }
                     } catch is CancellationError {

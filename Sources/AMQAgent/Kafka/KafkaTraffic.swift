@@ -11,12 +11,12 @@ extension ApiKey {
         switch self {
         case .produce, .initProducerId: .produce
         case .fetch, .listOffsets, .offsetForLeaderEpoch: .fetch
-        case .metadata, .apiVersions, .describeCluster: .metadata
+        case .metadata, .apiVersions, .describeCluster, .saslHandshake, .saslAuthenticate: .metadata
         case .findCoordinator, .joinGroup, .syncGroup, .heartbeat, .leaveGroup, .offsetCommit, .offsetFetch, .listGroups,
             .describeGroups, .deleteGroups, .offsetDelete:
             .group
         case .createTopics, .deleteTopics, .createPartitions, .describeConfigs, .deleteRecords, .alterConfigs, .incrementalAlterConfigs,
-            .electLeaders, .listPartitionReassignments:
+            .electLeaders, .listPartitionReassignments, .describeAcls, .createAcls, .deleteAcls:
             .admin
         }
     }

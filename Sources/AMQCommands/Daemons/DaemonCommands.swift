@@ -1,5 +1,6 @@
 import AMQAgent
 import AMQControlPlane
+import AMQSecurity
 import ArgumentParser
 import Foundation
 import Logging
@@ -17,6 +18,36 @@ struct LogOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension TLSClientAuth: ExpressibleByArgument {}
+
+/// TLS options shared by the daemons (docs/security.md).
+struct TLSOptions: ParsableArguments {
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("PEM certificate (chain) to serve TLS with; reloaded on SIGHUP.", valueName: "path"))
+    var certificate: String?
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key of --tls-cert; reloaded on SIGHUP. Keep it mode 0600.", valueName: "path"))
+    var key: String?
+    @Option(name: .customLong("tls-ca"), help: ArgumentHelp("PEM CA certificate(s) trusted for peers and client certificates.", valueName: "path"))
+    var ca: String?
+    @Option(name: .customLong("tls-client-auth"), help: "Client certificates on the control API and inter-agent RPC: none, optional (checked when offered) or required (mutual TLS).")
+    var clientAuth: TLSClientAuth = .none
+
+    func validate() throws {
+        // Files are read by run(), so a manifest's paths parse on any machine.
+        if (certificate == nil) != (key == nil) { throw ValidationError("--tls-cert and --tls-key go together: pass both, or neither for plaintext") }
+        if certificate == nil, clientAuth != .none { throw ValidationError("--tls-client-auth \(clientAuth.rawValue) needs --tls-cert and --tls-key") }
+        if clientAuth != .none, ca == nil { throw ValidationError("--tls-client-auth \(clientAuth.rawValue) needs --tls-ca, the CA client certificates must chain to") }
+    }
+
+    /// The loaded identity, or nil without --tls-cert.
+    func material() throws -> TLSMaterial? {
+        guard let certificate, let key else { return nil }
+        do {
+            return try TLSMaterial(TLSFiles(certificateFile: certificate, keyFile: key, caFile: ca, clientAuth: clientAuth))
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+}
 
 /// Parses `host:port` (port 0 picks a free one).
 func parseListenAddress(_ text: String) throws -> (host: String, port: Int) {
@@ -49,6 +80,9 @@ struct ControllerRun: AsyncParsableCommand {
 
             Example:
               amq controller run --db /var/lib/amq/amq.db --cluster prod --listen 0.0.0.0:7070 --secret-file /etc/amq/secret
+
+            With --tls-cert and --tls-key it serves https (the URL it records says so); with \
+            --tls-client-auth required, only callers with a certificate from --tls-ca get in.
             """
     )
 
@@ -60,6 +94,7 @@ struct ControllerRun: AsyncParsableCommand {
     var secretFile: String?
     @Option(name: .long, help: "Zone the controller runs in, so its traffic with agents is counted by zone (default: unknown, never inter-zone).")
     var zone: String?
+    @OptionGroup var tls: TLSOptions
 
     func validate() throws {
         _ = try parseListenAddress(listen)
@@ -78,6 +113,7 @@ struct ControllerRun: AsyncParsableCommand {
         let logger = log.logger("amq.controller")
         var configuration = ControllerConfiguration(cluster: cluster, host: host, port: port, secret: secret)
         configuration.zone = zone
+        configuration.tls = try tls.material()
         let service = ControllerService(
             configuration: configuration,
             database: store.database,
@@ -110,6 +146,10 @@ struct AgentRun: AsyncParsableCommand {
 
             Example:
               amq agent run --controller http://127.0.0.1:7070 --zone a --node-id 1 --secret-file ~/.amq/clusters/demo/secret
+
+            Secure (docs/security.md): --listener SASL_SSL://0.0.0.0:9092 --tls-cert node.pem \
+            --tls-key node-key.pem --tls-ca ca.pem --tls-client-auth required, and an https \
+            --controller. With TLS the admin listener serves https too; its /v1 API needs the cluster secret.
             """
     )
 
@@ -128,8 +168,17 @@ struct AgentRun: AsyncParsableCommand {
     var host: String = "127.0.0.1"
     @Option(name: .long, help: "Address clients are told to connect to (default: --host).")
     var advertisedHost: String?
-    @Option(name: .long, help: "Kafka listener port; 0 picks a free one.")
+    @Option(name: .long, help: "Kafka listener port (a PLAINTEXT listener) when no --listener is given; 0 picks a free one.")
     var kafkaPort: Int = 9092
+    @Option(
+        name: .customLong("listener"),
+        help: ArgumentHelp(
+            "A Kafka listener, like Kafka's listeners: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL://host:port (host: --host when empty); repeat for several, one per protocol. The first is the primary one.",
+            valueName: "protocol://host:port"
+        )
+    )
+    var listeners: [String] = []
+    @OptionGroup var tls: TLSOptions
     @Option(name: .long, help: "Admin listener port; 0 picks a free one.")
     var adminPort: Int = 9644
     @Option(name: .long, help: "Inter-agent RPC port (zone routing: proxied produce, read-only replicas); 0 picks a free one.")
@@ -143,6 +192,19 @@ struct AgentRun: AsyncParsableCommand {
         }
         if let nodeId, nodeId < 0 { throw ValidationError("--node-id must be 0 or more") }
         if registerTimeout < 1 { throw ValidationError("--register-timeout must be at least 1 second") }
+        let parsed = try parsedListeners()
+        if Set(parsed.map(\.name)).count != parsed.count { throw ValidationError("--listener: one listener per protocol (Kafka names a listener by its protocol here)") }
+        if parsed.contains(where: \.securityProtocol.usesTLS), tls.certificate == nil {
+            throw ValidationError("an SSL or SASL_SSL --listener needs --tls-cert and --tls-key")
+        }
+    }
+
+    func parsedListeners() throws -> [KafkaListenerSpec] {
+        do {
+            return try listeners.map { try KafkaListenerSpec.parse($0) }
+        } catch {
+            throw ValidationError("--listener: \(error)")
+        }
     }
 
     func run() async throws {
@@ -160,6 +222,8 @@ struct AgentRun: AsyncParsableCommand {
         configuration.adminPort = adminPort
         configuration.rpcPort = rpcPort
         configuration.registerTimeout = .seconds(registerTimeout)
+        configuration.listeners = try parsedListeners()
+        configuration.tls = try tls.material()
         let agent = AgentService(configuration: configuration, logger: log.logger("amq.agent"))
         try await agent.run()
     }

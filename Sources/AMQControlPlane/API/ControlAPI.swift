@@ -1,3 +1,4 @@
+import AMQSecurity
 import AMQTraffic
 import Foundation
 
@@ -9,6 +10,8 @@ package enum ControlAPI {
     package static let secretHeader = "Authorization"
     /// The caller's zone (agents send it), so the controller counts their bytes by zone.
     package static let zoneHeader = "amq-zone"
+    /// The Kafka principal an agent's admin call is made for; the audit log names it.
+    package static let principalHeader = "amq-principal"
     /// Longest long-poll a caller may ask for.
     package static let maxWait: Duration = .seconds(60)
 
@@ -25,6 +28,8 @@ package enum ControlAPI {
         package static let topics = "/v1/topics"
         package static let groups = "/v1/groups"
         package static let settings = "/v1/settings"
+        package static let acls = "/v1/acls"
+        package static let aclsDelete = "/v1/acls/delete"
 
         /// `/v1/topics/{name}`.
         package static func topic(_ name: String) -> String { "\(topics)/\(ControlAPI.pathComponent(name))" }
@@ -111,6 +116,26 @@ package enum ControlAPI {
             self.reset = reset
             self.validateOnly = validateOnly
         }
+    }
+
+    /// Kafka's CreateAcls.
+    package struct CreateACLsRequest: Codable, Sendable, Equatable {
+        package var bindings: [ACLBinding]
+    }
+
+    /// Per binding, nil or why it was refused.
+    package struct CreateACLsResponse: Codable, Sendable, Equatable {
+        package var errors: [String?]
+    }
+
+    /// Kafka's DeleteAcls.
+    package struct DeleteACLsRequest: Codable, Sendable, Equatable {
+        package var filters: [ACLFilter]
+    }
+
+    /// Per filter, the ACLs it removed.
+    package struct DeleteACLsResponse: Codable, Sendable, Equatable {
+        package var removed: [[ACLBinding]]
     }
 
     package struct CommitOffsetsRequest: Codable, Sendable, Equatable {

@@ -1,8 +1,11 @@
+import AMQSecurity
 import AMQStreamIndex
 import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
+import Synchronization
 
 /// The control API's client, used by agents and by CLI commands that talk to a running controller.
 package struct ControlClient: Sendable {
@@ -11,6 +14,9 @@ package struct ControlClient: Sendable {
     let httpClient: HTTPClient
     /// The caller's zone, sent with each request (``ControlAPI/zoneHeader``).
     let zone: String?
+    /// The Kafka principal an agent acts for (``ControlAPI/principalHeader``): admin calls made for
+    /// a client are audited under its name.
+    package private(set) var principal: String?
 
     /// The HTTP client control calls use: a refused connection fails the call at once. Every
     /// caller retries on its own schedule (commits at most a second apart); AsyncHTTPClient's
@@ -22,6 +28,43 @@ package struct ControlClient: Sendable {
         configuration.timeout.connect = .seconds(5)
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
+
+    /// HTTP clients for https controllers, one per trust configuration for the life of the
+    /// process (AsyncHTTPClient requires a client to be shut down before it goes away).
+    private static let tlsClients = Mutex<[TLSClientFiles: HTTPClient]>([:])
+
+    /// The HTTP client for a controller whose certificate chains to `tls`'s CA, presenting
+    /// `tls`'s certificate when it has one (mutual TLS).
+    package static func httpClient(tls: TLSClientFiles) throws(ControlPlaneError) -> HTTPClient {
+        let configuration: TLSConfiguration
+        do {
+            configuration = try tls.configuration()
+        } catch {
+            throw ControlPlaneError(.invalidArgument, error.message)
+        }
+        return tlsClients.withLock { clients in
+            if let client = clients[tls] { return client }
+            var http = HTTPClient.Configuration.singletonConfiguration
+            http.connectionPool.retryConnectionEstablishment = false
+            http.timeout.connect = .seconds(5)
+            http.tlsConfiguration = configuration
+            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
+            clients[tls] = client
+            return client
+        }
+    }
+
+    /// A client of an https controller (`tls` given) or a plain one.
+    package init(baseURL: String, secret: ClusterSecret, zone: String? = nil, tls: TLSClientFiles?) throws(ControlPlaneError) {
+        try self.init(baseURL: baseURL, secret: secret, zone: zone, httpClient: try tls.map(Self.httpClient(tls:)) ?? Self.defaultHTTPClient)
+    }
+
+    /// The same client, telling the controller it acts for `principal`.
+    package func acting(as principal: String?) -> ControlClient {
+        var copy = self
+        copy.principal = principal
+        return copy
+    }
 
     package init(baseURL: String, secret: ClusterSecret, zone: String? = nil, httpClient: HTTPClient = ControlClient.defaultHTTPClient) throws(ControlPlaneError) {
         guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
@@ -182,6 +225,20 @@ package struct ControlClient: Sendable {
         return Int(response.status.code)
     }
 
+    // MARK: ACLs (Kafka's CreateAcls / DeleteAcls)
+
+    /// Adds ACLs; per binding, nil or why it was refused.
+    package func createACLs(_ bindings: [ACLBinding]) async throws -> [String?] {
+        let response: ControlAPI.CreateACLsResponse = try await call(.POST, ControlAPI.Path.acls, body: ControlAPI.CreateACLsRequest(bindings: bindings))
+        return response.errors
+    }
+
+    /// Removes what each filter matches; per filter, the ACLs removed.
+    package func deleteACLs(_ filters: [ACLFilter]) async throws -> [[ACLBinding]] {
+        let response: ControlAPI.DeleteACLsResponse = try await call(.POST, ControlAPI.Path.aclsDelete, body: ControlAPI.DeleteACLsRequest(filters: filters))
+        return response.removed
+    }
+
     private struct Empty: Decodable {}
 
     private func call<Body: Encodable, Reply: Decodable>(
@@ -201,6 +258,7 @@ package struct ControlClient: Sendable {
         request.method = method
         request.headers.add(name: ControlAPI.secretHeader, value: "Bearer \(secret.value)")
         if let zone { request.headers.add(name: ControlAPI.zoneHeader, value: zone) }
+        if let principal { request.headers.add(name: ControlAPI.principalHeader, value: principal) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try ControlAPI.encoder().encode(body)))

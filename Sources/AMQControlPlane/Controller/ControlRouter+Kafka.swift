@@ -8,7 +8,25 @@ import Logging
 /// CreatePartitions). Topic admin goes through the same ``TopologyStore`` functions as the CLI, so
 /// it is validated, versioned and audited alike and `amq topic list` agrees with Kafka's admin API.
 extension ControlRouter {
+    /// The store, auditing changes under the Kafka principal the agent acts for, when it says.
+    func store(acting request: Request) -> TopologyStore {
+        guard let name = HTTPField.Name(ControlAPI.principalHeader), let principal = request.headers[name], !principal.isEmpty else { return store }
+        return TopologyStore(database: store.database, actor: "kafka \(principal.prefix(300))")
+    }
+
     func addKafkaRoutes(to api: RouterGroup<ControlRequestContext>) {
+        api.post("acls") { request, context in
+            let create = try await Self.decode(ControlAPI.CreateACLsRequest.self, request, context)
+            let errors = try await store(acting: request).addACLs(cluster, create.bindings)
+            return try Self.json(ControlAPI.CreateACLsResponse(errors: errors))
+        }
+
+        api.post("acls/delete") { request, context in
+            let delete = try await Self.decode(ControlAPI.DeleteACLsRequest.self, request, context)
+            let removed = try await store(acting: request).removeACLs(cluster, matching: delete.filters)
+            return try Self.json(ControlAPI.DeleteACLsResponse(removed: removed))
+        }
+
         api.post("producer-ids") { _, _ in
             let id = try await store.allocateProducerID(cluster)
             return try Self.json(ControlAPI.ProducerIDResponse(producerID: id, producerEpoch: 0))
@@ -26,7 +44,7 @@ extension ControlRouter {
                 }
             }
             let partitions = create.partitions == -1 ? try await store.cluster(cluster).settings.defaultPartitions : create.partitions
-            let description = try await store.createTopic(
+            let description = try await store(acting: request).createTopic(
                 cluster, name: create.name, partitions: partitions, config: config, validateOnly: create.validateOnly
             )
             if !create.validateOnly {
@@ -38,9 +56,9 @@ extension ControlRouter {
             return try Self.json(description, status: create.validateOnly ? .ok : .created)
         }
 
-        api.delete("topics/:topic") { _, context in
+        api.delete("topics/:topic") { request, context in
             let name = try Self.pathParameter("topic", context)
-            try await store.deleteTopic(cluster, name: name)
+            try await store(acting: request).deleteTopic(cluster, name: name)
             logger.notice("Topic deleted through the Kafka API", metadata: ["kafka.topic": "\(name)"])
             return Response(status: .noContent)
         }
@@ -48,7 +66,7 @@ extension ControlRouter {
         api.post("topics/:topic/partitions") { request, context in
             let name = try Self.pathParameter("topic", context)
             let grow = try await Self.decode(ControlAPI.CreatePartitionsRequest.self, request, context)
-            let description = try await store.createPartitions(cluster, topic: name, count: grow.count, validateOnly: grow.validateOnly)
+            let description = try await store(acting: request).createPartitions(cluster, topic: name, count: grow.count, validateOnly: grow.validateOnly)
             if !grow.validateOnly {
                 logger.notice(
                     "Partitions added through the Kafka API",
@@ -85,7 +103,7 @@ extension ControlRouter {
                 preview.topic.config = config
                 return try Self.json(preview)
             }
-            let description = try await store.alterTopic(
+            let description = try await store(acting: request).alterTopic(
                 cluster, name: name, set: alter.set.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }, reset: resets
             )
             logger.notice("Topic configs altered through the Kafka API", metadata: ["kafka.topic": "\(name)"])
@@ -109,7 +127,7 @@ extension ControlRouter {
                 throw ControlPlaneError(.invalidConfig, error.message, underlying: error)
             }
             if alter.validateOnly { return try Self.json(preview) }
-            let settings = try await store.updateSettings(cluster, assignments)
+            let settings = try await store(acting: request).updateSettings(cluster, assignments)
             logger.notice("Cluster settings altered through the Kafka API", metadata: ["amq.settings": "\(assignments.map(\.key))"])
             return try Self.json(settings)
         }
@@ -144,7 +162,7 @@ extension ControlRouter {
                     return GroupPartitionRef(topic: String(text[..<colon]), partition: index)
                 }
             }
-            _ = try await store.deleteOffsets(cluster, group: group, partitions: partitions)
+            _ = try await store(acting: request).deleteOffsets(cluster, group: group, partitions: partitions)
             return Response(status: .noContent)
         }
     }

@@ -106,7 +106,7 @@ struct ControlRouter: Sendable {
         }
         api.post("delete-records") { request, context in
             let delete = try await Self.decode(ControlAPI.DeleteRecordsRequest.self, request, context)
-            let logStart = try await store.deleteRecords(cluster, delete.partition, before: delete.before)
+            let logStart = try await store(acting: request).deleteRecords(cluster, delete.partition, before: delete.before)
             return try Self.json(ControlAPI.DeleteRecordsResponse(logStartOffset: logStart))
         }
         addKafkaRoutes(to: api)

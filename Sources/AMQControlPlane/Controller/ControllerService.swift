@@ -1,8 +1,10 @@
 import AMQObjectStore
+import AMQSecurity
 import AMQStorage
 import AMQTraffic
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NIOCore
 import Prometheus
@@ -24,6 +26,8 @@ package struct ControllerConfiguration: Sendable {
     package var versionPollInterval: Duration = .milliseconds(100)
     /// Retention, compaction and garbage collection of the cluster's streams.
     package var maintenance = StreamMaintenance.Configuration()
+    /// Serve the control API over https with this identity (client certificates per its files).
+    package var tls: TLSMaterial?
 
     package init(cluster: String, host: String, port: Int, secret: ClusterSecret) {
         self.cluster = cluster
@@ -68,12 +72,14 @@ package struct ControllerService: Sendable {
         let cluster = configuration.cluster
         let store = self.store
         let logger = self.logger
+        let scheme = configuration.tls == nil ? "http" : "https"
         var app = Application(
             router: router.build(),
+            server: try configuration.tls.map { try .tls(tlsConfiguration: $0.serverConfiguration()) } ?? .http1(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "amq-controller"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                let url = "http://\(Self.urlHost(channel.localAddress?.ipAddress ?? "127.0.0.1")):\(port)"
+                let url = "\(scheme)://\(Self.urlHost(channel.localAddress?.ipAddress ?? "127.0.0.1")):\(port)"
                 do {
                     try await store.setController(cluster, url: url, pid: Int(ProcessInfo.processInfo.processIdentifier))
                 } catch {
@@ -92,6 +98,7 @@ package struct ControllerService: Sendable {
                 store: store, cluster: cluster, ledger: ledger, connections: connections, interval: configuration.trafficInterval, logger: logger
             )
         )
+        if let tls = configuration.tls { app.addServices(TLSReloadService(materials: [tls], logger: logger)) }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         try? await store.setController(cluster, url: nil, pid: nil)
         logger.info("Controller stopped", metadata: ["amq.cluster": "\(cluster)"])

@@ -13,7 +13,36 @@ enum Migrations {
         migrator.registerMigration("v4-traffic", migrate: createTraffic)
         migrator.registerMigration("v5-applied-commits", migrate: createAppliedCommits)
         migrator.registerMigration("v6-upload-intents", migrate: createUploadIntents)
+        migrator.registerMigration("v7-security", migrate: createSecurity)
         return migrator
+    }
+
+    /// Kafka users (salted SCRAM credentials, never passwords), ACLs, and each agent's Kafka
+    /// listeners by name (issue 12; docs/security.md).
+    private static func createSecurity(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE kafka_user (
+                    cluster_id INTEGER NOT NULL REFERENCES cluster(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    credentials TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    PRIMARY KEY (cluster_id, name)
+                ) WITHOUT ROWID;
+                CREATE TABLE acl (
+                    cluster_id INTEGER NOT NULL REFERENCES cluster(id) ON DELETE CASCADE,
+                    resource_type INTEGER NOT NULL,
+                    resource_name TEXT NOT NULL,
+                    pattern_type INTEGER NOT NULL,
+                    principal TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    operation INTEGER NOT NULL,
+                    permission INTEGER NOT NULL,
+                    PRIMARY KEY (cluster_id, resource_type, resource_name, pattern_type, principal, host, operation, permission)
+                ) WITHOUT ROWID;
+                ALTER TABLE node ADD COLUMN listeners TEXT;
+                """
+        )
     }
 
     /// A cluster uid that every object key carries, and the intents recorded before each upload

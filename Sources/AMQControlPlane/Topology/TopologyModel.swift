@@ -1,3 +1,4 @@
+import AMQSecurity
 import AMQTraffic
 import Foundation
 
@@ -22,13 +23,21 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
     package var maxConnections: Int = 10_000
     /// Kafka's `connections.max.idle.ms`: a connection with no request for this long is closed.
     package var connectionsMaxIdleMs: Int = 600_000
+    /// Kafka's `connections.max.reauth.ms` (KIP-368): a SASL session lasts this long, then the
+    /// client must authenticate again on the same connection; 0 never.
+    package var connectionsMaxReauthMs: Int = 0
+    /// Kafka's `super.users`: principals every authorization check lets through, `;`-separated.
+    package var superUsers: [String] = []
+    /// Kafka's `allow.everyone.if.no.acl.found`; nil: off on agents with a SASL listener, on elsewhere.
+    package var allowEveryoneIfNoACLFound: Bool?
     /// Prices, the Kafka cluster compared with, and how long traffic history is kept.
     package var traffic = TrafficSettings()
 
     package init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case heartbeatIntervalMs, missedHeartbeatsBeforeDown, stoppedFailoverMs, autoCreateTopics, defaultPartitions, fetchMaxBytes, maxConnections, connectionsMaxIdleMs, traffic
+        case heartbeatIntervalMs, missedHeartbeatsBeforeDown, stoppedFailoverMs, autoCreateTopics, defaultPartitions, fetchMaxBytes, maxConnections, connectionsMaxIdleMs
+        case connectionsMaxReauthMs, superUsers, allowEveryoneIfNoACLFound, traffic
     }
 
     /// Every key is optional, so settings written before a key existed (and snapshots from an
@@ -45,13 +54,16 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
         fetchMaxBytes = try container.decodeIfPresent(Int.self, forKey: .fetchMaxBytes) ?? defaults.fetchMaxBytes
         maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections) ?? defaults.maxConnections
         connectionsMaxIdleMs = try container.decodeIfPresent(Int.self, forKey: .connectionsMaxIdleMs) ?? defaults.connectionsMaxIdleMs
+        connectionsMaxReauthMs = try container.decodeIfPresent(Int.self, forKey: .connectionsMaxReauthMs) ?? defaults.connectionsMaxReauthMs
+        superUsers = try container.decodeIfPresent([String].self, forKey: .superUsers) ?? defaults.superUsers
+        allowEveryoneIfNoACLFound = try container.decodeIfPresent(Bool.self, forKey: .allowEveryoneIfNoACLFound)
         traffic = try container.decodeIfPresent(TrafficSettings.self, forKey: .traffic) ?? defaults.traffic
     }
 
     package static let keys: [String] =
         [
             "heartbeat.interval.ms", "missed.heartbeats.before.down", "stopped.failover.ms", "auto.create.topics.enable", "default.partitions", "fetch.max.bytes",
-            "max.connections", "connections.max.idle.ms",
+            "max.connections", "connections.max.idle.ms", "connections.max.reauth.ms", "super.users", "allow.everyone.if.no.acl.found",
         ] + TrafficSettings.keys.map(\.key)
 
     /// The value of setting `key` as `set` takes it; nil for an unknown key.
@@ -65,6 +77,9 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
         case "fetch.max.bytes": String(fetchMaxBytes)
         case "max.connections": String(maxConnections)
         case "connections.max.idle.ms": String(connectionsMaxIdleMs)
+        case "connections.max.reauth.ms": String(connectionsMaxReauthMs)
+        case "super.users": superUsers.joined(separator: ";")
+        case "allow.everyone.if.no.acl.found": allowEveryoneIfNoACLFound.map { String($0) } ?? "auto"
         case _ where TrafficSettings.isKey(key): traffic.value(of: key)
         default: nil
         }
@@ -89,6 +104,16 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
             maxConnections = try TopicConfig.integer(key, value, in: 1...1_000_000)
         case "connections.max.idle.ms":
             connectionsMaxIdleMs = try TopicConfig.integer(key, value, in: 1_000...86_400_000)
+        case "connections.max.reauth.ms":
+            connectionsMaxReauthMs = try TopicConfig.integer(key, value, in: 0...86_400_000)
+        case "super.users":
+            let principals = value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for principal in principals where !principal.contains(":") {
+                throw ControlPlaneError(.invalidArgument, "super.users: \"\(principal)\" is not a principal like User:admin (separate several with ;)")
+            }
+            superUsers = principals
+        case "allow.everyone.if.no.acl.found":
+            allowEveryoneIfNoACLFound = value == "auto" ? nil : try TopicConfig.boolean(key, value)
         case _ where TrafficSettings.isKey(key):
             do {
                 try traffic.set(key, value)
@@ -148,6 +173,15 @@ package struct NodeInfo: Codable, Sendable, Equatable {
     /// The newest topology version the agent said it holds.
     package var ackedVersion: Int?
     package var registeredAt: Date?
+    /// Kafka listeners by name (their security protocol) → port; `kafkaPort` is the first's.
+    package var listeners: [String: Int]?
+
+    /// The port of the listener named `name`, else the primary Kafka port: Metadata names every
+    /// broker by the listener the request came in on, as Kafka does.
+    package func kafkaPort(listener name: String?) -> Int? {
+        if let name, let port = listeners?[name] { return port }
+        return kafkaPort
+    }
 
     package init(
         id: Int, name: String?, zone: String, host: String, kafkaPort: Int?, rpcPort: Int?, adminPort: Int?,
@@ -225,6 +259,17 @@ extension String {
     }
 }
 
+/// The cluster's Kafka users (salted credentials only) and ACLs, as agents need them.
+package struct SecuritySnapshot: Codable, Sendable, Equatable {
+    package var users: [UserCredentials] = []
+    package var acls: [ACLBinding] = []
+
+    package init(users: [UserCredentials] = [], acls: [ACLBinding] = []) {
+        self.users = users
+        self.acls = acls
+    }
+}
+
 /// Everything an agent needs to know about the cluster at one topology version.
 package struct TopologySnapshot: Codable, Sendable, Equatable {
     package var cluster: String
@@ -235,11 +280,14 @@ package struct TopologySnapshot: Codable, Sendable, Equatable {
     package var nodes: [NodeInfo]
     package var topics: [TopicInfo]
     package var partitions: [PartitionInfo]
+    /// Kafka users and ACLs, for the agents' SASL and authorization.
+    package var security: SecuritySnapshot
 
     package init(
         cluster: String, version: Int, settings: ClusterSettings, objectStoreURL: String, zones: [ZoneInfo],
-        nodes: [NodeInfo], topics: [TopicInfo], partitions: [PartitionInfo]
+        nodes: [NodeInfo], topics: [TopicInfo], partitions: [PartitionInfo], security: SecuritySnapshot = SecuritySnapshot()
     ) {
+        self.security = security
         self.cluster = cluster
         self.version = version
         self.settings = settings

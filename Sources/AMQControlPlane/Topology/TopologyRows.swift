@@ -167,6 +167,8 @@ extension NodeInfo {
             ackedVersion: row["acked_version"],
             registeredAt: registered.map(Date.init(timeIntervalSince1970:))
         )
+        let listeners: String? = row["listeners"]
+        self.listeners = listeners.flatMap { try? TopologyJSON.decode([String: Int].self, $0) }
     }
 }
 

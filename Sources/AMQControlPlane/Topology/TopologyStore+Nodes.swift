@@ -107,11 +107,14 @@ extension TopologyStore {
         package var rpcPort: Int?
         package var adminPort: Int?
         package var pid: Int?
+        /// Kafka listeners by name → port, when the agent has more than its primary one.
+        package var listeners: [String: Int]?
 
         package init(
             nodeID: Int?, name: String?, zone: String, host: String, kafkaPort: Int?, rpcPort: Int?,
-            adminPort: Int?, pid: Int?
+            adminPort: Int?, pid: Int?, listeners: [String: Int]? = nil
         ) {
+            self.listeners = listeners
             self.nodeID = nodeID
             self.name = name
             self.zone = zone
@@ -145,12 +148,12 @@ extension TopologyStore {
             try db.execute(
                 sql: """
                     UPDATE node SET name = COALESCE(?, name), host = ?, kafka_port = ?, rpc_port = ?, admin_port = ?,
-                        pid = ?, liveness = 'alive', last_heartbeat = ?, registered_at = ?
+                        pid = ?, liveness = 'alive', last_heartbeat = ?, registered_at = ?, listeners = ?
                     WHERE cluster_id = ? AND node_id = ?
                     """,
                 arguments: [
                     registration.name, registration.host, registration.kafkaPort, registration.rpcPort,
-                    registration.adminPort, registration.pid, now, now, cluster.id, nodeID,
+                    registration.adminPort, registration.pid, now, now, registration.listeners.map(TopologyJSON.encode), cluster.id, nodeID,
                 ]
             )
             let node = try db.node(nodeID, of: cluster)

@@ -193,7 +193,8 @@ package struct TopologyStore: Sendable {
                 zones: cluster.info.zones,
                 nodes: try db.nodes(of: cluster.id),
                 topics: try db.topics(of: cluster.id),
-                partitions: try db.partitions(of: cluster.id)
+                partitions: try db.partitions(of: cluster.id),
+                security: try db.security(of: cluster.id)
             )
         }
     }

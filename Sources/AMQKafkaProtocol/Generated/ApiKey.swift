@@ -18,14 +18,19 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
     case syncGroup = 14
     case describeGroups = 15
     case listGroups = 16
+    case saslHandshake = 17
     case apiVersions = 18
     case createTopics = 19
     case deleteTopics = 20
     case deleteRecords = 21
     case initProducerId = 22
     case offsetForLeaderEpoch = 23
+    case describeAcls = 29
+    case createAcls = 30
+    case deleteAcls = 31
     case describeConfigs = 32
     case alterConfigs = 33
+    case saslAuthenticate = 36
     case createPartitions = 37
     case deleteGroups = 42
     case electLeaders = 43
@@ -49,14 +54,19 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
         case .syncGroup: "SyncGroup"
         case .describeGroups: "DescribeGroups"
         case .listGroups: "ListGroups"
+        case .saslHandshake: "SaslHandshake"
         case .apiVersions: "ApiVersions"
         case .createTopics: "CreateTopics"
         case .deleteTopics: "DeleteTopics"
         case .deleteRecords: "DeleteRecords"
         case .initProducerId: "InitProducerId"
         case .offsetForLeaderEpoch: "OffsetForLeaderEpoch"
+        case .describeAcls: "DescribeAcls"
+        case .createAcls: "CreateAcls"
+        case .deleteAcls: "DeleteAcls"
         case .describeConfigs: "DescribeConfigs"
         case .alterConfigs: "AlterConfigs"
+        case .saslAuthenticate: "SaslAuthenticate"
         case .createPartitions: "CreatePartitions"
         case .deleteGroups: "DeleteGroups"
         case .electLeaders: "ElectLeaders"
@@ -82,14 +92,19 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
         case .syncGroup: 0...5
         case .describeGroups: 0...5
         case .listGroups: 0...5
+        case .saslHandshake: 1...1
         case .apiVersions: 0...4
         case .createTopics: 2...7
         case .deleteTopics: 1...6
         case .deleteRecords: 0...2
         case .initProducerId: 0...5
         case .offsetForLeaderEpoch: 2...4
+        case .describeAcls: 1...3
+        case .createAcls: 1...3
+        case .deleteAcls: 1...3
         case .describeConfigs: 1...4
         case .alterConfigs: 0...2
+        case .saslAuthenticate: 0...2
         case .createPartitions: 0...3
         case .deleteGroups: 0...2
         case .electLeaders: 0...2
@@ -115,14 +130,19 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
         case .syncGroup: 0...5
         case .describeGroups: 0...5
         case .listGroups: 0...5
+        case .saslHandshake: 1...1
         case .apiVersions: 0...4
         case .createTopics: 2...7
         case .deleteTopics: 1...6
         case .deleteRecords: 0...2
         case .initProducerId: 0...5
         case .offsetForLeaderEpoch: 2...4
+        case .describeAcls: 1...3
+        case .createAcls: 1...3
+        case .deleteAcls: 1...3
         case .describeConfigs: 1...4
         case .alterConfigs: 0...2
+        case .saslAuthenticate: 0...2
         case .createPartitions: 0...3
         case .deleteGroups: 0...2
         case .electLeaders: 0...2
@@ -150,14 +170,19 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
         case .syncGroup: version >= 4
         case .describeGroups: version >= 5
         case .listGroups: version >= 3
+        case .saslHandshake: false
         case .apiVersions: version >= 3
         case .createTopics: version >= 5
         case .deleteTopics: version >= 4
         case .deleteRecords: version >= 2
         case .initProducerId: version >= 2
         case .offsetForLeaderEpoch: version >= 4
+        case .describeAcls: version >= 2
+        case .createAcls: version >= 2
+        case .deleteAcls: version >= 2
         case .describeConfigs: version >= 4
         case .alterConfigs: version >= 2
+        case .saslAuthenticate: version >= 2
         case .createPartitions: version >= 2
         case .deleteGroups: version >= 2
         case .electLeaders: version >= 2

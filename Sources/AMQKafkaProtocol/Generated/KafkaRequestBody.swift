@@ -17,14 +17,19 @@ package enum KafkaRequestBody: Sendable, Equatable {
     case syncGroup(SyncGroupRequest)
     case describeGroups(DescribeGroupsRequest)
     case listGroups(ListGroupsRequest)
+    case saslHandshake(SaslHandshakeRequest)
     case apiVersions(ApiVersionsRequest)
     case createTopics(CreateTopicsRequest)
     case deleteTopics(DeleteTopicsRequest)
     case deleteRecords(DeleteRecordsRequest)
     case initProducerId(InitProducerIdRequest)
     case offsetForLeaderEpoch(OffsetForLeaderEpochRequest)
+    case describeAcls(DescribeAclsRequest)
+    case createAcls(CreateAclsRequest)
+    case deleteAcls(DeleteAclsRequest)
     case describeConfigs(DescribeConfigsRequest)
     case alterConfigs(AlterConfigsRequest)
+    case saslAuthenticate(SaslAuthenticateRequest)
     case createPartitions(CreatePartitionsRequest)
     case deleteGroups(DeleteGroupsRequest)
     case electLeaders(ElectLeadersRequest)
@@ -54,14 +59,19 @@ package enum KafkaRequestBody: Sendable, Equatable {
         case .syncGroup: return .syncGroup(try SyncGroupRequest(from: &buffer, version: version))
         case .describeGroups: return .describeGroups(try DescribeGroupsRequest(from: &buffer, version: version))
         case .listGroups: return .listGroups(try ListGroupsRequest(from: &buffer, version: version))
+        case .saslHandshake: return .saslHandshake(try SaslHandshakeRequest(from: &buffer, version: version))
         case .apiVersions: return .apiVersions(try ApiVersionsRequest(from: &buffer, version: version))
         case .createTopics: return .createTopics(try CreateTopicsRequest(from: &buffer, version: version))
         case .deleteTopics: return .deleteTopics(try DeleteTopicsRequest(from: &buffer, version: version))
         case .deleteRecords: return .deleteRecords(try DeleteRecordsRequest(from: &buffer, version: version))
         case .initProducerId: return .initProducerId(try InitProducerIdRequest(from: &buffer, version: version))
         case .offsetForLeaderEpoch: return .offsetForLeaderEpoch(try OffsetForLeaderEpochRequest(from: &buffer, version: version))
+        case .describeAcls: return .describeAcls(try DescribeAclsRequest(from: &buffer, version: version))
+        case .createAcls: return .createAcls(try CreateAclsRequest(from: &buffer, version: version))
+        case .deleteAcls: return .deleteAcls(try DeleteAclsRequest(from: &buffer, version: version))
         case .describeConfigs: return .describeConfigs(try DescribeConfigsRequest(from: &buffer, version: version))
         case .alterConfigs: return .alterConfigs(try AlterConfigsRequest(from: &buffer, version: version))
+        case .saslAuthenticate: return .saslAuthenticate(try SaslAuthenticateRequest(from: &buffer, version: version))
         case .createPartitions: return .createPartitions(try CreatePartitionsRequest(from: &buffer, version: version))
         case .deleteGroups: return .deleteGroups(try DeleteGroupsRequest(from: &buffer, version: version))
         case .electLeaders: return .electLeaders(try ElectLeadersRequest(from: &buffer, version: version))
@@ -87,14 +97,19 @@ package enum KafkaRequestBody: Sendable, Equatable {
         case .syncGroup: .syncGroup
         case .describeGroups: .describeGroups
         case .listGroups: .listGroups
+        case .saslHandshake: .saslHandshake
         case .apiVersions: .apiVersions
         case .createTopics: .createTopics
         case .deleteTopics: .deleteTopics
         case .deleteRecords: .deleteRecords
         case .initProducerId: .initProducerId
         case .offsetForLeaderEpoch: .offsetForLeaderEpoch
+        case .describeAcls: .describeAcls
+        case .createAcls: .createAcls
+        case .deleteAcls: .deleteAcls
         case .describeConfigs: .describeConfigs
         case .alterConfigs: .alterConfigs
+        case .saslAuthenticate: .saslAuthenticate
         case .createPartitions: .createPartitions
         case .deleteGroups: .deleteGroups
         case .electLeaders: .electLeaders
@@ -120,14 +135,19 @@ package enum KafkaRequestBody: Sendable, Equatable {
         case .syncGroup(let request): request.encode(into: &buffer, version: version)
         case .describeGroups(let request): request.encode(into: &buffer, version: version)
         case .listGroups(let request): request.encode(into: &buffer, version: version)
+        case .saslHandshake(let request): request.encode(into: &buffer, version: version)
         case .apiVersions(let request): request.encode(into: &buffer, version: version)
         case .createTopics(let request): request.encode(into: &buffer, version: version)
         case .deleteTopics(let request): request.encode(into: &buffer, version: version)
         case .deleteRecords(let request): request.encode(into: &buffer, version: version)
         case .initProducerId(let request): request.encode(into: &buffer, version: version)
         case .offsetForLeaderEpoch(let request): request.encode(into: &buffer, version: version)
+        case .describeAcls(let request): request.encode(into: &buffer, version: version)
+        case .createAcls(let request): request.encode(into: &buffer, version: version)
+        case .deleteAcls(let request): request.encode(into: &buffer, version: version)
         case .describeConfigs(let request): request.encode(into: &buffer, version: version)
         case .alterConfigs(let request): request.encode(into: &buffer, version: version)
+        case .saslAuthenticate(let request): request.encode(into: &buffer, version: version)
         case .createPartitions(let request): request.encode(into: &buffer, version: version)
         case .deleteGroups(let request): request.encode(into: &buffer, version: version)
         case .electLeaders(let request): request.encode(into: &buffer, version: version)

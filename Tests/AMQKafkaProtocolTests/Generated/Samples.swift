@@ -855,12 +855,29 @@ extension ListGroupsResponse.ListedGroup: SampleProviding {
     }
 }
 
+extension SaslHandshakeRequest: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.mechanism = "s294"
+        return value
+    }
+}
+
+extension SaslHandshakeResponse: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.errorCode = KafkaErrorCode(rawValue: 96)
+        value.mechanisms = ["s296"]
+        return value
+    }
+}
+
 extension ApiVersionsRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        if version >= 3 { value.clientSoftwareName = "s294" }
-        if version >= 3 { value.clientSoftwareVersion = "s295" }
-        if ApiVersionsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [39])] }
+        if version >= 3 { value.clientSoftwareName = "s297" }
+        if version >= 3 { value.clientSoftwareVersion = "s298" }
+        if ApiVersionsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [42])] }
         return value
     }
 }
@@ -868,14 +885,14 @@ extension ApiVersionsRequest: SampleProviding {
 extension ApiVersionsResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.errorCode = KafkaErrorCode(rawValue: 97)
+        value.errorCode = KafkaErrorCode(rawValue: 100)
         value.apiKeys = [ApiVersionsResponse.ApiVersion.sample(version: version)]
-        if version >= 1 { value.throttleTimeMs = 99 }
+        if version >= 1 { value.throttleTimeMs = 2 }
         if version >= 3 { value.supportedFeatures = [ApiVersionsResponse.SupportedFeatureKey.sample(version: version)] }
-        if version >= 3 { value.finalizedFeaturesEpoch = 1 }
+        if version >= 3 { value.finalizedFeaturesEpoch = 4 }
         if version >= 3 { value.finalizedFeatures = [ApiVersionsResponse.FinalizedFeatureKey.sample(version: version)] }
         if version >= 3 { value.zkMigrationReady = true }
-        if ApiVersionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [46])] }
+        if ApiVersionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [49])] }
         return value
     }
 }
@@ -883,10 +900,10 @@ extension ApiVersionsResponse: SampleProviding {
 extension ApiVersionsResponse.ApiVersion: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.apiKey = 4
-        value.minVersion = 5
-        value.maxVersion = 6
-        if ApiVersionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [49])] }
+        value.apiKey = 7
+        value.minVersion = 8
+        value.maxVersion = 9
+        if ApiVersionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [52])] }
         return value
     }
 }
@@ -894,10 +911,10 @@ extension ApiVersionsResponse.ApiVersion: SampleProviding {
 extension ApiVersionsResponse.SupportedFeatureKey: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        if version >= 3 { value.name = "s306" }
-        if version >= 3 { value.minVersion = 8 }
-        if version >= 3 { value.maxVersion = 9 }
-        if ApiVersionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [52])] }
+        if version >= 3 { value.name = "s309" }
+        if version >= 3 { value.minVersion = 11 }
+        if version >= 3 { value.maxVersion = 12 }
+        if ApiVersionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [55])] }
         return value
     }
 }
@@ -905,10 +922,10 @@ extension ApiVersionsResponse.SupportedFeatureKey: SampleProviding {
 extension ApiVersionsResponse.FinalizedFeatureKey: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        if version >= 3 { value.name = "s309" }
-        if version >= 3 { value.maxVersionLevel = 11 }
-        if version >= 3 { value.minVersionLevel = 12 }
-        if ApiVersionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [55])] }
+        if version >= 3 { value.name = "s312" }
+        if version >= 3 { value.maxVersionLevel = 14 }
+        if version >= 3 { value.minVersionLevel = 15 }
+        if ApiVersionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [58])] }
         return value
     }
 }
@@ -917,9 +934,9 @@ extension CreateTopicsRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.topics = [CreateTopicsRequest.CreatableTopic.sample(version: version)]
-        value.timeoutMs = 14
+        value.timeoutMs = 17
         value.validateOnly = true
-        if CreateTopicsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [58])] }
+        if CreateTopicsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [61])] }
         return value
     }
 }
@@ -927,12 +944,12 @@ extension CreateTopicsRequest: SampleProviding {
 extension CreateTopicsRequest.CreatableTopic: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s315"
-        value.numPartitions = 17
-        value.replicationFactor = 18
+        value.name = "s318"
+        value.numPartitions = 20
+        value.replicationFactor = 21
         value.assignments = [CreateTopicsRequest.CreatableReplicaAssignment.sample(version: version)]
         value.configs = [CreateTopicsRequest.CreatableTopicConfig.sample(version: version)]
-        if CreateTopicsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [63])] }
+        if CreateTopicsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [66])] }
         return value
     }
 }
@@ -940,9 +957,9 @@ extension CreateTopicsRequest.CreatableTopic: SampleProviding {
 extension CreateTopicsRequest.CreatableReplicaAssignment: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.partitionIndex = 21
-        value.brokerIds = [22]
-        if CreateTopicsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [65])] }
+        value.partitionIndex = 24
+        value.brokerIds = [25]
+        if CreateTopicsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [68])] }
         return value
     }
 }
@@ -950,9 +967,9 @@ extension CreateTopicsRequest.CreatableReplicaAssignment: SampleProviding {
 extension CreateTopicsRequest.CreatableTopicConfig: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s322"
-        value.value = "s323"
-        if CreateTopicsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [67])] }
+        value.name = "s325"
+        value.value = "s326"
+        if CreateTopicsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [70])] }
         return value
     }
 }
@@ -960,9 +977,9 @@ extension CreateTopicsRequest.CreatableTopicConfig: SampleProviding {
 extension CreateTopicsResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 25
+        value.throttleTimeMs = 28
         value.topics = [CreateTopicsResponse.CreatableTopicResult.sample(version: version)]
-        if CreateTopicsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [69])] }
+        if CreateTopicsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [72])] }
         return value
     }
 }
@@ -970,15 +987,15 @@ extension CreateTopicsResponse: SampleProviding {
 extension CreateTopicsResponse.CreatableTopicResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s326"
-        if version >= 7 { value.topicId = KafkaUUID(high: 327, low: 2289) }
-        value.errorCode = KafkaErrorCode(rawValue: 29)
-        value.errorMessage = "s329"
-        if version >= 5 { value.topicConfigErrorCode = KafkaErrorCode(rawValue: 31) }
-        if version >= 5 { value.numPartitions = 32 }
-        if version >= 5 { value.replicationFactor = 33 }
+        value.name = "s329"
+        if version >= 7 { value.topicId = KafkaUUID(high: 330, low: 2310) }
+        value.errorCode = KafkaErrorCode(rawValue: 32)
+        value.errorMessage = "s332"
+        if version >= 5 { value.topicConfigErrorCode = KafkaErrorCode(rawValue: 34) }
+        if version >= 5 { value.numPartitions = 35 }
+        if version >= 5 { value.replicationFactor = 36 }
         if version >= 5 { value.configs = [CreateTopicsResponse.CreatableTopicConfigs.sample(version: version)] }
-        if CreateTopicsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [77])] }
+        if CreateTopicsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [80])] }
         return value
     }
 }
@@ -986,12 +1003,12 @@ extension CreateTopicsResponse.CreatableTopicResult: SampleProviding {
 extension CreateTopicsResponse.CreatableTopicConfigs: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        if version >= 5 { value.name = "s334" }
-        if version >= 5 { value.value = "s335" }
+        if version >= 5 { value.name = "s337" }
+        if version >= 5 { value.value = "s338" }
         if version >= 5 { value.readOnly = true }
-        if version >= 5 { value.configSource = 38 }
+        if version >= 5 { value.configSource = 41 }
         if version >= 5 { value.isSensitive = true }
-        if CreateTopicsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [82])] }
+        if CreateTopicsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [85])] }
         return value
     }
 }
@@ -1000,9 +1017,9 @@ extension DeleteTopicsRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         if version >= 6 { value.topics = [DeleteTopicsRequest.DeleteTopicState.sample(version: version)] }
-        if version <= 5 { value.topicNames = ["s340"] }
-        value.timeoutMs = 42
-        if DeleteTopicsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [85])] }
+        if version <= 5 { value.topicNames = ["s343"] }
+        value.timeoutMs = 45
+        if DeleteTopicsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [88])] }
         return value
     }
 }
@@ -1010,9 +1027,9 @@ extension DeleteTopicsRequest: SampleProviding {
 extension DeleteTopicsRequest.DeleteTopicState: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        if version >= 6 { value.name = "s342" }
-        if version >= 6 { value.topicId = KafkaUUID(high: 343, low: 2401) }
-        if DeleteTopicsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [87])] }
+        if version >= 6 { value.name = "s345" }
+        if version >= 6 { value.topicId = KafkaUUID(high: 346, low: 2422) }
+        if DeleteTopicsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [90])] }
         return value
     }
 }
@@ -1020,9 +1037,9 @@ extension DeleteTopicsRequest.DeleteTopicState: SampleProviding {
 extension DeleteTopicsResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 45
+        value.throttleTimeMs = 48
         value.responses = [DeleteTopicsResponse.DeletableTopicResult.sample(version: version)]
-        if DeleteTopicsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [89])] }
+        if DeleteTopicsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [92])] }
         return value
     }
 }
@@ -1030,11 +1047,11 @@ extension DeleteTopicsResponse: SampleProviding {
 extension DeleteTopicsResponse.DeletableTopicResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s346"
-        if version >= 6 { value.topicId = KafkaUUID(high: 347, low: 2429) }
-        value.errorCode = KafkaErrorCode(rawValue: 49)
-        if version >= 5 { value.errorMessage = "s349" }
-        if DeleteTopicsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [93])] }
+        value.name = "s349"
+        if version >= 6 { value.topicId = KafkaUUID(high: 350, low: 2450) }
+        value.errorCode = KafkaErrorCode(rawValue: 52)
+        if version >= 5 { value.errorMessage = "s352" }
+        if DeleteTopicsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [96])] }
         return value
     }
 }
@@ -1043,8 +1060,8 @@ extension DeleteRecordsRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.topics = [DeleteRecordsRequest.DeleteRecordsTopic.sample(version: version)]
-        value.timeoutMs = 52
-        if DeleteRecordsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [95])] }
+        value.timeoutMs = 55
+        if DeleteRecordsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [98])] }
         return value
     }
 }
@@ -1052,9 +1069,9 @@ extension DeleteRecordsRequest: SampleProviding {
 extension DeleteRecordsRequest.DeleteRecordsTopic: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s352"
+        value.name = "s355"
         value.partitions = [DeleteRecordsRequest.DeleteRecordsPartition.sample(version: version)]
-        if DeleteRecordsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [97])] }
+        if DeleteRecordsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [100])] }
         return value
     }
 }
@@ -1062,9 +1079,9 @@ extension DeleteRecordsRequest.DeleteRecordsTopic: SampleProviding {
 extension DeleteRecordsRequest.DeleteRecordsPartition: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.partitionIndex = 55
-        value.offset = 56
-        if DeleteRecordsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [99])] }
+        value.partitionIndex = 58
+        value.offset = 59
+        if DeleteRecordsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [102])] }
         return value
     }
 }
@@ -1072,9 +1089,9 @@ extension DeleteRecordsRequest.DeleteRecordsPartition: SampleProviding {
 extension DeleteRecordsResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 57
+        value.throttleTimeMs = 60
         value.topics = [DeleteRecordsResponse.DeleteRecordsTopicResult.sample(version: version)]
-        if DeleteRecordsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [101])] }
+        if DeleteRecordsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [104])] }
         return value
     }
 }
@@ -1082,9 +1099,9 @@ extension DeleteRecordsResponse: SampleProviding {
 extension DeleteRecordsResponse.DeleteRecordsTopicResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s358"
+        value.name = "s361"
         value.partitions = [DeleteRecordsResponse.DeleteRecordsPartitionResult.sample(version: version)]
-        if DeleteRecordsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [103])] }
+        if DeleteRecordsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [106])] }
         return value
     }
 }
@@ -1092,10 +1109,10 @@ extension DeleteRecordsResponse.DeleteRecordsTopicResult: SampleProviding {
 extension DeleteRecordsResponse.DeleteRecordsPartitionResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.partitionIndex = 61
-        value.lowWatermark = 62
-        value.errorCode = KafkaErrorCode(rawValue: 63)
-        if DeleteRecordsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [106])] }
+        value.partitionIndex = 64
+        value.lowWatermark = 65
+        value.errorCode = KafkaErrorCode(rawValue: 66)
+        if DeleteRecordsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [109])] }
         return value
     }
 }
@@ -1103,11 +1120,11 @@ extension DeleteRecordsResponse.DeleteRecordsPartitionResult: SampleProviding {
 extension InitProducerIdRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.transactionalId = "s363"
-        value.transactionTimeoutMs = 65
-        if version >= 3 { value.producerId = 66 }
-        if version >= 3 { value.producerEpoch = 67 }
-        if InitProducerIdRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [112])] }
+        value.transactionalId = "s366"
+        value.transactionTimeoutMs = 68
+        if version >= 3 { value.producerId = 69 }
+        if version >= 3 { value.producerEpoch = 70 }
+        if InitProducerIdRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [115])] }
         return value
     }
 }
@@ -1115,11 +1132,11 @@ extension InitProducerIdRequest: SampleProviding {
 extension InitProducerIdResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 70
-        value.errorCode = KafkaErrorCode(rawValue: 71)
-        value.producerId = 72
-        value.producerEpoch = 73
-        if InitProducerIdResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [118])] }
+        value.throttleTimeMs = 73
+        value.errorCode = KafkaErrorCode(rawValue: 74)
+        value.producerId = 75
+        value.producerEpoch = 76
+        if InitProducerIdResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [121])] }
         return value
     }
 }
@@ -1127,9 +1144,9 @@ extension InitProducerIdResponse: SampleProviding {
 extension OffsetForLeaderEpochRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        if version >= 3 { value.replicaId = 76 }
+        if version >= 3 { value.replicaId = 79 }
         value.topics = [OffsetForLeaderEpochRequest.OffsetForLeaderTopic.sample(version: version)]
-        if OffsetForLeaderEpochRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [120])] }
+        if OffsetForLeaderEpochRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [123])] }
         return value
     }
 }
@@ -1137,9 +1154,9 @@ extension OffsetForLeaderEpochRequest: SampleProviding {
 extension OffsetForLeaderEpochRequest.OffsetForLeaderTopic: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.topic = "s377"
+        value.topic = "s380"
         value.partitions = [OffsetForLeaderEpochRequest.OffsetForLeaderPartition.sample(version: version)]
-        if OffsetForLeaderEpochRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [122])] }
+        if OffsetForLeaderEpochRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [125])] }
         return value
     }
 }
@@ -1147,10 +1164,10 @@ extension OffsetForLeaderEpochRequest.OffsetForLeaderTopic: SampleProviding {
 extension OffsetForLeaderEpochRequest.OffsetForLeaderPartition: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.partition = 80
-        value.currentLeaderEpoch = 81
-        value.leaderEpoch = 82
-        if OffsetForLeaderEpochRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [125])] }
+        value.partition = 83
+        value.currentLeaderEpoch = 84
+        value.leaderEpoch = 85
+        if OffsetForLeaderEpochRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [128])] }
         return value
     }
 }
@@ -1158,9 +1175,9 @@ extension OffsetForLeaderEpochRequest.OffsetForLeaderPartition: SampleProviding 
 extension OffsetForLeaderEpochResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 83
+        value.throttleTimeMs = 86
         value.topics = [OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.sample(version: version)]
-        if OffsetForLeaderEpochResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [127])] }
+        if OffsetForLeaderEpochResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [130])] }
         return value
     }
 }
@@ -1168,9 +1185,9 @@ extension OffsetForLeaderEpochResponse: SampleProviding {
 extension OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.topic = "s384"
+        value.topic = "s387"
         value.partitions = [OffsetForLeaderEpochResponse.EpochEndOffset.sample(version: version)]
-        if OffsetForLeaderEpochResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [129])] }
+        if OffsetForLeaderEpochResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [132])] }
         return value
     }
 }
@@ -1178,11 +1195,168 @@ extension OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult: SampleProvidi
 extension OffsetForLeaderEpochResponse.EpochEndOffset: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.errorCode = KafkaErrorCode(rawValue: 87)
-        value.partition = 88
-        value.leaderEpoch = 89
-        value.endOffset = 90
-        if OffsetForLeaderEpochResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [133])] }
+        value.errorCode = KafkaErrorCode(rawValue: 90)
+        value.partition = 91
+        value.leaderEpoch = 92
+        value.endOffset = 93
+        if OffsetForLeaderEpochResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [136])] }
+        return value
+    }
+}
+
+extension DescribeAclsRequest: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.resourceTypeFilter = 94
+        value.resourceNameFilter = "s394"
+        value.patternTypeFilter = 96
+        value.principalFilter = "s396"
+        value.hostFilter = "s397"
+        value.operation = 99
+        value.permissionType = 100
+        if DescribeAclsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [143])] }
+        return value
+    }
+}
+
+extension DescribeAclsResponse: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.throttleTimeMs = 1
+        value.errorCode = KafkaErrorCode(rawValue: 2)
+        value.errorMessage = "s402"
+        value.resources = [DescribeAclsResponse.DescribeAclsResource.sample(version: version)]
+        if DescribeAclsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [147])] }
+        return value
+    }
+}
+
+extension DescribeAclsResponse.DescribeAclsResource: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.resourceType = 5
+        value.resourceName = "s405"
+        value.patternType = 7
+        value.acls = [DescribeAclsResponse.AclDescription.sample(version: version)]
+        if DescribeAclsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [151])] }
+        return value
+    }
+}
+
+extension DescribeAclsResponse.AclDescription: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.principal = "s408"
+        value.host = "s409"
+        value.operation = 11
+        value.permissionType = 12
+        if DescribeAclsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [155])] }
+        return value
+    }
+}
+
+extension CreateAclsRequest: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.creations = [CreateAclsRequest.AclCreation.sample(version: version)]
+        if CreateAclsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [156])] }
+        return value
+    }
+}
+
+extension CreateAclsRequest.AclCreation: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.resourceType = 14
+        value.resourceName = "s414"
+        value.resourcePatternType = 16
+        value.principal = "s416"
+        value.host = "s417"
+        value.operation = 19
+        value.permissionType = 20
+        if CreateAclsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [163])] }
+        return value
+    }
+}
+
+extension CreateAclsResponse: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.throttleTimeMs = 21
+        value.results = [CreateAclsResponse.AclCreationResult.sample(version: version)]
+        if CreateAclsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [165])] }
+        return value
+    }
+}
+
+extension CreateAclsResponse.AclCreationResult: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.errorCode = KafkaErrorCode(rawValue: 23)
+        value.errorMessage = "s423"
+        if CreateAclsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [167])] }
+        return value
+    }
+}
+
+extension DeleteAclsRequest: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.filters = [DeleteAclsRequest.DeleteAclsFilter.sample(version: version)]
+        if DeleteAclsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [168])] }
+        return value
+    }
+}
+
+extension DeleteAclsRequest.DeleteAclsFilter: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.resourceTypeFilter = 26
+        value.resourceNameFilter = "s426"
+        value.patternTypeFilter = 28
+        value.principalFilter = "s428"
+        value.hostFilter = "s429"
+        value.operation = 31
+        value.permissionType = 32
+        if DeleteAclsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [175])] }
+        return value
+    }
+}
+
+extension DeleteAclsResponse: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.throttleTimeMs = 33
+        value.filterResults = [DeleteAclsResponse.DeleteAclsFilterResult.sample(version: version)]
+        if DeleteAclsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [177])] }
+        return value
+    }
+}
+
+extension DeleteAclsResponse.DeleteAclsFilterResult: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.errorCode = KafkaErrorCode(rawValue: 35)
+        value.errorMessage = "s435"
+        value.matchingAcls = [DeleteAclsResponse.DeleteAclsMatchingAcl.sample(version: version)]
+        if DeleteAclsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [180])] }
+        return value
+    }
+}
+
+extension DeleteAclsResponse.DeleteAclsMatchingAcl: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.errorCode = KafkaErrorCode(rawValue: 38)
+        value.errorMessage = "s438"
+        value.resourceType = 40
+        value.resourceName = "s440"
+        value.patternType = 42
+        value.principal = "s442"
+        value.host = "s443"
+        value.operation = 45
+        value.permissionType = 46
+        if DeleteAclsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [189])] }
         return value
     }
 }
@@ -1193,7 +1367,7 @@ extension DescribeConfigsRequest: SampleProviding {
         value.resources = [DescribeConfigsRequest.DescribeConfigsResource.sample(version: version)]
         value.includeSynonyms = true
         if version >= 3 { value.includeDocumentation = true }
-        if DescribeConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [136])] }
+        if DescribeConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [192])] }
         return value
     }
 }
@@ -1201,10 +1375,10 @@ extension DescribeConfigsRequest: SampleProviding {
 extension DescribeConfigsRequest.DescribeConfigsResource: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.resourceType = 94
-        value.resourceName = "s394"
-        value.configurationKeys = ["s395"]
-        if DescribeConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [139])] }
+        value.resourceType = 50
+        value.resourceName = "s450"
+        value.configurationKeys = ["s451"]
+        if DescribeConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [195])] }
         return value
     }
 }
@@ -1212,9 +1386,9 @@ extension DescribeConfigsRequest.DescribeConfigsResource: SampleProviding {
 extension DescribeConfigsResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 97
+        value.throttleTimeMs = 53
         value.results = [DescribeConfigsResponse.DescribeConfigsResult.sample(version: version)]
-        if DescribeConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [141])] }
+        if DescribeConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [197])] }
         return value
     }
 }
@@ -1222,12 +1396,12 @@ extension DescribeConfigsResponse: SampleProviding {
 extension DescribeConfigsResponse.DescribeConfigsResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.errorCode = KafkaErrorCode(rawValue: 99)
-        value.errorMessage = "s399"
-        value.resourceType = 1
-        value.resourceName = "s401"
+        value.errorCode = KafkaErrorCode(rawValue: 55)
+        value.errorMessage = "s455"
+        value.resourceType = 57
+        value.resourceName = "s457"
         value.configs = [DescribeConfigsResponse.DescribeConfigsResourceResult.sample(version: version)]
-        if DescribeConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [146])] }
+        if DescribeConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [202])] }
         return value
     }
 }
@@ -1235,15 +1409,15 @@ extension DescribeConfigsResponse.DescribeConfigsResult: SampleProviding {
 extension DescribeConfigsResponse.DescribeConfigsResourceResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s403"
-        value.value = "s404"
+        value.name = "s459"
+        value.value = "s460"
         value.readOnly = true
-        value.configSource = 7
+        value.configSource = 63
         value.isSensitive = true
         value.synonyms = [DescribeConfigsResponse.DescribeConfigsSynonym.sample(version: version)]
-        if version >= 3 { value.configType = 11 }
-        if version >= 3 { value.documentation = "s411" }
-        if DescribeConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [155])] }
+        if version >= 3 { value.configType = 67 }
+        if version >= 3 { value.documentation = "s467" }
+        if DescribeConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [211])] }
         return value
     }
 }
@@ -1251,10 +1425,10 @@ extension DescribeConfigsResponse.DescribeConfigsResourceResult: SampleProviding
 extension DescribeConfigsResponse.DescribeConfigsSynonym: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s412"
-        value.value = "s413"
-        value.source = 15
-        if DescribeConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [158])] }
+        value.name = "s468"
+        value.value = "s469"
+        value.source = 71
+        if DescribeConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [214])] }
         return value
     }
 }
@@ -1264,7 +1438,7 @@ extension AlterConfigsRequest: SampleProviding {
         var value = Self()
         value.resources = [AlterConfigsRequest.AlterConfigsResource.sample(version: version)]
         value.validateOnly = true
-        if AlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [160])] }
+        if AlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [216])] }
         return value
     }
 }
@@ -1272,10 +1446,10 @@ extension AlterConfigsRequest: SampleProviding {
 extension AlterConfigsRequest.AlterConfigsResource: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.resourceType = 18
-        value.resourceName = "s418"
+        value.resourceType = 74
+        value.resourceName = "s474"
         value.configs = [AlterConfigsRequest.AlterableConfig.sample(version: version)]
-        if AlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [163])] }
+        if AlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [219])] }
         return value
     }
 }
@@ -1283,9 +1457,9 @@ extension AlterConfigsRequest.AlterConfigsResource: SampleProviding {
 extension AlterConfigsRequest.AlterableConfig: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s420"
-        value.value = "s421"
-        if AlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [165])] }
+        value.name = "s476"
+        value.value = "s477"
+        if AlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [221])] }
         return value
     }
 }
@@ -1293,9 +1467,9 @@ extension AlterConfigsRequest.AlterableConfig: SampleProviding {
 extension AlterConfigsResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 23
+        value.throttleTimeMs = 79
         value.responses = [AlterConfigsResponse.AlterConfigsResourceResponse.sample(version: version)]
-        if AlterConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [167])] }
+        if AlterConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [223])] }
         return value
     }
 }
@@ -1303,11 +1477,32 @@ extension AlterConfigsResponse: SampleProviding {
 extension AlterConfigsResponse.AlterConfigsResourceResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.errorCode = KafkaErrorCode(rawValue: 25)
-        value.errorMessage = "s425"
-        value.resourceType = 27
-        value.resourceName = "s427"
-        if AlterConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [171])] }
+        value.errorCode = KafkaErrorCode(rawValue: 81)
+        value.errorMessage = "s481"
+        value.resourceType = 83
+        value.resourceName = "s483"
+        if AlterConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [227])] }
+        return value
+    }
+}
+
+extension SaslAuthenticateRequest: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.authBytes = [228, 1, 2]
+        if SaslAuthenticateRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [228])] }
+        return value
+    }
+}
+
+extension SaslAuthenticateResponse: SampleProviding {
+    static func sample(version: Int16) -> Self {
+        var value = Self()
+        value.errorCode = KafkaErrorCode(rawValue: 86)
+        value.errorMessage = "s486"
+        value.authBytes = [231, 1, 2]
+        if version >= 1 { value.sessionLifetimeMs = 89 }
+        if SaslAuthenticateResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [232])] }
         return value
     }
 }
@@ -1316,9 +1511,9 @@ extension CreatePartitionsRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.topics = [CreatePartitionsRequest.CreatePartitionsTopic.sample(version: version)]
-        value.timeoutMs = 30
+        value.timeoutMs = 91
         value.validateOnly = true
-        if CreatePartitionsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [174])] }
+        if CreatePartitionsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [235])] }
         return value
     }
 }
@@ -1326,10 +1521,10 @@ extension CreatePartitionsRequest: SampleProviding {
 extension CreatePartitionsRequest.CreatePartitionsTopic: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s431"
-        value.count = 33
+        value.name = "s492"
+        value.count = 94
         value.assignments = [CreatePartitionsRequest.CreatePartitionsAssignment.sample(version: version)]
-        if CreatePartitionsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [177])] }
+        if CreatePartitionsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [238])] }
         return value
     }
 }
@@ -1337,8 +1532,8 @@ extension CreatePartitionsRequest.CreatePartitionsTopic: SampleProviding {
 extension CreatePartitionsRequest.CreatePartitionsAssignment: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.brokerIds = [35]
-        if CreatePartitionsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [178])] }
+        value.brokerIds = [96]
+        if CreatePartitionsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [239])] }
         return value
     }
 }
@@ -1346,9 +1541,9 @@ extension CreatePartitionsRequest.CreatePartitionsAssignment: SampleProviding {
 extension CreatePartitionsResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 36
+        value.throttleTimeMs = 97
         value.results = [CreatePartitionsResponse.CreatePartitionsTopicResult.sample(version: version)]
-        if CreatePartitionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [180])] }
+        if CreatePartitionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [241])] }
         return value
     }
 }
@@ -1356,10 +1551,10 @@ extension CreatePartitionsResponse: SampleProviding {
 extension CreatePartitionsResponse.CreatePartitionsTopicResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s437"
-        value.errorCode = KafkaErrorCode(rawValue: 39)
-        value.errorMessage = "s439"
-        if CreatePartitionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [183])] }
+        value.name = "s498"
+        value.errorCode = KafkaErrorCode(rawValue: 100)
+        value.errorMessage = "s500"
+        if CreatePartitionsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [244])] }
         return value
     }
 }
@@ -1367,8 +1562,8 @@ extension CreatePartitionsResponse.CreatePartitionsTopicResult: SampleProviding 
 extension DeleteGroupsRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.groupsNames = ["s440"]
-        if DeleteGroupsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [184])] }
+        value.groupsNames = ["s501"]
+        if DeleteGroupsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [245])] }
         return value
     }
 }
@@ -1376,9 +1571,9 @@ extension DeleteGroupsRequest: SampleProviding {
 extension DeleteGroupsResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 42
+        value.throttleTimeMs = 3
         value.results = [DeleteGroupsResponse.DeletableGroupResult.sample(version: version)]
-        if DeleteGroupsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [186])] }
+        if DeleteGroupsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [247])] }
         return value
     }
 }
@@ -1386,9 +1581,9 @@ extension DeleteGroupsResponse: SampleProviding {
 extension DeleteGroupsResponse.DeletableGroupResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.groupId = "s443"
-        value.errorCode = KafkaErrorCode(rawValue: 45)
-        if DeleteGroupsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [188])] }
+        value.groupId = "s504"
+        value.errorCode = KafkaErrorCode(rawValue: 6)
+        if DeleteGroupsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [249])] }
         return value
     }
 }
@@ -1396,10 +1591,10 @@ extension DeleteGroupsResponse.DeletableGroupResult: SampleProviding {
 extension ElectLeadersRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        if version >= 1 { value.electionType = 46 }
+        if version >= 1 { value.electionType = 7 }
         value.topicPartitions = [ElectLeadersRequest.TopicPartitions.sample(version: version)]
-        value.timeoutMs = 48
-        if ElectLeadersRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [191])] }
+        value.timeoutMs = 9
+        if ElectLeadersRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [252])] }
         return value
     }
 }
@@ -1407,9 +1602,9 @@ extension ElectLeadersRequest: SampleProviding {
 extension ElectLeadersRequest.TopicPartitions: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.topic = "s448"
-        value.partitions = [50]
-        if ElectLeadersRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [193])] }
+        value.topic = "s509"
+        value.partitions = [11]
+        if ElectLeadersRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [254])] }
         return value
     }
 }
@@ -1417,10 +1612,10 @@ extension ElectLeadersRequest.TopicPartitions: SampleProviding {
 extension ElectLeadersResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 51
-        if version >= 1 { value.errorCode = KafkaErrorCode(rawValue: 52) }
+        value.throttleTimeMs = 12
+        if version >= 1 { value.errorCode = KafkaErrorCode(rawValue: 13) }
         value.replicaElectionResults = [ElectLeadersResponse.ReplicaElectionResult.sample(version: version)]
-        if ElectLeadersResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [196])] }
+        if ElectLeadersResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [1])] }
         return value
     }
 }
@@ -1428,9 +1623,9 @@ extension ElectLeadersResponse: SampleProviding {
 extension ElectLeadersResponse.ReplicaElectionResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.topic = "s453"
+        value.topic = "s514"
         value.partitionResult = [ElectLeadersResponse.PartitionResult.sample(version: version)]
-        if ElectLeadersResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [198])] }
+        if ElectLeadersResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [3])] }
         return value
     }
 }
@@ -1438,10 +1633,10 @@ extension ElectLeadersResponse.ReplicaElectionResult: SampleProviding {
 extension ElectLeadersResponse.PartitionResult: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.partitionId = 56
-        value.errorCode = KafkaErrorCode(rawValue: 57)
-        value.errorMessage = "s457"
-        if ElectLeadersResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [201])] }
+        value.partitionId = 17
+        value.errorCode = KafkaErrorCode(rawValue: 18)
+        value.errorMessage = "s518"
+        if ElectLeadersResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [6])] }
         return value
     }
 }
@@ -1451,7 +1646,7 @@ extension IncrementalAlterConfigsRequest: SampleProviding {
         var value = Self()
         value.resources = [IncrementalAlterConfigsRequest.AlterConfigsResource.sample(version: version)]
         value.validateOnly = true
-        if IncrementalAlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [203])] }
+        if IncrementalAlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [8])] }
         return value
     }
 }
@@ -1459,10 +1654,10 @@ extension IncrementalAlterConfigsRequest: SampleProviding {
 extension IncrementalAlterConfigsRequest.AlterConfigsResource: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.resourceType = 61
-        value.resourceName = "s461"
+        value.resourceType = 22
+        value.resourceName = "s522"
         value.configs = [IncrementalAlterConfigsRequest.AlterableConfig.sample(version: version)]
-        if IncrementalAlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [206])] }
+        if IncrementalAlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [11])] }
         return value
     }
 }
@@ -1470,10 +1665,10 @@ extension IncrementalAlterConfigsRequest.AlterConfigsResource: SampleProviding {
 extension IncrementalAlterConfigsRequest.AlterableConfig: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s463"
-        value.configOperation = 65
-        value.value = "s465"
-        if IncrementalAlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [209])] }
+        value.name = "s524"
+        value.configOperation = 26
+        value.value = "s526"
+        if IncrementalAlterConfigsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [14])] }
         return value
     }
 }
@@ -1481,9 +1676,9 @@ extension IncrementalAlterConfigsRequest.AlterableConfig: SampleProviding {
 extension IncrementalAlterConfigsResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 67
+        value.throttleTimeMs = 28
         value.responses = [IncrementalAlterConfigsResponse.AlterConfigsResourceResponse.sample(version: version)]
-        if IncrementalAlterConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [211])] }
+        if IncrementalAlterConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [16])] }
         return value
     }
 }
@@ -1491,11 +1686,11 @@ extension IncrementalAlterConfigsResponse: SampleProviding {
 extension IncrementalAlterConfigsResponse.AlterConfigsResourceResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.errorCode = KafkaErrorCode(rawValue: 69)
-        value.errorMessage = "s469"
-        value.resourceType = 71
-        value.resourceName = "s471"
-        if IncrementalAlterConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [215])] }
+        value.errorCode = KafkaErrorCode(rawValue: 30)
+        value.errorMessage = "s530"
+        value.resourceType = 32
+        value.resourceName = "s532"
+        if IncrementalAlterConfigsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [20])] }
         return value
     }
 }
@@ -1503,9 +1698,9 @@ extension IncrementalAlterConfigsResponse.AlterConfigsResourceResponse: SamplePr
 extension ListPartitionReassignmentsRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.timeoutMs = 73
+        value.timeoutMs = 34
         value.topics = [ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics.sample(version: version)]
-        if ListPartitionReassignmentsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [217])] }
+        if ListPartitionReassignmentsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [22])] }
         return value
     }
 }
@@ -1513,9 +1708,9 @@ extension ListPartitionReassignmentsRequest: SampleProviding {
 extension ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s474"
-        value.partitionIndexes = [76]
-        if ListPartitionReassignmentsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [219])] }
+        value.name = "s535"
+        value.partitionIndexes = [37]
+        if ListPartitionReassignmentsRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [24])] }
         return value
     }
 }
@@ -1523,11 +1718,11 @@ extension ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics: Sa
 extension ListPartitionReassignmentsResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 77
-        value.errorCode = KafkaErrorCode(rawValue: 78)
-        value.errorMessage = "s478"
+        value.throttleTimeMs = 38
+        value.errorCode = KafkaErrorCode(rawValue: 39)
+        value.errorMessage = "s539"
         value.topics = [ListPartitionReassignmentsResponse.OngoingTopicReassignment.sample(version: version)]
-        if ListPartitionReassignmentsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [223])] }
+        if ListPartitionReassignmentsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [28])] }
         return value
     }
 }
@@ -1535,9 +1730,9 @@ extension ListPartitionReassignmentsResponse: SampleProviding {
 extension ListPartitionReassignmentsResponse.OngoingTopicReassignment: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s480"
+        value.name = "s541"
         value.partitions = [ListPartitionReassignmentsResponse.OngoingPartitionReassignment.sample(version: version)]
-        if ListPartitionReassignmentsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [225])] }
+        if ListPartitionReassignmentsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [30])] }
         return value
     }
 }
@@ -1545,11 +1740,11 @@ extension ListPartitionReassignmentsResponse.OngoingTopicReassignment: SamplePro
 extension ListPartitionReassignmentsResponse.OngoingPartitionReassignment: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.partitionIndex = 83
-        value.replicas = [84]
-        value.addingReplicas = [85]
-        value.removingReplicas = [86]
-        if ListPartitionReassignmentsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [229])] }
+        value.partitionIndex = 44
+        value.replicas = [45]
+        value.addingReplicas = [46]
+        value.removingReplicas = [47]
+        if ListPartitionReassignmentsResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [34])] }
         return value
     }
 }
@@ -1557,7 +1752,7 @@ extension ListPartitionReassignmentsResponse.OngoingPartitionReassignment: Sampl
 extension OffsetDeleteRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.groupId = "s486"
+        value.groupId = "s547"
         value.topics = [OffsetDeleteRequest.OffsetDeleteRequestTopic.sample(version: version)]
         return value
     }
@@ -1566,7 +1761,7 @@ extension OffsetDeleteRequest: SampleProviding {
 extension OffsetDeleteRequest.OffsetDeleteRequestTopic: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s488"
+        value.name = "s549"
         value.partitions = [OffsetDeleteRequest.OffsetDeleteRequestPartition.sample(version: version)]
         return value
     }
@@ -1575,7 +1770,7 @@ extension OffsetDeleteRequest.OffsetDeleteRequestTopic: SampleProviding {
 extension OffsetDeleteRequest.OffsetDeleteRequestPartition: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.partitionIndex = 91
+        value.partitionIndex = 52
         return value
     }
 }
@@ -1583,8 +1778,8 @@ extension OffsetDeleteRequest.OffsetDeleteRequestPartition: SampleProviding {
 extension OffsetDeleteResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.errorCode = KafkaErrorCode(rawValue: 92)
-        value.throttleTimeMs = 93
+        value.errorCode = KafkaErrorCode(rawValue: 53)
+        value.throttleTimeMs = 54
         value.topics = [OffsetDeleteResponse.OffsetDeleteResponseTopic.sample(version: version)]
         return value
     }
@@ -1593,7 +1788,7 @@ extension OffsetDeleteResponse: SampleProviding {
 extension OffsetDeleteResponse.OffsetDeleteResponseTopic: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.name = "s494"
+        value.name = "s555"
         value.partitions = [OffsetDeleteResponse.OffsetDeleteResponsePartition.sample(version: version)]
         return value
     }
@@ -1602,8 +1797,8 @@ extension OffsetDeleteResponse.OffsetDeleteResponseTopic: SampleProviding {
 extension OffsetDeleteResponse.OffsetDeleteResponsePartition: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.partitionIndex = 97
-        value.errorCode = KafkaErrorCode(rawValue: 98)
+        value.partitionIndex = 58
+        value.errorCode = KafkaErrorCode(rawValue: 59)
         return value
     }
 }
@@ -1612,8 +1807,8 @@ extension DescribeClusterRequest: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.includeClusterAuthorizedOperations = true
-        if version >= 1 { value.endpointType = 100 }
-        if DescribeClusterRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [244])] }
+        if version >= 1 { value.endpointType = 61 }
+        if DescribeClusterRequest.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [49])] }
         return value
     }
 }
@@ -1621,15 +1816,15 @@ extension DescribeClusterRequest: SampleProviding {
 extension DescribeClusterResponse: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.throttleTimeMs = 2
-        value.errorCode = KafkaErrorCode(rawValue: 3)
-        value.errorMessage = "s503"
-        if version >= 1 { value.endpointType = 5 }
-        value.clusterId = "s505"
-        value.controllerId = 7
+        value.throttleTimeMs = 63
+        value.errorCode = KafkaErrorCode(rawValue: 64)
+        value.errorMessage = "s564"
+        if version >= 1 { value.endpointType = 66 }
+        value.clusterId = "s566"
+        value.controllerId = 68
         value.brokers = [DescribeClusterResponse.DescribeClusterBroker.sample(version: version)]
-        value.clusterAuthorizedOperations = 9
-        if DescribeClusterResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [252])] }
+        value.clusterAuthorizedOperations = 70
+        if DescribeClusterResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [57])] }
         return value
     }
 }
@@ -1637,11 +1832,11 @@ extension DescribeClusterResponse: SampleProviding {
 extension DescribeClusterResponse.DescribeClusterBroker: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.brokerId = 10
-        value.host = "s510"
-        value.port = 12
-        value.rack = "s512"
-        if DescribeClusterResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [1])] }
+        value.brokerId = 71
+        value.host = "s571"
+        value.port = 73
+        value.rack = "s573"
+        if DescribeClusterResponse.isFlexible(version) { value.unknownTaggedFields = [TaggedField(tag: 900, data: [62])] }
         return value
     }
 }
@@ -1649,11 +1844,11 @@ extension DescribeClusterResponse.DescribeClusterBroker: SampleProviding {
 extension ConsumerProtocolSubscription: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.topics = ["s514"]
-        value.userData = [3, 1, 2]
+        value.topics = ["s575"]
+        value.userData = [64, 1, 2]
         if version >= 1 { value.ownedPartitions = [ConsumerProtocolSubscription.TopicPartition.sample(version: version)] }
-        if version >= 2 { value.generationId = 18 }
-        if version >= 3 { value.rackId = "s518" }
+        if version >= 2 { value.generationId = 79 }
+        if version >= 3 { value.rackId = "s579" }
         return value
     }
 }
@@ -1661,8 +1856,8 @@ extension ConsumerProtocolSubscription: SampleProviding {
 extension ConsumerProtocolSubscription.TopicPartition: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        if version >= 1 { value.topic = "s519" }
-        if version >= 1 { value.partitions = [21] }
+        if version >= 1 { value.topic = "s580" }
+        if version >= 1 { value.partitions = [82] }
         return value
     }
 }
@@ -1671,7 +1866,7 @@ extension ConsumerProtocolAssignment: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
         value.assignedPartitions = [ConsumerProtocolAssignment.TopicPartition.sample(version: version)]
-        value.userData = [10, 1, 2]
+        value.userData = [71, 1, 2]
         return value
     }
 }
@@ -1679,8 +1874,8 @@ extension ConsumerProtocolAssignment: SampleProviding {
 extension ConsumerProtocolAssignment.TopicPartition: SampleProviding {
     static func sample(version: Int16) -> Self {
         var value = Self()
-        value.topic = "s523"
-        value.partitions = [25]
+        value.topic = "s584"
+        value.partitions = [86]
         return value
     }
 }
@@ -1713,6 +1908,8 @@ let generatedSampleTypes: [(type: any SampleProviding.Type, versions: ClosedRang
     (DescribeGroupsResponse.self, 0...5),
     (ListGroupsRequest.self, 0...5),
     (ListGroupsResponse.self, 0...5),
+    (SaslHandshakeRequest.self, 1...1),
+    (SaslHandshakeResponse.self, 1...1),
     (ApiVersionsRequest.self, 0...4),
     (ApiVersionsResponse.self, 0...4),
     (CreateTopicsRequest.self, 2...7),
@@ -1725,10 +1922,18 @@ let generatedSampleTypes: [(type: any SampleProviding.Type, versions: ClosedRang
     (InitProducerIdResponse.self, 0...5),
     (OffsetForLeaderEpochRequest.self, 2...4),
     (OffsetForLeaderEpochResponse.self, 2...4),
+    (DescribeAclsRequest.self, 1...3),
+    (DescribeAclsResponse.self, 1...3),
+    (CreateAclsRequest.self, 1...3),
+    (CreateAclsResponse.self, 1...3),
+    (DeleteAclsRequest.self, 1...3),
+    (DeleteAclsResponse.self, 1...3),
     (DescribeConfigsRequest.self, 1...4),
     (DescribeConfigsResponse.self, 1...4),
     (AlterConfigsRequest.self, 0...2),
     (AlterConfigsResponse.self, 0...2),
+    (SaslAuthenticateRequest.self, 0...2),
+    (SaslAuthenticateResponse.self, 0...2),
     (CreatePartitionsRequest.self, 0...3),
     (CreatePartitionsResponse.self, 0...3),
     (DeleteGroupsRequest.self, 0...2),

@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import AMQSecurity
 import Logging
 import AMQStorage
 
@@ -17,6 +18,7 @@ struct AdminHandlers {
     func handle(_ request: CreateTopicsRequest, _ context: KafkaRequestContext) async throws -> CreateTopicsResponse {
         let defaults = await broker.view()?.topology.settings.defaultPartitions ?? 1
         let repeated = Self.repeated(request.topics.map(\.name))
+        let mayCreate = context.mayOnCluster(.create)
         var response = CreateTopicsResponse()
         for topic in request.topics {
             var result = CreateTopicsResponse.CreatableTopicResult(name: topic.name)
@@ -25,6 +27,9 @@ struct AdminHandlers {
                 // As Kafka: every entry of a name given twice is refused, and none is created.
                 result.errorCode = .invalidRequest
                 result.errorMessage = "the request names topic \(topic.name) more than once"
+            } else if !mayCreate && !context.may(.create, .topic, topic.name) {
+                result.errorCode = .topicAuthorizationFailed
+                result.errorMessage = "\(context.access.principal) may not create topic \(topic.name)"
             } else if !MetadataHandler.isValidTopicName(topic.name) {
                 result.errorCode = .invalidTopicException
                 result.errorMessage = "topic names are 1-249 characters of [a-zA-Z0-9._-]"
@@ -38,7 +43,7 @@ struct AdminHandlers {
                 var configs: [String: String] = [:]
                 for config in topic.configs { if let value = config.value { configs[config.name] = value } }
                 do {
-                    let created = try await broker.control.createTopic(
+                    let created = try await context.control(broker).createTopic(
                         name: topic.name, partitions: partitions, configs: configs, validateOnly: request.validateOnly
                     ).topic
                     result.numPartitions = Int32(created.partitions)
@@ -66,9 +71,12 @@ struct AdminHandlers {
             if let name, repeated.contains(name) {
                 result.errorCode = .invalidRequest
                 result.errorMessage = "the request names topic \(name) more than once"
+            } else if let name, !context.may(.delete, .topic, name) {
+                result.errorCode = .topicAuthorizationFailed
+                result.errorMessage = "\(context.access.principal) may not delete topic \(name)"
             } else if let name {
                 do {
-                    try await broker.control.deleteTopic(name: name)
+                    try await context.control(broker).deleteTopic(name: name)
                 } catch {
                     (result.errorCode, result.errorMessage) = Self.code(for: error, topicExists: .unknownServerError, invalid: .invalidRequest)
                 }
@@ -91,6 +99,9 @@ struct AdminHandlers {
             if repeated.contains(topic.name) {
                 result.errorCode = .invalidRequest
                 result.errorMessage = "the request names topic \(topic.name) more than once"
+            } else if !context.may(.alter, .topic, topic.name) {
+                result.errorCode = .topicAuthorizationFailed
+                result.errorMessage = "\(context.access.principal) may not alter topic \(topic.name)"
             } else if topic.assignments != nil {
                 result.errorCode = .invalidRequest
                 result.errorMessage = "manual replica assignment is not supported: amq places partitions itself"
@@ -99,7 +110,7 @@ struct AdminHandlers {
                 result.errorMessage = "topic \(topic.name) already has \(current) partitions; the count can only grow"
             } else {
                 do {
-                    _ = try await broker.control.createPartitions(topic: topic.name, count: Int(topic.count), validateOnly: request.validateOnly)
+                    _ = try await context.control(broker).createPartitions(topic: topic.name, count: Int(topic.count), validateOnly: request.validateOnly)
                 } catch {
                     (result.errorCode, result.errorMessage) = Self.code(for: error, topicExists: .unknownServerError, invalid: .invalidPartitions)
                 }
@@ -112,6 +123,11 @@ struct AdminHandlers {
     // MARK: DescribeConfigs
 
     /// Resource types (Kafka's ConfigResource.Type).
+    /// Kafka checks DescribeConfigs/AlterConfigs on the topic, and on the cluster for broker configs.
+    static func mayConfigure(_ operation: ACLOperation, _ type: Int8, _ name: String, _ context: KafkaRequestContext) -> Bool {
+        type == topicResource ? context.may(operation, .topic, name) : context.mayOnCluster(operation)
+    }
+
     static let topicResource: Int8 = 2
     static let brokerResource: Int8 = 4
 
@@ -121,6 +137,11 @@ struct AdminHandlers {
         for resource in request.resources {
             var result = DescribeConfigsResponse.DescribeConfigsResult(resourceType: resource.resourceType, resourceName: resource.resourceName)
             var entries: [ConfigEntry] = []
+            guard Self.mayConfigure(.describeConfigs, resource.resourceType, resource.resourceName, context) else {
+                result.errorCode = resource.resourceType == Self.topicResource ? .topicAuthorizationFailed : .clusterAuthorizationFailed
+                response.results.append(result)
+                continue
+            }
             switch resource.resourceType {
             case Self.topicResource:
                 if let topic = view?.topic(resource.resourceName) {
@@ -227,6 +248,11 @@ struct AdminHandlers {
                     partitions.append(out)
                     continue
                 }
+                guard context.may(.delete, .topic, topic.name) else {
+                    out.errorCode = .topicAuthorizationFailed
+                    partitions.append(out)
+                    continue
+                }
                 do {
                     // Only the leader moves the log start (admin clients send DeleteRecords to the
                     // leader Metadata named; admin tools do not tag a zone).
@@ -252,12 +278,15 @@ struct AdminHandlers {
     // MARK: DescribeCluster
 
     func handle(_ request: DescribeClusterRequest, _ context: KafkaRequestContext) async throws -> DescribeClusterResponse {
+        guard context.mayOnCluster(.describe) else {
+            return DescribeClusterResponse(errorCode: .clusterAuthorizationFailed, errorMessage: "\(context.access.principal) may not describe the cluster")
+        }
         guard let view = await broker.view() else {
             return DescribeClusterResponse(errorCode: .brokerNotAvailable, errorMessage: "the agent is starting up")
         }
         return DescribeClusterResponse(
             clusterId: view.clusterID, controllerId: view.controllerID,
-            brokers: view.brokers.map { .init(brokerId: Int32($0.id), host: $0.host, port: Int32($0.kafkaPort ?? 0), rack: $0.zone) }
+            brokers: view.brokers.map { .init(brokerId: Int32($0.id), host: $0.host, port: Int32($0.kafkaPort(listener: context.session.security.listener.rawValue) ?? 0), rack: $0.zone) }
         )
     }
 

@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import AMQSecurity
 
 /// AlterConfigs v0–2 and IncrementalAlterConfigs v0–1 (topics, and the broker default: the
 /// cluster settings Kafka has broker configs for), ElectLeaders v0–2, ListPartitionReassignments
@@ -33,7 +34,7 @@ extension AdminHandlers {
                 || !Self.repeated(resource.configs.map(\.name)).isEmpty
             var outcome: (KafkaErrorCode, String?) = (.invalidRequest, "a resource or config named twice")
             if !duplicate {
-                outcome = await apply(change, type: resource.resourceType, name: resource.resourceName, validateOnly: request.validateOnly)
+                outcome = await apply(change, type: resource.resourceType, name: resource.resourceName, validateOnly: request.validateOnly, context)
             }
             let (code, message) = outcome
             response.responses.append(
@@ -75,7 +76,7 @@ extension AdminHandlers {
             if let refusal {
                 outcome = (refusal.0, refusal.1)
             } else {
-                outcome = await apply(change, type: resource.resourceType, name: resource.resourceName, validateOnly: request.validateOnly)
+                outcome = await apply(change, type: resource.resourceType, name: resource.resourceName, validateOnly: request.validateOnly, context)
             }
             let (code, message) = outcome
             response.responses.append(
@@ -86,7 +87,13 @@ extension AdminHandlers {
     }
 
     /// Applies one resource's change through the controller; the Kafka error (or none) and message.
-    private func apply(_ change: ConfigChange, type: Int8, name: String, validateOnly: Bool) async -> (KafkaErrorCode, String?) {
+    private func apply(_ change: ConfigChange, type: Int8, name: String, validateOnly: Bool, _ context: KafkaRequestContext) async -> (KafkaErrorCode, String?) {
+        guard AdminHandlers.mayConfigure(.alterConfigs, type, name, context) else {
+            return type == Self.topicResource
+                ? (.topicAuthorizationFailed, "\(context.access.principal) may not alter the configs of topic \(name)")
+                : (.clusterAuthorizationFailed, "\(context.access.principal) may not alter the cluster's configs")
+        }
+        let broker = self.broker.acting(for: context)
         do {
             switch type {
             case Self.topicResource:
@@ -131,6 +138,9 @@ extension AdminHandlers {
     /// over by the controller on its own (ELIGIBLE_LEADERS_NOT_AVAILABLE until then). Evening out
     /// leaders across agents is `amq cluster rebalance`.
     func handle(_ request: ElectLeadersRequest, _ context: KafkaRequestContext) async throws -> ElectLeadersResponse {
+        guard context.mayOnCluster(.alter) else {
+            return ElectLeadersResponse(errorCode: .clusterAuthorizationFailed)
+        }
         guard let view = await broker.view() else { return ElectLeadersResponse(errorCode: .brokerNotAvailable) }
         let alive = Set(view.brokers.map(\.id))
         let asked: [(String, [Int32])] =
@@ -160,6 +170,9 @@ extension AdminHandlers {
     /// amq moves partitions by placement in one topology change, never by a reassignment in
     /// progress: there is none to list.
     func handle(_ request: ListPartitionReassignmentsRequest, _ context: KafkaRequestContext) async throws -> ListPartitionReassignmentsResponse {
-        ListPartitionReassignmentsResponse()
+        guard context.mayOnCluster(.describe) else {
+            return ListPartitionReassignmentsResponse(errorCode: .clusterAuthorizationFailed, errorMessage: "\(context.access.principal) may not describe the cluster")
+        }
+        return ListPartitionReassignmentsResponse()
     }
 }

@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import AMQSecurity
 import AMQStreamIndex
 import Logging
 import AMQStorage
@@ -51,7 +52,12 @@ struct FetchHandler {
         let zone = broker.clientZone(context, view: view, rack: request.rackId)
         var slots: [Slot] = []
         for (t, topic) in request.topics.enumerated() {
+            let readable = context.may(.read, .topic, topic.topic)
             for (p, partition) in topic.partitions.enumerated() {
+                guard readable else {
+                    response.responses[t].partitions[p].errorCode = .topicAuthorizationFailed
+                    continue
+                }
                 let key: PartitionKey
                 let epoch: Int
                 do {

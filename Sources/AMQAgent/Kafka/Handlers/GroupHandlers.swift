@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import AMQSecurity
 import AMQStreamIndex
 import Logging
 import NIOCore
@@ -20,6 +21,13 @@ struct GroupHandlers {
     private var groups: GroupCoordinator { broker.groups }
 
     /// nil when this agent coordinates `groupID`, else the error to answer with.
+    /// Why this agent cannot serve `groupID` for `context` doing `operation`: not allowed
+    /// (checked first, as Kafka does), not started, or not its coordinator.
+    private func coordinatorError(_ groupID: String, _ view: BrokerView?, _ context: KafkaRequestContext, _ operation: ACLOperation) -> KafkaErrorCode? {
+        guard context.may(operation, .group, groupID) else { return .groupAuthorizationFailed }
+        return coordinatorError(groupID, view)
+    }
+
     private func coordinatorError(_ groupID: String, _ view: BrokerView?) -> KafkaErrorCode? {
         guard let view else { return .coordinatorNotAvailable }
         let alive = view.brokers.map(\.id)
@@ -43,6 +51,9 @@ struct GroupHandlers {
                     errorMessage: transactional ? "transactions are not supported by amq" : "unknown coordinator key type \(request.keyType)"
                 )
             }
+            guard context.may(.describe, .group, key) else {
+                return .init(key: key, nodeId: KafkaSentinel.noNode, host: "", port: KafkaSentinel.noNode, errorCode: .groupAuthorizationFailed)
+            }
             guard let view, !view.brokers.isEmpty else {
                 return .init(key: key, nodeId: KafkaSentinel.noNode, host: "", port: KafkaSentinel.noNode, errorCode: .coordinatorNotAvailable)
             }
@@ -64,7 +75,7 @@ struct GroupHandlers {
     // MARK: Membership
 
     func handle(_ request: JoinGroupRequest, _ context: KafkaRequestContext) async throws -> JoinGroupResponse {
-        if let error = coordinatorError(request.groupId, await broker.view()) {
+        if let error = coordinatorError(request.groupId, await broker.view(), context, .read) {
             return JoinGroupResponse(errorCode: error, generationId: KafkaSentinel.noGeneration, protocolName: context.version >= 7 ? nil : "", leader: "", memberId: request.memberId)
         }
         let session = Duration.milliseconds(Int64(request.sessionTimeoutMs))
@@ -92,7 +103,7 @@ struct GroupHandlers {
     }
 
     func handle(_ request: SyncGroupRequest, _ context: KafkaRequestContext) async throws -> SyncGroupResponse {
-        if let error = coordinatorError(request.groupId, await broker.view()) {
+        if let error = coordinatorError(request.groupId, await broker.view(), context, .read) {
             return SyncGroupResponse(errorCode: error)
         }
         var assignments: [String: [UInt8]] = [:]
@@ -110,7 +121,7 @@ struct GroupHandlers {
     }
 
     func handle(_ request: HeartbeatRequest, _ context: KafkaRequestContext) async throws -> HeartbeatResponse {
-        if let error = coordinatorError(request.groupId, await broker.view()) {
+        if let error = coordinatorError(request.groupId, await broker.view(), context, .read) {
             return HeartbeatResponse(errorCode: error)
         }
         let error = await groups.heartbeat(
@@ -120,7 +131,7 @@ struct GroupHandlers {
     }
 
     func handle(_ request: LeaveGroupRequest, _ context: KafkaRequestContext) async throws -> LeaveGroupResponse {
-        if let error = coordinatorError(request.groupId, await broker.view()) {
+        if let error = coordinatorError(request.groupId, await broker.view(), context, .read) {
             return LeaveGroupResponse(errorCode: error)
         }
         let leaving = context.version >= 3
@@ -148,7 +159,9 @@ struct GroupHandlers {
                 }
             )
         }
-        if let error = coordinatorError(request.groupId, await broker.view()) { return answer(error) }
+        if let error = coordinatorError(request.groupId, await broker.view(), context, .read) { return answer(error) }
+        // Offsets only for topics the member may read (Kafka answers the others TOPIC_AUTHORIZATION_FAILED).
+        let unreadable = Set(request.topics.map(\.name).filter { !context.may(.read, .topic, $0) })
         if let error = await groups.validateOffsetCommit(
             HeartbeatRequestInput(
                 groupID: request.groupId, memberID: request.memberId, groupInstanceID: request.groupInstanceId,
@@ -157,7 +170,7 @@ struct GroupHandlers {
         ) {
             return answer(error.kafkaErrorCode)
         }
-        let offsets = request.topics.flatMap { topic in
+        let offsets = request.topics.filter { !unreadable.contains($0.name) }.flatMap { topic in
             topic.partitions.map {
                 GroupOffset(
                     topic: topic.name, partition: Int($0.partitionIndex), offset: $0.committedOffset, leaderEpoch: $0.committedLeaderEpoch,
@@ -173,6 +186,9 @@ struct GroupHandlers {
             return answer(.coordinatorNotAvailable)
         }
         var outcome: [String: [Int: KafkaErrorCode]] = [:]
+        for topic in request.topics where unreadable.contains(topic.name) {
+            for partition in topic.partitions { outcome[topic.name, default: [:]][Int(partition.partitionIndex)] = .topicAuthorizationFailed }
+        }
         for result in results {
             outcome[result.topic, default: [:]][result.partition] = switch result.outcome {
             case .ok: KafkaErrorCode.none
@@ -250,7 +266,7 @@ struct GroupHandlers {
     private func fetch(
         _ groupID: String, _ wanted: [(name: String, partitions: [Int32])]?, view: BrokerView?, context: KafkaRequestContext
     ) async -> (topics: [(name: String, partitions: [FetchedPartition])], error: KafkaErrorCode) {
-        if let error = coordinatorError(groupID, view) {
+        if let error = coordinatorError(groupID, view, context, .describe) {
             return ((wanted ?? []).map { ($0.name, $0.partitions.map { FetchedPartition(partition: $0, offset: KafkaSentinel.unknownOffset, leaderEpoch: KafkaSentinel.unknownLeaderEpoch, metadata: "") }) }, error)
         }
         let committed: [GroupOffset]
@@ -304,6 +320,8 @@ struct GroupHandlers {
                 listed.append(GroupOverview(groupID: group, protocolType: "consumer", state: GroupState.empty.rawValue))
             }
         }
+        // Kafka lists every group to those who may describe the cluster, else the groups they may describe.
+        if !context.mayOnCluster(.describe) { listed = listed.filter { context.may(.describe, .group, $0.groupID) } }
         return ListGroupsResponse(
             errorCode: .none,
             groups: listed.sorted { $0.groupID < $1.groupID }.map {
@@ -316,7 +334,7 @@ struct GroupHandlers {
         let view = await broker.view()
         var response = DescribeGroupsResponse()
         for groupID in request.groups {
-            if let error = coordinatorError(groupID, view) {
+            if let error = coordinatorError(groupID, view, context, .describe) {
                 response.groups.append(.init(errorCode: error, groupId: groupID, groupState: "", protocolType: "", protocolData: ""))
                 continue
             }
@@ -347,7 +365,7 @@ struct GroupHandlers {
         let view = await broker.view()
         var response = DeleteGroupsResponse()
         for groupID in request.groupsNames {
-            var code = coordinatorError(groupID, view)
+            var code = coordinatorError(groupID, view, context, .delete)
             // Known to the coordinator (an Empty group is: Kafka keeps it), or only by its offsets.
             var known = false
             if code == nil {
@@ -360,7 +378,7 @@ struct GroupHandlers {
             if code == nil {
                 do {
                     let had = try await broker.control.fetchOffsets(group: groupID, topics: nil)
-                    try await broker.control.deleteOffsets(group: groupID)
+                    try await context.control(broker).deleteOffsets(group: groupID)
                     if had.isEmpty, !known { code = .groupIDNotFound }
                 } catch {
                     code = .coordinatorNotAvailable
@@ -381,7 +399,7 @@ extension GroupHandlers {
     /// is GROUP_ID_NOT_FOUND; a partition named twice, INVALID_REQUEST.
     func handle(_ request: OffsetDeleteRequest, _ context: KafkaRequestContext) async throws -> OffsetDeleteResponse {
         let view = await broker.view()
-        if let code = coordinatorError(request.groupId, view) { return OffsetDeleteResponse(errorCode: code) }
+        if let code = coordinatorError(request.groupId, view, context, .delete) { return OffsetDeleteResponse(errorCode: code) }
         guard let view else { return OffsetDeleteResponse(errorCode: .coordinatorNotAvailable) }
         let description = await broker.groups.describe(groupID: request.groupId)
         let committed: [GroupOffset]
@@ -427,7 +445,7 @@ extension GroupHandlers {
         }
         if !deleting.isEmpty {
             do {
-                try await broker.control.deleteOffsets(group: request.groupId, partitions: deleting)
+                try await context.control(broker).deleteOffsets(group: request.groupId, partitions: deleting)
             } catch {
                 return OffsetDeleteResponse(errorCode: .coordinatorNotAvailable)
             }

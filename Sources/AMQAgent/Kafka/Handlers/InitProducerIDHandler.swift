@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import AMQSecurity
 import Logging
 
 /// InitProducerId v0–5 for idempotent producers. Ids come from the controller (monotonic in its
@@ -13,6 +14,13 @@ struct InitProducerIDHandler {
         if let transactionalID = request.transactionalId, !transactionalID.isEmpty {
             return InitProducerIdResponse(
                 errorCode: .coordinatorNotAvailable, producerId: KafkaSentinel.noProducerID, producerEpoch: KafkaSentinel.noProducerEpoch
+            )
+        }
+        // Kafka: an idempotent producer needs IdempotentWrite on the cluster, or Write on some topic.
+        guard context.mayOnCluster(.idempotentWrite) || context.access.authorizer.authorizeAny(context.access.principal, host: context.access.host, .write, .topic)
+        else {
+            return InitProducerIdResponse(
+                errorCode: .clusterAuthorizationFailed, producerId: KafkaSentinel.noProducerID, producerEpoch: KafkaSentinel.noProducerEpoch
             )
         }
         if request.producerId >= 0, request.producerEpoch >= 0, request.producerEpoch < Int16.max - 1 {

@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import AMQSecurity
 import AMQStreamIndex
 import Logging
 import AMQStorage
@@ -26,6 +27,11 @@ struct ListOffsetsHandler {
             var partitions: [ListOffsetsResponse.ListOffsetsPartitionResponse] = []
             for partition in topic.partitions {
                 var out = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: partition.partitionIndex)
+                guard context.may(.describe, .topic, topic.name) else {
+                    out.errorCode = .topicAuthorizationFailed
+                    partitions.append(out)
+                    continue
+                }
                 do {
                     let (storage, key, epoch) = try await Self.readable(topic.name, partition.partitionIndex, view: view, zone: zone)
                     if let error = FetchHandler.checkEpoch(partition.currentLeaderEpoch, against: epoch) {
@@ -69,6 +75,11 @@ struct ListOffsetsHandler {
             var partitions: [OffsetForLeaderEpochResponse.EpochEndOffset] = []
             for partition in topic.partitions {
                 var out = OffsetForLeaderEpochResponse.EpochEndOffset(partition: partition.partition)
+                guard context.may(.describe, .topic, topic.topic) else {
+                    out.errorCode = .topicAuthorizationFailed
+                    partitions.append(out)
+                    continue
+                }
                 do {
                     let (storage, key, epoch) = try await Self.readable(topic.topic, partition.partition, view: view, zone: zone)
                     if let error = FetchHandler.checkEpoch(partition.currentLeaderEpoch, against: epoch) {

@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import AMQSecurity
 import AMQStorage
 import AMQStreamIndex
 import Logging
@@ -30,16 +31,19 @@ struct MetadataHandler {
         if let topics = request.topics, !(topics.isEmpty && context.version == 0) {
             names = topics.compactMap(\.name)
         } else {
-            names = view.topology.topics.map(\.name).sorted()
+            // Every topic the client may describe, as Kafka lists them.
+            names = view.topology.topics.map(\.name).sorted().filter { context.may(.describe, .topic, $0) }
         }
         // Auto-creation first, so the answer below reflects it.
         let allowCreate = context.version < 4 || request.allowAutoTopicCreation
         var justCreated: Set<String> = []
         if request.topics != nil, allowCreate, view.topology.settings.autoCreateTopics {
             var created = false
-            for name in names where view.topic(name) == nil && Self.isValidTopicName(name) {
+            for name in names where view.topic(name) == nil && Self.isValidTopicName(name)
+                && (context.mayOnCluster(.create) || context.may(.create, .topic, name))
+            {
                 do {
-                    _ = try await broker.control.createTopic(name: name, partitions: view.topology.settings.defaultPartitions)
+                    _ = try await context.control(broker).createTopic(name: name, partitions: view.topology.settings.defaultPartitions)
                     created = true
                     justCreated.insert(name)
                     context.logger.info("Auto-created topic", metadata: ["amq.topic": "\(name)"])
@@ -56,7 +60,7 @@ struct MetadataHandler {
         let zone = broker.clientZone(context, view: view)
         var response = MetadataResponse(
             brokers: brokers.map { node in
-                .init(nodeId: Int32(node.id), host: node.host, port: Int32(node.kafkaPort ?? 0), rack: node.zone)
+                .init(nodeId: Int32(node.id), host: node.host, port: Int32(node.kafkaPort(listener: context.session.security.listener.rawValue) ?? 0), rack: node.zone)
             },
             clusterId: view.clusterID,
             controllerId: view.controllerID
@@ -66,6 +70,10 @@ struct MetadataHandler {
         var led: Set<PartitionKey>?
         if let storage = view.storage { led = Set(await storage.ledPartitions) }
         for name in names {
+            guard context.may(.describe, .topic, name) else {
+                response.topics.append(.init(errorCode: .topicAuthorizationFailed, name: name))
+                continue
+            }
             guard Self.isValidTopicName(name) else {
                 response.topics.append(.init(errorCode: .invalidTopicException, name: name))
                 continue

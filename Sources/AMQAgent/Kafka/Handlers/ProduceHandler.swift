@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaProtocol
+import AMQSecurity
 import AMQStreamIndex
 import Logging
 import AMQStorage
@@ -113,6 +114,10 @@ struct ProduceHandler {
         _ topicName: String, _ data: ProduceRequest.PartitionProduceData, request: ProduceRequest, view: BrokerView?,
         zone: ClientZone?, context: KafkaRequestContext
     ) async -> Staged {
+        // Before anything else, so an unauthorized client learns nothing of the topic.
+        guard context.may(.write, .topic, topicName) else {
+            return .failed(.topicAuthorizationFailed, "\(context.access.principal) may not write to \(topicName)")
+        }
         guard let view, let storage = view.storage else {
             return .failed(.notLeaderOrFollower, "this agent is starting up")
         }

@@ -5,6 +5,7 @@ import DequeModule
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// Where a peer agent's RPC listener is, and its zone.
@@ -21,6 +22,8 @@ struct RPCAddress: Sendable, Equatable {
 final class RPCClient: Sendable {
     let identity: RPCPeer
     let authenticator: RPCAuthenticator
+    /// TLS to the peers' RPC listeners (they ask for this agent's certificate), or nil: plaintext.
+    let tls: NIOSSLContext?
     let metrics: AgentMetrics
     /// This agent's traffic counts: the calling side counts both directions of a link, the
     /// answering side neither, so each inter-agent byte is counted once.
@@ -32,9 +35,10 @@ final class RPCClient: Sendable {
     private let newLinkSink: AsyncStream<PeerLink>.Continuation
 
     init(
-        identity: RPCPeer, authenticator: RPCAuthenticator, metrics: AgentMetrics, traffic: TrafficLedger, logger: Logger,
+        identity: RPCPeer, authenticator: RPCAuthenticator, tls: TLSConfiguration? = nil, metrics: AgentMetrics, traffic: TrafficLedger, logger: Logger,
         resolve: @escaping @Sendable (Int) async -> RPCAddress?
-    ) {
+    ) throws {
+        self.tls = try tls.map { try NIOSSLContext(configuration: $0) }
         self.identity = identity
         self.authenticator = authenticator
         self.metrics = metrics
@@ -147,8 +151,13 @@ final class PeerLink: Sendable {
             // The link's last packet counts are read after the peer closes, before we close.
             .channelOption(.allowRemoteHalfClosure, value: true)
             .connectTimeout(.seconds(5))
-            .connect(host: address.host, port: address.port) { channel in
+            .connect(host: address.host, port: address.port) { [tls = client.tls] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        // An IP address is checked against the certificate's IP SANs; a name is sent as SNI too.
+                        let name = address.host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" } ? nil : address.host
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: name))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder()))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }

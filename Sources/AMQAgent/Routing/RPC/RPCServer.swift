@@ -2,6 +2,7 @@ import AMQKafkaProtocol
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// What serves inter-agent requests: started in the order they arrive on a connection (a
@@ -33,7 +34,8 @@ struct RPCServer: Service {
     let logger: Logger
 
     static func bind(
-        host: String, port: Int, handler: any RPCHandler, authenticator: RPCAuthenticator, identity: @escaping @Sendable () async -> RPCPeer,
+        host: String, port: Int, handler: any RPCHandler, authenticator: RPCAuthenticator, tls: NIOSSLContext? = nil,
+        identity: @escaping @Sendable () async -> RPCPeer,
         metrics: AgentMetrics, logger: Logger
     ) async throws -> RPCServer {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -42,6 +44,8 @@ struct RPCServer: Service {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { child in
                 child.eventLoop.makeCompletedFuture {
+                    // With mutual TLS a peer without a certificate from the cluster CA never gets to its hello.
+                    if let tls { try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder()))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
                 }
