@@ -22,7 +22,7 @@ public struct AMQCommand: AsyncParsableCommand {
         subcommands: [
             ClusterCommand.self, ZoneCommand.self, NodeCommand.self, TopicCommand.self, PartitionCommand.self, AuditCommand.self,
             ProduceCommand.self, ConsumeCommand.self, GroupCommand.self, TrafficCommand.self, QuickstartCommand.self, ControllerCommand.self,
-            AgentCommand.self, BenchCommand.self,
+            AgentCommand.self, BenchCommand.self, UserCommand.self, ACLCommand.self,
         ]
     )
 

@@ -46,8 +46,9 @@ package enum APITable {
         APISpec(43, "ElectLeaders", 0...2),
         APISpec(46, "ListPartitionReassignments", 0...0),
         // Security (issue 12; docs/security.md). SaslHandshake v0 would be followed by raw,
-        // unframed SASL tokens: every client we know sends v1 and SaslAuthenticate instead.
-        APISpec(17, "SaslHandshake", 1...1),
+        // unframed SASL tokens: every client we know sends v1 and SaslAuthenticate instead, but
+        // librdkafka only enables SASL when the broker lists v0 (its feature map asks for 0–0).
+        APISpec(17, "SaslHandshake", 1...1, advertised: 0...1),
         APISpec(36, "SaslAuthenticate", 0...2),
         APISpec(29, "DescribeAcls", 1...3),
         APISpec(30, "CreateAcls", 1...3),

@@ -12,14 +12,14 @@ package enum SCRAMMechanism: String, Sendable, Codable, CodingKeyRepresentable, 
     /// Kafka's ceiling: more makes every PLAIN and SCRAM login slow enough to be a denial of service.
     package static let maxIterations = 16384
 
-    func hmac(_ key: some ContiguousBytes, _ message: some DataProtocol) -> [UInt8] {
+    package func hmac(_ key: some ContiguousBytes, _ message: some DataProtocol) -> [UInt8] {
         switch self {
         case .sha256: Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
         case .sha512: Array(HMAC<SHA512>.authenticationCode(for: message, using: SymmetricKey(data: key)))
         }
     }
 
-    func hash(_ data: some DataProtocol) -> [UInt8] {
+    package func hash(_ data: some DataProtocol) -> [UInt8] {
         switch self {
         case .sha256: Array(SHA256.hash(data: data))
         case .sha512: Array(SHA512.hash(data: data))
@@ -27,7 +27,7 @@ package enum SCRAMMechanism: String, Sendable, Codable, CodingKeyRepresentable, 
     }
 
     /// RFC 5802's Hi(): PBKDF2 with this mechanism's HMAC, one block.
-    func saltedPassword(_ password: String, salt: [UInt8], iterations: Int) -> [UInt8] {
+    package func saltedPassword(_ password: String, salt: [UInt8], iterations: Int) -> [UInt8] {
         let key = SymmetricKey(data: Array(password.utf8))
         func mac(_ message: [UInt8]) -> [UInt8] {
             switch self {
@@ -170,7 +170,10 @@ package struct SCRAMServer: Sendable {
         guard let proofRange = text.range(of: ",p=") else { throw SASLFailure("SCRAM client-final message lacks a proof") }
         let withoutProof = String(text[..<proofRange.lowerBound])
         let attributes = Self.attributes(text)
-        guard attributes["r"] == nonce else { throw SASLFailure("SCRAM nonce mismatch") }
+        // librdkafka sends its client nonce again before the full one ("c=biws,r=" cnonce + the
+        // server-first nonce); Kafka's ScramSaslServer accepts any nonce that ends with the one
+        // it sent, and so do we: the proof covers the message as sent either way.
+        guard let received = attributes["r"], received.hasSuffix(nonce) else { throw SASLFailure("SCRAM nonce mismatch") }
         guard let channelBinding = attributes["c"], channelBinding == "biws" || channelBinding == "eSws" else {
             throw SASLFailure("SCRAM channel binding is not supported")
         }

@@ -45,7 +45,7 @@ import uuid
 from urllib.parse import urlparse
 
 import requests
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition as CfPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition as CfPartition
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -333,9 +333,12 @@ def tls_probe(host, port, cert, key, payload, answered, timeout=10.0):
     if cert:
         context.load_cert_chain(cert, key)
     raw = socket.create_connection((host, port), timeout=timeout)
+    conn = raw
     try:
         try:
             conn = context.wrap_socket(raw, server_hostname=host)
+        except socket.timeout:
+            raise AssertionError(f"{host}:{port}: the TLS handshake neither finished nor failed within {timeout} s")
         except (ssl.SSLError, OSError) as e:
             return "refused", f"handshake: {e}"
         data = b""
@@ -354,7 +357,7 @@ def tls_probe(host, port, cert, key, payload, answered, timeout=10.0):
             return ("answered", data) if answered(data) else ("refused", f"{type(e).__name__}: {e}")
         return "answered", data
     finally:
-        raw.close()
+        conn.close()
 
 
 def http_answer(data):
@@ -383,6 +386,24 @@ def describe_hello_answer(data):
         return f"hello answer (response={flags & 1}, method={method}, accepted={accepted})"
     except IndexError:
         return f"{len(data)} bytes"
+
+
+def login(user, password, agent, timeout=5.0):
+    """A confluent client at one agent only: 'ok' once its metadata request is answered, 'refused'
+    at the first SASL failure, None if neither happened within `timeout`."""
+    errors = []
+    p = Producer(cf_conf(user, password, "SCRAM-SHA-512", bootstrap=f"{agent['host']}:{agent['kafkaPort']}",
+                         logger=QUIET, error_cb=errors.append))
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            p.list_topics(timeout=0.5)
+            return "ok"
+        except KafkaException:
+            p.poll(0.05)
+        if any(e.code() == KafkaError._AUTHENTICATION for e in errors):
+            return "refused"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,17 +472,9 @@ def main():
     ok(f"topics created as {C.admin}: {sorted(topics)}")
 
     # Every agent knows both users, and alice's rights are in force on every partition's leader.
-    def logs_in(user, password, agent):
-        p = Producer(cf_conf(user, password, "SCRAM-SHA-512", bootstrap=f"{agent['host']}:{agent['kafkaPort']}", logger=QUIET))
-        try:
-            p.list_topics(timeout=3)
-            return True
-        except KafkaException:
-            return False
-
     for agent in C.agents:
         for user, password in ((alice, alice_pw), (nobody, nobody_pw)):
-            until(lambda: logs_in(user, password, agent), f"{user} to log in at agent {agent['nodeId']}", timeout=ACL_DEADLINE)
+            until(lambda: login(user, password, agent) == "ok", f"{user} to log in at agent {agent['nodeId']}", timeout=ACL_DEADLINE)
 
     def warm():
         reports = []
@@ -479,7 +492,7 @@ def main():
         p = KafkaProducer(**kp_conf(alice, alice_pw, mechanism), client_id=f"kp-{mechanism}")
         batch = [(f"kp-{mechanism}-{i}".encode(), f"kafka-python {mechanism} {i}".encode()) for i in range(30)]
         futures = [p.send(T_KP, key=k, value=v, partition=i % 3) for i, (k, v) in enumerate(batch)]
-        p.flush()
+        p.flush(timeout=30)
         for f in futures:
             f.get(timeout=30)
         p.close()
@@ -506,14 +519,19 @@ def main():
     kp_refused_produce("unknown user (SCRAM-SHA-512)", T_KP, kp_conf("nosuch-" + run, alice_pw, "SCRAM-SHA-512", **fast), "auth")
     kp_refused_produce("user without ACL", T_KP, kp_conf(nobody, nobody_pw, **fast), "topic")
     c = KafkaConsumer(T_KP, **kp_conf(alice, alice_pw), group_id=f"other-{run}-kp", auto_offset_reset="earliest")
-    try:
-        until(lambda: c.poll(timeout_ms=500) is None, "kafka-python's consumer in a group without ACL to fail", timeout=20)
-        raise AssertionError("kafka-python: a consumer in a group without ACL was not refused")
-    except KErrors.GroupAuthorizationFailedError as e:
-        check(e.errno == GROUP_AUTHORIZATION_FAILED, repr(e))
-        ok("kafka-python consumer in a group without ACL -> GroupAuthorizationFailedError (30)")
-    finally:
-        c.close()
+
+    def kp_group_refused():
+        try:
+            records = c.poll(timeout_ms=500)
+        except KErrors.GroupAuthorizationFailedError as e:
+            return e
+        check(not records, "kafka-python: a consumer in a group without ACL read records")
+        return None
+
+    error = until(kp_group_refused, "kafka-python's consumer in a group without ACL to be refused", timeout=20)
+    c.close()
+    check(error.errno == GROUP_AUTHORIZATION_FAILED, repr(error))
+    ok("kafka-python consumer in a group without ACL -> GroupAuthorizationFailedError (30)")
     check(admin_end(T_KP, 3) == before, f"kafka-python refusals wrote to {T_KP}: {before} -> {admin_end(T_KP, 3)}")
     ok(f"kafka-python refusals wrote nothing ({T_KP} still ends at {before})")
 
@@ -532,7 +550,7 @@ def main():
         if mechanism == "SCRAM-SHA-512":
             c.subscribe([T_CF])
         else:
-            c.assign([CfPartition(T_CF, i, -2) for i in range(3)])  # -2: the beginning
+            c.assign([CfPartition(T_CF, i, OFFSET_BEGINNING) for i in range(3)])
         got, problems = [], []
         deadline = time.time() + 60
         while len(got) < len(expected[T_CF]) and time.time() < deadline:
@@ -559,17 +577,17 @@ def main():
     c.subscribe([T_CF])
     denied = []
 
-    def group_refused():
+    def cf_group_refused():
         m = c.poll(0.5)
-        if m is not None and m.error():
-            denied.append(m.error())
-        elif m is not None:
+        if m is not None and not m.error():
             raise AssertionError("confluent: a consumer in a group without ACL read a record")
-        return denied
+        if m is not None:
+            denied.append(m.error())
+        return next((e for e in denied if e.code() == KafkaError.GROUP_AUTHORIZATION_FAILED), None)
 
-    until(group_refused, "confluent's consumer in a group without ACL to be refused", timeout=20)
+    until(lambda: cf_group_refused() or (len(denied) > 20 and denied), "confluent's consumer in a group without ACL to be refused", timeout=20)
     c.close()
-    check(denied[0].code() == KafkaError.GROUP_AUTHORIZATION_FAILED, f"confluent group without ACL: {denied}")
+    check(any(e.code() == KafkaError.GROUP_AUTHORIZATION_FAILED for e in denied), f"confluent group without ACL: {denied[:5]}")
     ok("confluent consumer in a group without ACL -> GROUP_AUTHORIZATION_FAILED (30)")
     check(admin_end(T_CF, 3) == before, f"confluent refusals wrote to {T_CF}: {before} -> {admin_end(T_CF, 3)}")
     check(admin_end(T_DENIED, 1) == 0, f"{T_DENIED} (DENY Write) holds records")
@@ -741,7 +759,7 @@ def main():
     users = json.dumps(amq_json("user", "list", "--cluster", C.cluster))
     check(alice not in users and nobody not in users, f"`user list` still shows deleted users: {users[:500]}")
     for agent in C.agents:
-        until(lambda: not logs_in(alice, alice_pw, agent), f"alice's login to be refused at agent {agent['nodeId']} after `user delete`",
+        until(lambda: login(alice, alice_pw, agent) == "refused", f"alice's login to be refused at agent {agent['nodeId']} after `user delete`",
               timeout=ACL_DEADLINE)
     cf_refused_produce("deleted user", T_CF, cf_conf(alice, alice_pw), KafkaError._AUTHENTICATION)
     admin.delete_topics(list(topics))

@@ -19,6 +19,8 @@ struct KafkaConnection {
     /// Requests started but not yet answered; reading pauses beyond it (backpressure onto the
     /// client, as Kafka's broker mutes a busy connection).
     static let maxInFlight = 64
+    /// How long a connection whose authentication failed stays open after the answer.
+    static let failedAuthenticationDelay: Duration = .milliseconds(100)
 
     func run(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let eventLoop = connection.channel.eventLoop
@@ -112,9 +114,12 @@ struct KafkaConnection {
                     logger.notice("Closing connection", metadata: ["amq.reason": "\(reason)"])
                     return
                 case .respondThenClose(let response, let reason):
-                    // Written before the connection closes: the writer drains what is queued.
                     promise.succeed(response)
                     logger.notice("Closing connection", metadata: ["amq.reason": "\(reason)"])
+                    // Kafka's connection.failed.authentication.delay.ms (100 ms): a client that
+                    // sees the close at once often reports only "disconnected", not the error
+                    // it was sent; it also slows password guessing.
+                    try? await Task.sleep(for: Self.failedAuthenticationDelay)
                     return
                 }
             }

@@ -1,6 +1,7 @@
 import AMQObjectStore
 import Logging
 import AMQControlPlane
+import AMQSecurity
 import AMQTraffic
 import ArgumentParser
 import Foundation
@@ -70,11 +71,20 @@ struct ClusterCreate: AsyncParsableCommand {
     )
     var sharedFileStore = false
 
+    @Flag(name: .long, help: "With --local: generate a throwaway CA and certificate; Kafka listeners use SSL, agents and controller mutual TLS.")
+    var tls = false
+
+    @Flag(name: .long, help: "Kafka clients authenticate with SASL (PLAIN, SCRAM-SHA-256/512); creates the super user admin, its password in a 0600 file.")
+    var sasl = false
+
     func validate() throws {
         guard (0...64).contains(agentsPerZone) else {
             throw ValidationError("--agents-per-zone must be between 0 and 64")
         }
         if zoneList.isEmpty { throw ValidationError("--zones needs at least one zone, like --zones a,b,c") }
+        if tls && !local {
+            throw ValidationError("--tls generates a throwaway CA for a --local cluster; for a fleet, give each daemon --tls-cert, --tls-key and --tls-ca (docs/security.md)")
+        }
     }
 
     var zoneList: [String] {
@@ -179,6 +189,14 @@ struct ClusterCreate: AsyncParsableCommand {
         )
         do {
             try ClusterSecret.generate().write(to: layout.secretFile)
+            if tls || sasl {
+                let hosts = Array(Set(try await store.nodes(name).map(\.host)))
+                let security = try await LocalSecurity.create(tls: tls, sasl: sasl, layout: layout, cluster: name, hosts: hosts, store: store)
+                Output.progress(
+                    "Kafka listeners: \(security.kafkaProtocol.rawValue)" + (security.tls.map { "; CA \($0.caFile)" } ?? "")
+                        + (security.adminPasswordFile.map { "; super user admin, password in \($0)" } ?? "")
+                )
+            }
         } catch {
             try? await store.deleteCluster(name)
             throw error

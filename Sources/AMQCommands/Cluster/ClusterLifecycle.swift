@@ -1,4 +1,5 @@
 import AMQControlPlane
+import AMQSecurity
 import ArgumentParser
 import Foundation
 
@@ -63,10 +64,22 @@ struct ClusterStatus: AsyncParsableCommand {
         var replicas: Int
     }
 
+    /// How to connect to a secured local cluster: files, never their contents.
+    struct SecurityStatus: Codable {
+        var kafkaProtocol: String
+        var caFile: String?
+        var certFile: String?
+        var keyFile: String?
+        var adminUser: String?
+        var adminPasswordFile: String?
+        var secretFile: String
+    }
+
     struct Status: Codable {
         var cluster: String
         var controller: ControllerStatus
         var agents: [AgentStatus]
+        var security: SecurityStatus?
     }
 
     func run() async throws {
@@ -74,8 +87,10 @@ struct ClusterStatus: AsyncParsableCommand {
         let snapshot = try await store.snapshot(info.name)
         let fleet = info.local ? LocalFleet(store: store, cluster: info) : nil
         var reachable = false
-        if let url = info.controllerURL, let secret = try? ClusterSecret.load(file: FleetLayout(directory: info.dataDir).secretFile) {
-            reachable = (try? await ControlClient(baseURL: url, secret: secret).health(timeout: .seconds(2))) != nil
+        let layout = FleetLayout(directory: info.dataDir)
+        let security = LocalSecurity.load(layout)
+        if let url = info.controllerURL, let secret = try? ClusterSecret.load(file: layout.secretFile) {
+            reachable = (try? await security.controlClient(url, secret: secret).health(timeout: .seconds(2))) != nil
         }
         let controllerProcess = fleet?.process(.controller)
         let status = Status(
@@ -94,7 +109,12 @@ struct ClusterStatus: AsyncParsableCommand {
                     leaders: snapshot.partitions.filter { $0.leader == node.id }.count,
                     replicas: snapshot.partitions.filter { $0.replicas.values.contains(node.id) }.count
                 )
-            }
+            },
+            security: info.local
+                ? SecurityStatus(
+                    kafkaProtocol: security.kafkaProtocol.rawValue, caFile: security.tls?.caFile, certFile: security.tls?.certificateFile,
+                    keyFile: security.tls?.keyFile, adminUser: security.adminUser, adminPasswordFile: security.adminPasswordFile, secretFile: layout.secretFile
+                ) : nil
         )
         if output.format == .json { return try Output.json(status) }
         render(status)
@@ -118,6 +138,12 @@ struct ClusterStatus: AsyncParsableCommand {
                 ]
             }
         )
+        if let security = status.security, security.kafkaProtocol != SecurityProtocol.plaintext.rawValue {
+            Output.line(
+                "Kafka listeners: \(security.kafkaProtocol)" + (security.caFile.map { "; CA \($0)" } ?? "")
+                    + (security.adminUser.map { "; super user \($0), password in \(security.adminPasswordFile ?? "-")" } ?? "")
+            )
+        }
     }
 }
 

@@ -4,6 +4,9 @@ import Foundation
 ///
 /// ```
 /// DIR/secret                 cluster secret (mode 0600)
+/// DIR/security.json          how local processes are secured (LocalSecurity)
+/// DIR/tls/                   a local cluster's throwaway CA and certificate (keys 0600)
+/// DIR/admin.password         the --sasl super user's password (mode 0600)
 /// DIR/objects/               the local object store (file:// default)
 /// DIR/run/controller.pid     pid files of local processes
 /// DIR/run/agent-N.pid
@@ -14,6 +17,9 @@ struct FleetLayout: Sendable {
     let directory: String
 
     var secretFile: String { directory + "/secret" }
+    var securityFile: String { directory + "/security.json" }
+    var tlsDirectory: String { directory + "/tls" }
+    var adminPasswordFile: String { directory + "/admin.password" }
     var objectsDirectory: String { directory + "/objects" }
     var runDirectory: String { directory + "/run" }
     var logsDirectory: String { directory + "/logs" }

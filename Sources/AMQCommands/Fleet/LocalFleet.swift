@@ -1,4 +1,5 @@
 import AMQControlPlane
+import AMQSecurity
 import Foundation
 
 #if canImport(Glibc)
@@ -11,6 +12,8 @@ struct LocalFleet {
     let store: TopologyStore
     let cluster: ClusterInfo
     let layout: FleetLayout
+    /// TLS and SASL of the local processes.
+    let security: LocalSecurity
     /// Longest wait for a process to come up.
     var startTimeout: Duration = .seconds(60)
 
@@ -18,6 +21,7 @@ struct LocalFleet {
         self.store = store
         self.cluster = cluster
         self.layout = FleetLayout(directory: cluster.dataDir)
+        self.security = LocalSecurity.load(layout)
     }
 
     enum Role: Sendable, Equatable {
@@ -104,7 +108,7 @@ struct LocalFleet {
             arguments: [
                 "controller", "run", "--db", databasePath, "--cluster", cluster.name, "--listen", "127.0.0.1:\(port)",
                 "--secret-file", layout.secretFile,
-            ] + (cluster.zones.first.map { ["--zone", $0.name] } ?? [])
+            ] + (cluster.zones.first.map { ["--zone", $0.name] } ?? []) + security.daemonArguments
         )
         let deadline = ContinuousClock.now + startTimeout
         while ContinuousClock.now < deadline {
@@ -128,11 +132,13 @@ struct LocalFleet {
             guard let last, ProcessControl.isPortFree(host: node.host, port: last) else { return "0" }
             return String(last)
         }
+        let kafka = security.kafkaProtocol == .plaintext
+            ? ["--kafka-port", port(node.kafkaPort)]
+            : ["--listener", "\(security.kafkaProtocol.rawValue)://\(node.host):\(port(node.kafkaPort))"]
         return [
             "agent", "run", "--controller", controllerURL, "--zone", node.zone, "--node-id", String(node.id),
-            "--secret-file", layout.secretFile, "--host", node.host, "--kafka-port", port(node.kafkaPort), "--admin-port", port(node.adminPort),
-            "--rpc-port", port(node.rpcPort),
-        ]
+            "--secret-file", layout.secretFile, "--host", node.host, "--admin-port", port(node.adminPort), "--rpc-port", port(node.rpcPort),
+        ] + kafka + security.daemonArguments
     }
 
     private func spawn(_ role: Role, arguments: [String]) throws -> Int32 {
@@ -169,7 +175,7 @@ struct LocalFleet {
             for node in nodes {
                 guard let pid = pending[node.id] else { continue }
                 try requireAlive(pid, .agent(node.id))
-                guard node.pid == Int(pid), node.liveness == .alive, let admin = node.adminPort, await Self.isReady(node.host, admin) else {
+                guard node.pid == Int(pid), node.liveness == .alive, let admin = node.adminPort, await security.isReady(node.host, admin) else {
                     continue
                 }
                 pending.removeValue(forKey: node.id)
@@ -179,10 +185,6 @@ struct LocalFleet {
             }
             if !pending.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
         }
-    }
-
-    static func isReady(_ host: String, _ port: Int) async -> Bool {
-        await ControlClient.probe("http://\(host):\(port)/readyz") == 200
     }
 
     // MARK: Stop

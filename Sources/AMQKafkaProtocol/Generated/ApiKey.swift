@@ -92,7 +92,7 @@ package enum ApiKey: Int16, Sendable, CaseIterable {
         case .syncGroup: 0...5
         case .describeGroups: 0...5
         case .listGroups: 0...5
-        case .saslHandshake: 1...1
+        case .saslHandshake: 0...1
         case .apiVersions: 0...4
         case .createTopics: 2...7
         case .deleteTopics: 1...6

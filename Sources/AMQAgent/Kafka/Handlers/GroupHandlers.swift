@@ -52,13 +52,14 @@ struct GroupHandlers {
                 )
             }
             guard context.may(.describe, .group, key) else {
-                return .init(key: key, nodeId: KafkaSentinel.noNode, host: "", port: KafkaSentinel.noNode, errorCode: .groupAuthorizationFailed)
+                // No message: librdkafka then prints the code's own text ("Group authorization failed").
+                return .init(key: key, nodeId: KafkaSentinel.noNode, host: "", port: KafkaSentinel.noNode, errorCode: .groupAuthorizationFailed, errorMessage: nil)
             }
             guard let view, !view.brokers.isEmpty else {
                 return .init(key: key, nodeId: KafkaSentinel.noNode, host: "", port: KafkaSentinel.noNode, errorCode: .coordinatorNotAvailable)
             }
             let id = GroupCoordinator.coordinatorNode(for: key, nodes: view.brokers.map(\.id))
-            guard let node = view.node(id), let port = node.kafkaPort else {
+            guard let node = view.node(id), let port = node.kafkaPort(listener: context.session.security.listener.rawValue) else {
                 return .init(key: key, nodeId: KafkaSentinel.noNode, host: "", port: KafkaSentinel.noNode, errorCode: .coordinatorNotAvailable)
             }
             return .init(key: key, nodeId: Int32(id), host: node.host, port: Int32(port), errorCode: .none)
