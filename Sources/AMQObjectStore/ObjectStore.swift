@@ -11,7 +11,7 @@ import NIOCore
 ///   is clipped to the object (an empty object or a range starting past the end is `invalidRange`).
 /// - `list` returns keys in ascending byte order, at most `limit` per page.
 /// - `delete` of a missing key succeeds.
-package protocol ObjectStore: Sendable {
+package protocol ObjectStore: Sendable, CustomStringConvertible {
     /// The store's URL, credentials left out, for logs and errors.
     var description: String { get }
 

@@ -70,7 +70,10 @@ struct AMQProcess {
     static func with(cluster: String?, _ body: (AMQProcess) async throws -> Void) async throws {
         let amq = try AMQProcess()
         do {
-            try await body(amq)
+            // The admin API's /v1 calls carry the cluster's secret (issue 12).
+            try await AdminSecret.$file.withValue(cluster.map { amq.dataDir + "/clusters/\($0)/secret" }) {
+                try await body(amq)
+            }
         } catch {
             await amq.cleanup(cluster: cluster)
             throw error
@@ -85,10 +88,23 @@ struct AMQProcess {
     }
 }
 
+/// The secret file of the cluster a test works on, for the agents' admin API.
+enum AdminSecret {
+    @TaskLocal static var file: String?
+
+    /// Adds `Authorization: Bearer <secret>` when the test's cluster has one.
+    static func authorize(_ request: inout HTTPClientRequest) {
+        guard let file, let secret = try? String(contentsOfFile: file, encoding: .utf8) else { return }
+        request.headers.add(name: "Authorization", value: "Bearer \(secret.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+}
+
 /// GET with a short timeout; status 0 when nothing answered.
 func httpGet(_ url: String) async -> (status: Int, body: String) {
     do {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+        var request = HTTPClientRequest(url: url)
+        AdminSecret.authorize(&request)
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
         let body = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), String(buffer: body))
     } catch {

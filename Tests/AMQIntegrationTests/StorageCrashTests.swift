@@ -108,6 +108,7 @@ func produce(_ url: String, value: String, timeout: TimeAmount = .seconds(10)) a
     request.method = .POST
     request.headers.add(name: "Content-Type", value: "application/json")
     request.body = .bytes(ByteBuffer(string: #"{"records":[{"key":"k","value":"\#(value)"}]}"#))
+    AdminSecret.authorize(&request)
     guard let response = try? await HTTPClient.shared.execute(request, timeout: timeout), response.status == .ok,
         let body = try? await response.body.collect(upTo: 1 << 20)
     else { return nil }

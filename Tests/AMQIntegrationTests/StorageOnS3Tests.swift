@@ -48,6 +48,24 @@ import Testing
         }
     }
 
+    /// Issue 12, item 5: a missing bucket is one line that says what was tried and what to do —
+    /// not the store's debug description (configuration, access key id, HTTP client, signer).
+    @Test func aMissingBucketIsOneLineWithoutTheStoresInsides() async throws {
+        try await S3TestServer.with(.moto) { server in
+            try await AMQProcess.with(cluster: nil) { amq in
+                let url = "s3://missing-bucket/amq?endpoint=\(server.endpoint)"
+                let result = try await amq.run(["cluster", "create", "nobucket", "--local", "--zones", "a", "--object-store", url], environment: Self.credentials)
+                #expect(result.code == 1)
+                let message = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(message.split(separator: "\n").count == 1, "\(message)")
+                #expect(message.contains("bucket \"missing-bucket\" does not exist") && message.contains("create bucket missing-bucket"), "\(message)")
+                for leak in Array(Self.credentials.values) + ["HTTPClient", "Logger", "SigV4", "configuration:"] {
+                    #expect(!message.contains(leak), "the error shows \(leak): \(message)")
+                }
+            }
+        }
+    }
+
     @Test func anUnusableObjectStoreIsRefusedBeforeAnythingStarts() async throws {
         try await AMQProcess.with(cluster: nil) { amq in
             let port = try freePort()
@@ -68,6 +86,7 @@ func httpPost(_ url: String, _ json: String) async -> (status: Int, body: String
     request.method = .POST
     request.headers.add(name: "Content-Type", value: "application/json")
     request.body = .bytes(ByteBuffer(string: json))
+    AdminSecret.authorize(&request)
     do {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
