@@ -129,7 +129,7 @@ struct KafkaBroker: Sendable {
                 let outcome = session.security.withSession {
                     $0.authenticate(authenticate.authBytes, users: { lookup?.users[$0] }, now: .now, reauthAfter: reauth, version: header.apiVersion)
                 }
-                metrics.kafkaAuthentication(succeeded: outcome.errorCode == .none)
+                if outcome.authenticated || outcome.close { metrics.kafkaAuthentication(succeeded: outcome.authenticated) }
                 let frame = KafkaRequestContext.frame(
                     SaslAuthenticateResponse(
                         errorCode: outcome.errorCode, errorMessage: outcome.errorMessage, authBytes: outcome.authBytes, sessionLifetimeMs: outcome.sessionLifetimeMs

@@ -65,6 +65,8 @@ struct SASLSession: Sendable {
         var sessionLifetimeMs: Int64 = 0
         /// Kafka closes the connection after a failed authentication.
         var close = false
+        /// This step completed an authentication (or a re-authentication).
+        var authenticated = false
     }
 
     /// Answers a SaslAuthenticate. `reauthAfter`: `connections.max.reauth.ms` (nil: off).
@@ -85,7 +87,7 @@ struct SASLSession: Sendable {
             let lifetime = version >= 1 ? reauthAfter : nil
             authenticated = Authenticated(principal: principal, expiresAt: lifetime.map { now + $0 })
             let ms = lifetime.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 } ?? 0
-            return AuthenticateOutcome(authBytes: reply, sessionLifetimeMs: ms)
+            return AuthenticateOutcome(authBytes: reply, sessionLifetimeMs: ms, authenticated: true)
         }
         switch exchange {
         case .none:
