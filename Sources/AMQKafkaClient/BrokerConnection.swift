@@ -2,6 +2,7 @@ import AMQKafkaProtocol
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// One TCP connection to one broker, speaking framed Kafka requests.
@@ -46,7 +47,9 @@ package final class BrokerConnection: Sendable {
     }
 
     /// Opens the TCP connection; the caller must then run ``run()`` in its task group.
-    package static func connect(to address: BrokerAddress, timeout: Duration, logger: Logger) async throws(KafkaClientError) -> BrokerConnection {
+    package static func connect(
+        to address: BrokerAddress, timeout: Duration, tls: NIOSSLContext? = nil, logger: Logger
+    ) async throws(KafkaClientError) -> BrokerConnection {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -54,6 +57,11 @@ package final class BrokerConnection: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: address.host, port: address.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            // A name is verified and sent as SNI; an address is checked against the certificate's IP SANs.
+                            let name = address.host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" } ? nil : address.host
+                            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: name))
+                        }
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder()))
                         return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }

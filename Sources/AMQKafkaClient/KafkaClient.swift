@@ -1,8 +1,23 @@
 import AMQKafkaProtocol
+import AMQSecurity
+import NIOSSL
 import Logging
 import NIOCore
 
 /// How a ``KafkaClient`` connects and how patient it is.
+/// A SASL login: PLAIN or SCRAM-SHA-256/512.
+package struct SASLCredentials: Sendable {
+    package var mechanism: String
+    package var user: String
+    package var password: String
+
+    package init(mechanism: String, user: String, password: String) {
+        self.mechanism = mechanism
+        self.user = user
+        self.password = password
+    }
+}
+
 package struct KafkaClientConfiguration: Sendable {
     package var bootstrap: [BrokerAddress]
     package var clientID = "amq-cli"
@@ -16,6 +31,10 @@ package struct KafkaClientConfiguration: Sendable {
     package var attempts = 5
     /// First pause between attempts; doubled each time.
     package var retryBackoff: Duration = .milliseconds(200)
+    /// TLS to the brokers (SSL and SASL_SSL listeners), or nil for plaintext.
+    package var tls: TLSConfiguration?
+    /// SASL credentials (SASL_PLAINTEXT and SASL_SSL listeners), or nil.
+    package var sasl: SASLCredentials?
 
     package init(bootstrap: [BrokerAddress]) {
         precondition(!bootstrap.isEmpty, "a Kafka client needs at least one bootstrap address")
@@ -58,8 +77,11 @@ package actor KafkaClient {
     private(set) var brokers: [Int32: BrokerMetadata] = [:]
     private var topicCache: [String: TopicMetadata] = [:]
     private var roundRobin = 0
+    /// One TLS context for every connection (nil: plaintext).
+    private let tlsContext: NIOSSLContext?
 
-    private init(configuration: KafkaClientConfiguration, logger: Logger, readers: AsyncStream<BrokerConnection>.Continuation) {
+    private init(configuration: KafkaClientConfiguration, logger: Logger, readers: AsyncStream<BrokerConnection>.Continuation) throws {
+        tlsContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
         self.configuration = configuration
         self.logger = logger
         self.readers = readers
@@ -70,7 +92,7 @@ package actor KafkaClient {
         _ configuration: KafkaClientConfiguration, logger: Logger, _ body: (KafkaClient) async throws -> Result
     ) async throws -> Result {
         let (stream, continuation) = AsyncStream.makeStream(of: BrokerConnection.self)
-        let client = KafkaClient(configuration: configuration, logger: logger, readers: continuation)
+        let client = try KafkaClient(configuration: configuration, logger: logger, readers: continuation)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withDiscardingTaskGroup { readers in
@@ -102,10 +124,11 @@ package actor KafkaClient {
     /// The connection to `address`, opened and version-negotiated on first use.
     func connection(to address: BrokerAddress) async throws -> BrokerConnection {
         if let existing = connections[address], !existing.isFailed { return existing }
-        let connection = try await BrokerConnection.connect(to: address, timeout: configuration.connectTimeout, logger: logger)
+        let connection = try await BrokerConnection.connect(to: address, timeout: configuration.connectTimeout, tls: tlsContext, logger: logger)
         readers.yield(connection)
         do {
             try await negotiate(connection)
+            if let sasl = configuration.sasl { try await authenticate(connection, sasl) }
         } catch {
             connection.close()
             throw error
@@ -161,6 +184,52 @@ package actor KafkaClient {
             return
         }
         throw KafkaClientError(.protocolError, "broker \(connection.address) and amq share no ApiVersions version")
+    }
+
+    /// SaslHandshake v1 and SaslAuthenticate (KIP-152): PLAIN in one step, SCRAM in two with the
+    /// server's signature checked.
+    private func authenticate(_ connection: BrokerConnection, _ sasl: SASLCredentials) async throws {
+        let clientID = configuration.clientID
+        let address = connection.address
+        let handshake = try await exchange(connection, apiKey: .saslHandshake) {
+            try await connection.call(SaslHandshakeRequest(mechanism: sasl.mechanism), version: 1, clientID: clientID)
+        }
+        guard handshake.errorCode == .none else {
+            throw KafkaClientError.broker(
+                handshake.errorCode, "SASL handshake with \(address) for \(sasl.mechanism) (the broker offers \(handshake.mechanisms.joined(separator: ", ")))"
+            )
+        }
+        guard let version = connection.version(for: .saslAuthenticate) else {
+            throw KafkaClientError(.protocolError, "broker \(address) does not speak SaslAuthenticate")
+        }
+        func step(_ bytes: [UInt8]) async throws -> [UInt8] {
+            let response = try await exchange(connection, apiKey: .saslAuthenticate) {
+                try await connection.call(SaslAuthenticateRequest(authBytes: bytes), version: version, clientID: clientID)
+            }
+            guard response.errorCode == .none else {
+                throw KafkaClientError(
+                    .invalidArgument,
+                    "SASL authentication as \(sasl.user) to \(address) failed: \(response.errorMessage ?? "\(response.errorCode)"); check the user and password",
+                    kafkaError: response.errorCode
+                )
+            }
+            return response.authBytes
+        }
+        switch sasl.mechanism {
+        case "PLAIN":
+            _ = try await step(SASLPlain.message(user: sasl.user, password: sasl.password))
+        case SCRAMMechanism.sha256.rawValue, SCRAMMechanism.sha512.rawValue:
+            var client = SCRAMClient(mechanism: SCRAMMechanism(rawValue: sasl.mechanism)!, user: sasl.user, password: sasl.password)
+            let serverFirst = try await step(client.clientFirst())
+            let serverFinal = try await step(try client.clientFinal(serverFirst: serverFirst))
+            do {
+                try client.verify(serverFinal: serverFinal)
+            } catch {
+                throw KafkaClientError(.protocolError, "broker \(address) did not prove it knows \(sasl.user)'s credentials: \(error)")
+            }
+        default:
+            throw KafkaClientError(.invalidArgument, "SASL mechanism \(sasl.mechanism) is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512")
+        }
     }
 
     /// Runs one exchange with `connection`, failing it after the request timeout (or `timeout`).

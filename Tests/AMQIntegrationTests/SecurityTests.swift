@@ -38,6 +38,20 @@ import Testing
             record(conformance)
             #expect(conformance.code == 0 && conformance.stdout.contains("security: OK"), "\(conformance.stdout.suffix(4000))\n\(conformance.stderr.suffix(3000))")
 
+            // amq's own Kafka commands reach the secure cluster with its CA and super user, and
+            // refuse a wrong password with what to check.
+            record(try await amq.ok(["topic", "create", "cli-t", "--partitions", "1", "--cluster", "sec"]))
+            record(try await amq.ok(["produce", "cli-t", "--cluster", "sec"], input: "k=v\n"))
+            let consumed = try await amq.ok(["consume", "cli-t", "--cluster", "sec", "--from-beginning", "--count", "1", "--print-keys"])
+            record(consumed)
+            #expect(consumed.stdout.contains("k=v"), "\(consumed.stdout)")
+            record(try await amq.ok(["user", "create", "carol", "--cluster", "sec", "--password-stdin"], input: "carol-password\n"))
+            let wrongFile = amq.dataDir + "/carol.wrong"
+            try "not-carols-password\n".write(toFile: wrongFile, atomically: true, encoding: .utf8)
+            let refused = try await amq.run(["consume", "cli-t", "--cluster", "sec", "--count", "1", "--sasl-user", "carol", "--sasl-password-file", wrongFile])
+            record(refused)
+            #expect(refused.code != 0 && refused.stderr.contains("SASL authentication as carol") && !refused.stderr.contains("not-carols-password"), "\(refused.stderr)")
+
             record(try await amq.ok(["cluster", "set", "connections.max.reauth.ms=1500", "--cluster", "sec"]))
             let reauth = try await ExternalProcess.run(
                 KafkaConformanceTests.python, [KafkaConformanceTests.scripts + "/reauth_test.py", "--amq", AMQProcess.binary, "--cluster", "sec"],
@@ -71,7 +85,7 @@ import Testing
             let secret = try String(contentsOfFile: security.secretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let password = try String(contentsOfFile: try #require(security.adminPasswordFile), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(secret.count >= 16 && password.count >= 16)
-            for (name, value) in [("cluster secret", secret), ("admin password", password), ("private key", "PRIVATE KEY")] {
+            for (name, value) in [("cluster secret", secret), ("admin password", password), ("a user's password", "carol-password"), ("private key", "PRIVATE KEY")] {
                 let leaks = outputs.filter { $0.contains(value) }
                 #expect(leaks.isEmpty, "the \(name) appears in \(leaks.count) output(s) or log(s), like: \(leaks.first?.prefix(300) ?? "")")
             }

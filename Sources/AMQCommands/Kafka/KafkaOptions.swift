@@ -1,5 +1,6 @@
 import AMQControlPlane
 import AMQKafkaClient
+import AMQSecurity
 import ArgumentParser
 import Foundation
 import Logging
@@ -17,6 +18,18 @@ struct KafkaOptions: ParsableArguments {
     @Option(name: .long, help: "Client log level on stderr: trace shows every request, debug connections and groups.")
     var logLevel: Logger.Level = .warning
 
+    @Option(name: .long, help: ArgumentHelp("CA certificate to verify TLS listeners with (turns TLS on; default for a local --tls cluster: its CA).", valueName: "path"))
+    var tlsCa: String?
+
+    @Option(name: .long, help: ArgumentHelp("SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (default with --sasl-user: SCRAM-SHA-512).", valueName: "mechanism"))
+    var saslMechanism: String?
+
+    @Option(name: .long, help: ArgumentHelp("SASL user (default for a local --sasl cluster: its super user).", valueName: "name"))
+    var saslUser: String?
+
+    @Option(name: .long, help: ArgumentHelp("File whose first line is the SASL password (never on the command line).", valueName: "path"))
+    var saslPasswordFile: String?
+
     func validate() throws {
         if let bootstrap {
             do {
@@ -26,6 +39,10 @@ struct KafkaOptions: ParsableArguments {
             }
         }
         guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be more than 0 seconds") }
+        if let saslMechanism, !["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"].contains(saslMechanism) {
+            throw ValidationError("--sasl-mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, not \(saslMechanism)")
+        }
+        if (saslUser == nil) != (saslPasswordFile == nil) { throw ValidationError("--sasl-user and --sasl-password-file go together") }
     }
 
     func addresses(_ global: GlobalOptions) async throws -> [BrokerAddress] {
@@ -58,7 +75,30 @@ struct KafkaOptions: ParsableArguments {
         var configuration = KafkaClientConfiguration(bootstrap: try await addresses(global))
         configuration.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
         configuration.softwareVersion = AMQVersion.current
+        // A local cluster made with --tls/--sasl is reached with its CA and super user, unless told otherwise.
+        let explicit = bootstrap != nil || global.environment["AMQ_BOOTSTRAP"].map { !$0.isEmpty } == true
+        let local = explicit ? nil : try await Self.localSecurity(global)
+        if let ca = tlsCa ?? local?.tls?.caFile {
+            configuration.tls = try TLSClientFiles(caFile: ca).configuration()
+        }
+        if let user = saslUser, let file = saslPasswordFile {
+            configuration.sasl = SASLCredentials(mechanism: saslMechanism ?? "SCRAM-SHA-512", user: user, password: try Self.password(file))
+        } else if let local, local.kafkaProtocol.usesSASL, let user = local.adminUser, let file = local.adminPasswordFile {
+            configuration.sasl = SASLCredentials(mechanism: saslMechanism ?? "SCRAM-SHA-512", user: user, password: try Self.password(file))
+        }
         return configuration
+    }
+
+    /// The security of the local cluster the command acts on, if it is one.
+    static func localSecurity(_ global: GlobalOptions) async throws -> LocalSecurity? {
+        let (store, cluster) = try await global.openCluster()
+        let info = try await store.cluster(cluster)
+        return info.local ? LocalSecurity.load(FleetLayout(directory: info.dataDir)) : nil
+    }
+
+    static func password(_ file: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read the SASL password file \(file)") }
+        return String(String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
     }
 }
 
