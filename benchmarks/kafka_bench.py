@@ -2,7 +2,8 @@
 
 Usage: kafka_bench.py BOOTSTRAP TOPIC PARTITIONS RECORD_BYTES SECONDS RATE
 $BENCH_CLIENT_ID, when set, is the producer's and consumer's client.id (`amq_az=b`: with zone
-routing on, both go through zone b's agent).
+routing on, both go through zone b's agent). $BENCH_CONFIG, a JSON object, adds librdkafka
+settings to both (security.protocol, sasl.*, ssl.ca.location for a secured cluster).
 Prints one JSON object:
   latency phase — RATE records/s for SECONDS: p50/p99/p99.9 of send-to-acknowledgement;
   throughput phase — produce as fast as the client can for SECONDS (acks=all, linger.ms=5,
@@ -22,6 +23,7 @@ config = {"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5, "compre
           "queue.buffering.max.kbytes": 512 * 1024, "queue.buffering.max.messages": 1_000_000,
           "batch.size": 1_000_000, "message.max.bytes": 1_000_000}
 client = {"client.id": os.environ["BENCH_CLIENT_ID"]} if os.environ.get("BENCH_CLIENT_ID") else {}
+client.update(json.loads(os.environ.get("BENCH_CONFIG") or "{}"))
 config.update(client)
 
 

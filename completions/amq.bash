@@ -173,13 +173,13 @@ _amq() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    cluster|zone|node|topic|partition|audit|produce|consume|group|traffic|quickstart|controller|agent|bench|help)
+    cluster|zone|node|topic|partition|audit|produce|consume|group|traffic|quickstart|controller|agent|bench|user|acl|help)
         # Offer subcommand argument completions
         "_amq_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'cluster zone node topic partition audit produce consume group traffic quickstart controller agent bench help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'cluster zone node topic partition audit produce consume group traffic quickstart controller agent bench user acl help' -- "${cur}"))
         ;;
     esac
 }
@@ -209,7 +209,7 @@ _amq_cluster() {
 
 _amq_cluster_create() {
     repeating_flags=()
-    non_repeating_flags=(--local --shared-file-store --version -h --help)
+    non_repeating_flags=(--local --shared-file-store --tls --sasl --version -h --help)
     repeating_options=(--zone-cidrs --setting)
     non_repeating_options=(--db --data-dir --cluster --zones --agents-per-zone --object-store)
     __amq_offer_flags_options 1
@@ -921,7 +921,7 @@ _amq_produce() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --key-separator --partition --acks --batch-size)
+    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --tls-ca --sasl-mechanism --sasl-user --sasl-password-file --key-separator --partition --acks --batch-size)
     __amq_offer_flags_options 1
 
     # Offer option value completions
@@ -943,6 +943,18 @@ _amq_produce() {
         ;;
     '--log-level')
         __amq_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--tls-ca')
+        return
+        ;;
+    '--sasl-mechanism')
+        return
+        ;;
+    '--sasl-user')
+        return
+        ;;
+    '--sasl-password-file')
         return
         ;;
     '--key-separator')
@@ -964,7 +976,7 @@ _amq_consume() {
     repeating_flags=()
     non_repeating_flags=(--from-beginning --print-keys --version -h --help)
     repeating_options=()
-    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --group --count --partition --timeout --format)
+    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --tls-ca --sasl-mechanism --sasl-user --sasl-password-file --group --count --partition --timeout --format)
     __amq_offer_flags_options 1
 
     # Offer option value completions
@@ -986,6 +998,18 @@ _amq_consume() {
         ;;
     '--log-level')
         __amq_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--tls-ca')
+        return
+        ;;
+    '--sasl-mechanism')
+        return
+        ;;
+    '--sasl-user')
+        return
+        ;;
+    '--sasl-password-file')
         return
         ;;
     '--group')
@@ -1034,7 +1058,7 @@ _amq_group_list() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --format)
+    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --tls-ca --sasl-mechanism --sasl-user --sasl-password-file --format)
     __amq_offer_flags_options 0
 
     # Offer option value completions
@@ -1058,6 +1082,18 @@ _amq_group_list() {
         __amq_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
         return
         ;;
+    '--tls-ca')
+        return
+        ;;
+    '--sasl-mechanism')
+        return
+        ;;
+    '--sasl-user')
+        return
+        ;;
+    '--sasl-password-file')
+        return
+        ;;
     '--format')
         __amq_add_completions -W 'table'$'\n''json'
         return
@@ -1069,7 +1105,7 @@ _amq_group_describe() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --format)
+    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --tls-ca --sasl-mechanism --sasl-user --sasl-password-file --format)
     __amq_offer_flags_options 1
 
     # Offer option value completions
@@ -1091,6 +1127,18 @@ _amq_group_describe() {
         ;;
     '--log-level')
         __amq_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--tls-ca')
+        return
+        ;;
+    '--sasl-mechanism')
+        return
+        ;;
+    '--sasl-user')
+        return
+        ;;
+    '--sasl-password-file')
         return
         ;;
     '--format')
@@ -1104,7 +1152,7 @@ _amq_group_reset-offsets() {
     repeating_flags=()
     non_repeating_flags=(--to-earliest --to-latest --execute --version -h --help)
     repeating_options=()
-    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --format --topic --to-offset)
+    non_repeating_options=(--db --data-dir --cluster --bootstrap --request-timeout --log-level --tls-ca --sasl-mechanism --sasl-user --sasl-password-file --format --topic --to-offset)
     __amq_offer_flags_options 1
 
     # Offer option value completions
@@ -1126,6 +1174,18 @@ _amq_group_reset-offsets() {
         ;;
     '--log-level')
         __amq_add_completions -W 'trace'$'\n''debug'$'\n''info'$'\n''notice'$'\n''warning'$'\n''error'$'\n''critical'
+        return
+        ;;
+    '--tls-ca')
+        return
+        ;;
+    '--sasl-mechanism')
+        return
+        ;;
+    '--sasl-user')
+        return
+        ;;
+    '--sasl-password-file')
         return
         ;;
     '--format')
@@ -1284,7 +1344,7 @@ _amq_controller_run() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--db --data-dir --cluster --log-level --listen --secret-file --zone)
+    non_repeating_options=(--db --data-dir --cluster --log-level --listen --secret-file --zone --tls-cert --tls-key --tls-ca --tls-client-auth)
     __amq_offer_flags_options 0
 
     # Offer option value completions
@@ -1309,6 +1369,19 @@ _amq_controller_run() {
         return
         ;;
     '--zone')
+        return
+        ;;
+    '--tls-cert')
+        return
+        ;;
+    '--tls-key')
+        return
+        ;;
+    '--tls-ca')
+        return
+        ;;
+    '--tls-client-auth')
+        __amq_add_completions -W 'none'$'\n''optional'$'\n''required'
         return
         ;;
     esac
@@ -1340,8 +1413,8 @@ _amq_agent() {
 _amq_agent_run() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
-    repeating_options=()
-    non_repeating_options=(--log-level --controller --zone --node-id --node-name --secret-file --host --advertised-host --kafka-port --admin-port --rpc-port --register-timeout)
+    repeating_options=(--listener)
+    non_repeating_options=(--log-level --controller --zone --node-id --node-name --secret-file --host --advertised-host --kafka-port --tls-cert --tls-key --tls-ca --tls-client-auth --admin-port --rpc-port --register-timeout)
     __amq_offer_flags_options 0
 
     # Offer option value completions
@@ -1372,6 +1445,22 @@ _amq_agent_run() {
         return
         ;;
     '--kafka-port')
+        return
+        ;;
+    '--listener')
+        return
+        ;;
+    '--tls-cert')
+        return
+        ;;
+    '--tls-key')
+        return
+        ;;
+    '--tls-ca')
+        return
+        ;;
+    '--tls-client-auth')
+        __amq_add_completions -W 'none'$'\n''optional'$'\n''required'
         return
         ;;
     '--admin-port')
@@ -1440,6 +1529,225 @@ _amq_bench_storage() {
         return
         ;;
     '--output')
+        return
+        ;;
+    esac
+}
+
+_amq_user() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __amq_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    create|delete|list)
+        # Offer subcommand argument completions
+        "_amq_user_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'create delete list' -- "${cur}"))
+        ;;
+    esac
+}
+
+_amq_user_create() {
+    repeating_flags=()
+    non_repeating_flags=(--password-stdin --replace --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--db --data-dir --cluster --password-file --iterations)
+    __amq_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--password-file')
+        return
+        ;;
+    '--iterations')
+        return
+        ;;
+    esac
+}
+
+_amq_user_delete() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--db --data-dir --cluster)
+    __amq_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    esac
+}
+
+_amq_user_list() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--db --data-dir --cluster --format)
+    __amq_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--format')
+        __amq_add_completions -W 'table'$'\n''json'
+        return
+        ;;
+    esac
+}
+
+_amq_acl() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __amq_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    add|remove|list)
+        # Offer subcommand argument completions
+        "_amq_acl_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'add remove list' -- "${cur}"))
+        ;;
+    esac
+}
+
+_amq_acl_add() {
+    repeating_flags=()
+    non_repeating_flags=(--cluster-resource --prefixed --deny --version -h --help)
+    repeating_options=(--operation)
+    non_repeating_options=(--db --data-dir --cluster --principal --topic --group --host)
+    __amq_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--principal')
+        return
+        ;;
+    '--operation')
+        return
+        ;;
+    '--topic')
+        return
+        ;;
+    '--group')
+        return
+        ;;
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_amq_acl_remove() {
+    repeating_flags=()
+    non_repeating_flags=(--cluster-resource --prefixed --deny --version -h --help)
+    repeating_options=(--operation)
+    non_repeating_options=(--db --data-dir --cluster --principal --topic --group --host)
+    __amq_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--principal')
+        return
+        ;;
+    '--operation')
+        return
+        ;;
+    '--topic')
+        return
+        ;;
+    '--group')
+        return
+        ;;
+    '--host')
+        return
+        ;;
+    esac
+}
+
+_amq_acl_list() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--db --data-dir --cluster --format --principal)
+    __amq_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--db')
+        return
+        ;;
+    '--data-dir')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--format')
+        __amq_add_completions -W 'table'$'\n''json'
+        return
+        ;;
+    '--principal')
         return
         ;;
     esac
