@@ -238,7 +238,7 @@ let package = Package(
         .testTarget(
             name: "AMQControlPlaneTests",
             dependencies: [
-                "AMQControlPlane", "AMQStreamIndex", "AMQTestSupport", "AMQTraffic",
+                "AMQControlPlane", "AMQSecurity", "AMQStreamIndex", "AMQTestSupport", "AMQTraffic",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

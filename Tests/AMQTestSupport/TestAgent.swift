@@ -23,7 +23,8 @@ package struct TestAgent: Sendable {
     }
 
     package static func with(
-        zones: [String] = ["a", "b"], controllerLogger: Logger = TestController.quietLogger, _ body: @Sendable (TestAgent) async throws -> Void
+        zones: [String] = ["a", "b"], controllerLogger: Logger = TestController.quietLogger,
+        configure: @Sendable (inout AgentConfiguration) -> Void = { _ in }, _ body: @Sendable (TestAgent) async throws -> Void
     ) async throws {
         try await TestController.with(zones: zones, logger: controllerLogger) { controller in
             var config = TopicConfig()
@@ -31,6 +32,7 @@ package struct TestAgent: Sendable {
             _ = try await controller.store.createTopic("demo", name: "orders", partitions: 4, config: config)
             var configuration = AgentConfiguration(controllerURL: controller.url, secret: controller.secret, zone: "a", nodeID: 1, nodeName: nil)
             configuration.topologyWait = .seconds(2)
+            configure(&configuration)
             var logger = Logger(label: "test.agent")
             logger.logLevel = .warning
             let agent = AgentService(configuration: configuration, logger: logger)
