@@ -1,4 +1,5 @@
 import AMQKafkaProtocol
+import AMQSecurity
 import Logging
 import NIOCore
 import NIOPosix
@@ -58,9 +59,9 @@ package final class BrokerConnection: Sendable {
                 .connect(host: address.host, port: address.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let tls {
-                            // A name is verified and sent as SNI; an address is checked against the certificate's IP SANs.
-                            let name = address.host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" } ? nil : address.host
-                            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: name))
+                            try channel.pipeline.syncOperations.addHandler(
+                                try NIOSSLClientHandler(context: tls, serverHostname: TLSClientFiles.serverHostname(for: address.host))
+                            )
                         }
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder()))
                         return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)

@@ -151,6 +151,12 @@ package struct TLSClientFiles: Sendable, Hashable, Codable {
         self.keyFile = keyFile
     }
 
+    /// The name to verify and send as SNI when dialling `host`: nil for an IP address, which is
+    /// checked against the certificate's IP SANs instead (SNI carries no addresses).
+    package static func serverHostname(for host: String) -> String? {
+        (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
+    }
+
     package func configuration() throws(SecurityError) -> TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12

@@ -95,3 +95,12 @@ import Testing
         #expect(throws: SecurityError.self) { try KafkaListenerSpec.parse("SSL://host") }
     }
 }
+
+extension TLSMaterialTests {
+    @Test func addressesAreNotSentAsServerNames() {
+        #expect(TLSClientFiles.serverHostname(for: "127.0.0.1") == nil)
+        #expect(TLSClientFiles.serverHostname(for: "::1") == nil)
+        #expect(TLSClientFiles.serverHostname(for: "cafe.de") == "cafe.de")
+        #expect(TLSClientFiles.serverHostname(for: "amq-agent-0.amq-agents.prod.svc") == "amq-agent-0.amq-agents.prod.svc")
+    }
+}

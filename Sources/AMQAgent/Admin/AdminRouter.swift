@@ -57,9 +57,7 @@ struct AdminSecretMiddleware: RouterMiddleware {
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let header = request.headers[.authorization] ?? ""
-        let presented = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : ""
-        guard secret.matches(presented) else {
+        guard secret.isPresented(in: request.headers[.authorization]) else {
             logger.warning("Admin API call refused: missing or wrong cluster secret", metadata: ["amq.path": "\(request.uri.path)"])
             return Response(
                 status: .unauthorized, headers: [.contentType: "application/json", .wwwAuthenticate: "Bearer"],

@@ -230,6 +230,12 @@ package struct ClusterSecret: Sendable, Equatable, CustomStringConvertible {
 
     package var description: String { "<redacted>" }
 
+    /// Whether an `Authorization` header carries this secret as a bearer token.
+    package func isPresented(in authorization: String?) -> Bool {
+        guard let authorization, authorization.hasPrefix("Bearer ") else { return false }
+        return matches(String(authorization.dropFirst(7)))
+    }
+
     package static let environmentVariable = "AMQ_CLUSTER_SECRET"
 
     /// 32 random bytes, hex.

@@ -1,4 +1,5 @@
 import AMQKafkaProtocol
+import AMQSecurity
 import AMQStorage
 import AMQTraffic
 import DequeModule
@@ -154,9 +155,9 @@ final class PeerLink: Sendable {
             .connect(host: address.host, port: address.port) { [tls = client.tls] channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
-                        // An IP address is checked against the certificate's IP SANs; a name is sent as SNI too.
-                        let name = address.host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" } ? nil : address.host
-                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: name))
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tls, serverHostname: TLSClientFiles.serverHostname(for: address.host))
+                        )
                     }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder()))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
