@@ -345,6 +345,7 @@ class Harness:
         nodes = json.loads(self.amq("node", "list", "--format", "json").stdout)
         info = json.loads(self.amq("cluster", "describe", "zr", "--format", "json").stdout)
         secret = info.get("secretFile") or info.get("secret_file")
+        self.secret_file = secret
         db = os.path.join(self.env["AMQ_DATA_DIR"], "amq.db")
         ctl = self.spawn("controller", "a", [
             self.args.amq, "controller", "run", "--db", db, "--cluster", "zr", "--zone", "a",
@@ -377,7 +378,8 @@ class Harness:
         for z in ZONES:
             name = "routing-%s-%s-%d" % (topic, z, len(self.procs))
             procs.append((name, self.worker(name, z, "routing", "--admin", ",".join("%s:%d" % (ADDR[z], p) for p in ADMIN_PORTS),
-                                            "--topic", topic, "--enabled", "true" if enabled else "false", "--timeout", "30")))
+                                            "--topic", topic, "--enabled", "true" if enabled else "false", "--timeout", "30",
+                                            "--secret-file", self.secret_file)))
         for name, p in procs:
             if self.wait_exit(name, p, 40) != 0:
                 raise RuntimeError("agents never reported routing %s on %s:\n%s" % (enabled, topic, self.output(name, "err")[-2000:]))

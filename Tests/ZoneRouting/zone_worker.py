@@ -101,10 +101,13 @@ def routing(args):
     --enabled in /v1/state (Sources/AMQAgent/Control/AgentState.swift, AgentView)."""
     want = args.enabled == "true"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with open(args.secret_file) as f:
+        authorization = "Bearer " + f.read().strip()
 
     def switched(admin):
         try:
-            with opener.open("http://%s/v1/state" % admin, timeout=3) as resp:
+            request = urllib.request.Request("http://%s/v1/state" % admin, headers={"Authorization": authorization})
+            with opener.open(request, timeout=3) as resp:
                 view = json.loads(resp.read())
         except Exception:
             return False
@@ -272,6 +275,7 @@ def main():
     s.add_argument("--timeout", type=float, default=60)
     s = sub.add_parser("routing")
     s.add_argument("--admin", required=True)
+    s.add_argument("--secret-file", required=True, help="the cluster secret: /v1/state needs it")
     s.add_argument("--topic", required=True)
     s.add_argument("--enabled", choices=["true", "false"], required=True)
     s.add_argument("--timeout", type=float, default=30)
