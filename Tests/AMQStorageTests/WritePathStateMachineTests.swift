@@ -474,3 +474,54 @@ private func failures(_ actions: [WritePathStateMachine.Action]) -> [(appends: [
 private func committedSegments(_ actions: [WritePathStateMachine.Action]) -> [Segment] {
     actions.compactMap { if case .committed(_, let segment, _) = $0 { segment } else { nil } }
 }
+
+/// Adaptive sealing (issue 14): with a PUT budget a lone append is uploaded at once, appends made
+/// while an upload is in flight wait for it (group commit) or for their linger, and the budget
+/// holds early seals back once it is spent.
+extension WritePathStateMachineTests {
+    @Test func withABudgetALoneAppendIsUploadedAtOnceAndOthersGatherBehindIt() throws {
+        var machine = machine { $0.linger = .milliseconds(250); $0.maxPutsPerSecond = 100 }
+        let (_, firstActions) = try appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start))
+        let first = try #require(uploads(firstActions).first, "nothing in flight and budget left: sealed at once, not after 250 ms")
+        // While it uploads, appends gather; their linger is the only timer.
+        var gathered: [WritePathStateMachine.Action] = []
+        for index in 0..<3 {
+            gathered += try appended(machine.stage(p1, batches: records(1), headers: headers(records(1)), now: start + .milliseconds(index))).1
+        }
+        #expect(uploads(gathered).isEmpty && wakeUps(gathered) == [start + .milliseconds(250)])
+        // The upload lands: the gathered appends go in one object.
+        let next = uploads(machine.uploaded(first.sequence, object: object(first), now: start + .milliseconds(7)))
+        #expect(next.count == 1 && next[0].ranges.map { $0.endOffset - $0.baseOffset } == [3])
+    }
+
+    @Test func aSpentBudgetHoldsEarlySealsUntilTheNextToken() throws {
+        var machine = machine { $0.linger = .milliseconds(250); $0.maxPutsPerSecond = 2 }
+        var now = start
+        // Two tokens: two lone appends, each uploaded at once once the previous one landed.
+        for _ in 0..<2 {
+            let buffer = try #require(uploads(appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: now)).1).first)
+            _ = machine.uploaded(buffer.sequence, object: object(buffer), now: now)
+            now += .milliseconds(1)
+        }
+        // The third waits for the next token (half a second at 2/s, less what has refilled) —
+        // but never beyond its linger, the upper bound.
+        let (_, third) = try appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: now))
+        #expect(uploads(third).isEmpty)
+        let wake = try #require(wakeUps(third).first)
+        #expect(wake == now + .milliseconds(250), "the linger comes before the token: \(wake - now)")
+        #expect(uploads(machine.tick(now: wake)).count == 1)
+    }
+
+    @Test func withoutABudgetABufferWaitsForItsLingerAsBefore() throws {
+        var machine = machine { $0.linger = .milliseconds(100) }
+        let (_, actions) = try appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start))
+        #expect(uploads(actions).isEmpty && wakeUps(actions) == [start + .milliseconds(100)])
+    }
+
+    @Test func theBudgetCanChangeWhileLeading() throws {
+        var machine = machine { $0.linger = .milliseconds(100) }
+        machine.setPutBudget(50)
+        let (_, actions) = try appended(machine.stage(p0, batches: records(1), headers: headers(records(1)), now: start))
+        #expect(uploads(actions).count == 1)
+    }
+}

@@ -23,6 +23,11 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
     package var maxConnections: Int = 10_000
     /// Kafka's `connections.max.idle.ms`: a connection with no request for this long is closed.
     package var connectionsMaxIdleMs: Int = 600_000
+    /// PUTs per second each agent's WAL may spend on sealing a buffer early, as soon as nothing
+    /// else is in flight (issue 14; `SealPolicy` in AMQStorage): at low load a produce waits for
+    /// one PUT, not a linger. At 100/s the ceiling is about 260 M PUTs a month per agent; lower it
+    /// to trade latency for the bill.
+    package var walMaxPutsPerSecond: Int = 100
     /// Kafka's `connections.max.reauth.ms` (KIP-368): a SASL session lasts this long, then the
     /// client must authenticate again on the same connection; 0 never.
     package var connectionsMaxReauthMs: Int = 0
@@ -37,7 +42,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case heartbeatIntervalMs, missedHeartbeatsBeforeDown, stoppedFailoverMs, autoCreateTopics, defaultPartitions, fetchMaxBytes, maxConnections, connectionsMaxIdleMs
-        case connectionsMaxReauthMs, superUsers, allowEveryoneIfNoACLFound, traffic
+        case connectionsMaxReauthMs, superUsers, allowEveryoneIfNoACLFound, walMaxPutsPerSecond, traffic
     }
 
     /// Every key is optional, so settings written before a key existed (and snapshots from an
@@ -55,6 +60,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
         maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections) ?? defaults.maxConnections
         connectionsMaxIdleMs = try container.decodeIfPresent(Int.self, forKey: .connectionsMaxIdleMs) ?? defaults.connectionsMaxIdleMs
         connectionsMaxReauthMs = try container.decodeIfPresent(Int.self, forKey: .connectionsMaxReauthMs) ?? defaults.connectionsMaxReauthMs
+        walMaxPutsPerSecond = try container.decodeIfPresent(Int.self, forKey: .walMaxPutsPerSecond) ?? defaults.walMaxPutsPerSecond
         superUsers = try container.decodeIfPresent([String].self, forKey: .superUsers) ?? defaults.superUsers
         allowEveryoneIfNoACLFound = try container.decodeIfPresent(Bool.self, forKey: .allowEveryoneIfNoACLFound)
         traffic = try container.decodeIfPresent(TrafficSettings.self, forKey: .traffic) ?? defaults.traffic
@@ -63,7 +69,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
     package static let keys: [String] =
         [
             "heartbeat.interval.ms", "missed.heartbeats.before.down", "stopped.failover.ms", "auto.create.topics.enable", "default.partitions", "fetch.max.bytes",
-            "max.connections", "connections.max.idle.ms", "connections.max.reauth.ms", "super.users", "allow.everyone.if.no.acl.found",
+            "max.connections", "connections.max.idle.ms", "connections.max.reauth.ms", "super.users", "allow.everyone.if.no.acl.found", "wal.max.puts.per.second",
         ] + TrafficSettings.keys.map(\.key)
 
     /// The value of setting `key` as `set` takes it; nil for an unknown key.
@@ -78,6 +84,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
         case "max.connections": String(maxConnections)
         case "connections.max.idle.ms": String(connectionsMaxIdleMs)
         case "connections.max.reauth.ms": String(connectionsMaxReauthMs)
+        case "wal.max.puts.per.second": String(walMaxPutsPerSecond)
         case "super.users": superUsers.joined(separator: ";")
         case "allow.everyone.if.no.acl.found": allowEveryoneIfNoACLFound.map { String($0) } ?? "auto"
         case _ where TrafficSettings.isKey(key): traffic.value(of: key)
@@ -106,6 +113,8 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
             connectionsMaxIdleMs = try TopicConfig.integer(key, value, in: 1_000...86_400_000)
         case "connections.max.reauth.ms":
             connectionsMaxReauthMs = try TopicConfig.integer(key, value, in: 0...86_400_000)
+        case "wal.max.puts.per.second":
+            walMaxPutsPerSecond = try TopicConfig.integer(key, value, in: 1...10_000)
         case "super.users":
             let principals = value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             for principal in principals where !principal.contains(":") {

@@ -12,6 +12,9 @@ package struct StorageConfiguration: Sendable {
     /// How long an append waits for room before it fails.
     package var appendTimeout: Duration = .seconds(30)
     package var maxConcurrentUploads = 4
+    /// Early seals per second (``SealPolicy``): a buffer is uploaded as soon as nothing else is
+    /// in flight and this budget allows; nil: it waits for its linger (or size).
+    package var maxPutsPerSecond: Int?
     /// Segments of one partition known in memory (the newest); reads of older offsets page
     /// them from the index. About 200 bytes each.
     package var maxKnownSegments = 2_000
@@ -39,7 +42,10 @@ package struct StorageConfiguration: Sendable {
 
     /// The write path's part of it.
     var writePath: WritePathStateMachine.Configuration {
-        .init(maxBufferBytes: maxBufferBytes, linger: linger, maxUncommittedBytes: maxUncommittedBytes, maxConcurrentUploads: maxConcurrentUploads)
+        .init(
+            maxBufferBytes: maxBufferBytes, linger: linger, maxUncommittedBytes: maxUncommittedBytes, maxConcurrentUploads: maxConcurrentUploads,
+            maxPutsPerSecond: maxPutsPerSecond
+        )
     }
 }
 

@@ -112,6 +112,12 @@ package actor StorageEngine {
 
     // MARK: Leadership
 
+    /// The cluster's PUT budget for early seals (`wal.max.puts.per.second`); see ``SealPolicy``.
+    package func setPutBudget(_ perSecond: Int?) {
+        writePath.setPutBudget(perSecond)
+        execute(writePath.tick(now: .now))
+    }
+
     /// Starts leading `partition` under `epoch`, continuing from its committed end. Linger may be
     /// lowered per topic (`linger.ms`).
     package func becomeLeader(_ partition: PartitionKey, epoch: Int, linger: Duration? = nil) async throws {

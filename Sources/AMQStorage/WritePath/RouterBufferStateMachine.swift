@@ -83,7 +83,9 @@ package struct RouterBufferStateMachine: Sendable {
 
     package init(configuration: Configuration) {
         self.configuration = configuration
-        sealPolicy = SealPolicy(maxBufferBytes: configuration.maxBufferBytes, maxConcurrentUploads: configuration.maxConcurrentUploads)
+        sealPolicy = SealPolicy(
+            maxBufferBytes: configuration.maxBufferBytes, maxConcurrentUploads: configuration.maxConcurrentUploads, maxPutsPerSecond: configuration.maxPutsPerSecond
+        )
     }
 
     /// Takes validated batches (`headers` are theirs) of a produce to `partition`, led by `leader`.

@@ -20,8 +20,14 @@ package struct WritePathStateMachine: Sendable {
         /// away they pile up there); appends wait beyond it.
         package var maxUncommittedBytes: Int
         package var maxConcurrentUploads: Int
+        /// The PUT budget of early seals (``SealPolicy``); nil: a buffer waits for its linger.
+        package var maxPutsPerSecond: Int?
 
-        package init(maxBufferBytes: Int = 8 << 20, linger: Duration = .milliseconds(250), maxUncommittedBytes: Int = 256 << 20, maxConcurrentUploads: Int = 4) {
+        package init(
+            maxBufferBytes: Int = 8 << 20, linger: Duration = .milliseconds(250), maxUncommittedBytes: Int = 256 << 20, maxConcurrentUploads: Int = 4,
+            maxPutsPerSecond: Int? = nil
+        ) {
+            self.maxPutsPerSecond = maxPutsPerSecond
             self.maxBufferBytes = maxBufferBytes
             self.linger = linger
             self.maxUncommittedBytes = maxUncommittedBytes
@@ -183,7 +189,9 @@ package struct WritePathStateMachine: Sendable {
     package init(nodeID: Int, configuration: Configuration) {
         self.nodeID = nodeID
         self.configuration = configuration
-        sealPolicy = SealPolicy(maxBufferBytes: configuration.maxBufferBytes, maxConcurrentUploads: configuration.maxConcurrentUploads)
+        sealPolicy = SealPolicy(
+            maxBufferBytes: configuration.maxBufferBytes, maxConcurrentUploads: configuration.maxConcurrentUploads, maxPutsPerSecond: configuration.maxPutsPerSecond
+        )
     }
 
     // MARK: Leadership
@@ -198,6 +206,12 @@ package struct WritePathStateMachine: Sendable {
     package mutating func lead(_ partition: PartitionKey, epoch: Int, nextOffset: Int64, producers: ProducerStateTable, linger: Duration?) {
         if let held = leaders[partition], held.epoch >= epoch { return }
         leaders[partition] = Leadership(epoch: epoch, nextOffset: nextOffset, producers: producers, linger: linger)
+    }
+
+    /// The cluster's `wal.max.puts.per.second` changed (the same value again changes nothing).
+    package mutating func setPutBudget(_ perSecond: Int?) {
+        guard perSecond != sealPolicy.maxPutsPerSecond else { return }
+        sealPolicy.setBudget(perSecond)
     }
 
     /// A topic's linger changed while leading.
