@@ -261,15 +261,18 @@ package struct Authorizer: Sendable {
     }
 
     /// Whether `principal` may do `operation` on some resource of `type` (Kafka's
-    /// `authorizeByResourceType`: an idempotent producer needs Write on any topic).
+    /// `authorizeByResourceType`: an idempotent producer needs Write on any topic): a DENY of it on
+    /// every resource (`*`) refuses; an ALLOW on any resource allows; otherwise the default does.
     package func authorizeAny(_ principal: KafkaPrincipal, host: String, _ operation: ACLOperation, _ type: ACLResourceType) -> Bool {
         if superUsers.contains(principal.description) { return true }
         let name = principal.description
         let wildcardPrincipal = "\(principal.type):*"
         let forUs = bindings.filter {
             $0.resourceType == type && ($0.principal == name || $0.principal == wildcardPrincipal) && ($0.host == ACLBinding.wildcard || $0.host == host)
+                && ($0.operation == operation || $0.operation == .all)
         }
-        if forUs.isEmpty { return allowEveryoneIfNoACLFound && !bindings.contains { $0.resourceType == type } }
-        return forUs.contains { $0.permission == .allow && ($0.operation == operation || $0.operation == .all) }
+        if forUs.contains(where: { $0.permission == .deny && $0.patternType == .literal && $0.resourceName == ACLBinding.wildcard }) { return false }
+        if forUs.contains(where: { $0.permission == .allow }) { return true }
+        return allowEveryoneIfNoACLFound
     }
 }

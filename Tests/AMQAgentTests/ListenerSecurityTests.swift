@@ -96,6 +96,21 @@ import Testing
                 let other = try await client.createTopic(name: "bob-topic", partitions: 1)
                 #expect(other == .topicAuthorizationFailed)
             }
+            // OffsetFetch: with Describe on the group, offsets of topics alice may not describe are
+            // left out of "all", and refused when asked for.
+            _ = try await store.commitOffsets("demo", group: "g", [GroupOffset(topic: "orders", partition: 0, offset: 5), GroupOffset(topic: "secret", partition: 0, offset: 7)])
+            try await store.addACLs("demo", [ACLBinding(resourceType: .group, resourceName: "g", principal: "User:alice", operation: .describe)])
+            #expect(await eventually(timeout: .seconds(10)) { await agent.service.state.topology?.security.acls.count == 3 })
+            try await KafkaClient.withClient(Self.client(sasl, sasl: alice), logger: Self.quiet) { client in
+                let coordinator = try await client.findCoordinator(group: "g")
+                let all = try await client.committedOffsets(group: "g", coordinator: coordinator, topics: nil)
+                #expect(all.map(\.topic) == ["orders"], "\(all)")
+                let asked = await #expect(throws: KafkaClientError.self) {
+                    _ = try await client.committedOffsets(group: "g", coordinator: coordinator, topics: ["secret": [0]])
+                }
+                #expect(asked?.kafkaError == .topicAuthorizationFailed)
+            }
+
             let audit = try await store.auditLog("demo", limit: 20)
             #expect(audit.contains { $0.action == "topic.create" && $0.actor == "kafka User:alice" && $0.subject.contains("alice-topic") }, "\(audit.map { "\($0.actor) \($0.action) \($0.subject)" })")
             #expect(try await store.topics("demo").contains { $0.name == "bob-topic" } == false)

@@ -75,3 +75,18 @@ import Testing
         #expect(Self.allow(.read, .topic, "t").invalidity == nil)
     }
 }
+
+extension AuthorizerTests {
+    /// InitProducerId's check: Write on some topic, unless denied on every topic.
+    @Test func writeOnAnyTopicCounts() {
+        let open = Authorizer(bindings: [Self.allow(.read, .topic, "x", principal: "User:bob")], allowEveryoneIfNoACLFound: true)
+        #expect(open.authorizeAny(Self.alice, host: "h", .write, .topic))
+        let closed = Authorizer(bindings: [], allowEveryoneIfNoACLFound: false)
+        #expect(!closed.authorizeAny(Self.alice, host: "h", .write, .topic))
+        let granted = Authorizer(bindings: [Self.allow(.write, .topic, "logs-", .prefixed)], allowEveryoneIfNoACLFound: false)
+        #expect(granted.authorizeAny(Self.alice, host: "h", .write, .topic))
+        var denyAll = Self.allow(.write, .topic, "*")
+        denyAll.permission = .deny
+        #expect(!Authorizer(bindings: [denyAll], allowEveryoneIfNoACLFound: true).authorizeAny(Self.alice, host: "h", .write, .topic))
+    }
+}

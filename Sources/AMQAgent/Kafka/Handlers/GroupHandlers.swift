@@ -223,7 +223,7 @@ struct GroupHandlers {
                             .init(
                                 name: topic.name,
                                 partitions: topic.partitions.map {
-                                    .init(partitionIndex: $0.partition, committedOffset: $0.offset, committedLeaderEpoch: $0.leaderEpoch, metadata: $0.metadata, errorCode: .none)
+                                    .init(partitionIndex: $0.partition, committedOffset: $0.offset, committedLeaderEpoch: $0.leaderEpoch, metadata: $0.metadata, errorCode: $0.error)
                                 }
                             )
                         },
@@ -240,7 +240,7 @@ struct GroupHandlers {
                 .init(
                     name: topic.name,
                     partitions: topic.partitions.map {
-                        .init(partitionIndex: $0.partition, committedOffset: $0.offset, committedLeaderEpoch: $0.leaderEpoch, metadata: $0.metadata, errorCode: .none)
+                        .init(partitionIndex: $0.partition, committedOffset: $0.offset, committedLeaderEpoch: $0.leaderEpoch, metadata: $0.metadata, errorCode: $0.error)
                     }
                 )
             },
@@ -260,6 +260,7 @@ struct GroupHandlers {
         var offset: Int64
         var leaderEpoch: Int32
         var metadata: String?
+        var error: KafkaErrorCode = .none
     }
 
     /// Committed offsets of `groupID` for `wanted` (nil: every committed one). Partitions asked for
@@ -279,6 +280,9 @@ struct GroupHandlers {
         }
         var byTopic: [String: [Int: GroupOffset]] = [:]
         for offset in committed { byTopic[offset.topic, default: [:]][offset.partition] = offset }
+        // Offsets of topics the client may not describe: asked-for ones are refused, the rest left out (as Kafka).
+        let describable = Set(byTopic.keys.filter { context.may(.describe, .topic, $0) } + (wanted ?? []).map(\.name).filter { context.may(.describe, .topic, $0) })
+        byTopic = byTopic.filter { describable.contains($0.key) }
         if let wanted {
             return (
                 wanted.map { topic in
@@ -287,7 +291,8 @@ struct GroupHandlers {
                         topic.partitions.map { partition in
                             let found = byTopic[topic.name]?[Int(partition)]
                             return FetchedPartition(
-                                partition: partition, offset: found?.offset ?? KafkaSentinel.unknownOffset, leaderEpoch: found?.leaderEpoch ?? KafkaSentinel.unknownLeaderEpoch, metadata: found?.metadata ?? ""
+                                partition: partition, offset: found?.offset ?? KafkaSentinel.unknownOffset, leaderEpoch: found?.leaderEpoch ?? KafkaSentinel.unknownLeaderEpoch, metadata: found?.metadata ?? "",
+                                error: describable.contains(topic.name) ? .none : .topicAuthorizationFailed
                             )
                         }
                     )
