@@ -25,9 +25,10 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
     package var connectionsMaxIdleMs: Int = 600_000
     /// PUTs per second each agent's WAL may spend on sealing a buffer early, as soon as nothing
     /// else is in flight (issue 14; `SealPolicy` in AMQStorage): at low load a produce waits for
-    /// one PUT, not a linger. At 100/s the ceiling is about 260 M PUTs a month per agent; lower it
-    /// to trade latency for the bill.
-    package var walMaxPutsPerSecond: Int = 100
+    /// about one PUT instead of a 250-ms linger. 30/s keeps full-speed objects as large as before
+    /// (~0.12 PUTs per MB at 280 MB/s) and caps a constant trickle at ~78 M PUTs a month per
+    /// agent; raise it for lower latency at low load (docs/benchmarks.md has the trade-off).
+    package var walMaxPutsPerSecond: Int = 30
     /// Kafka's `connections.max.reauth.ms` (KIP-368): a SASL session lasts this long, then the
     /// client must authenticate again on the same connection; 0 never.
     package var connectionsMaxReauthMs: Int = 0
