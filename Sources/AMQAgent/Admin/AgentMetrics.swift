@@ -14,6 +14,7 @@ package struct AgentMetrics: Sendable {
     private let heartbeatFailures: Metrics.Counter
     private let topologyUpdates: Metrics.Counter
     private let uptime: Metrics.Gauge
+    private let residentBytes: Metrics.Gauge
     private let routedTopics: Metrics.Gauge
     private let kafkaRequests: [ApiKey: (count: Metrics.Counter, duration: Metrics.Timer)]
     private let kafkaConnections: Metrics.Counter
@@ -45,6 +46,7 @@ package struct AgentMetrics: Sendable {
         heartbeatFailures = Metrics.Counter(label: "amq_heartbeat_failures_total", factory: factory)
         topologyUpdates = Metrics.Counter(label: "amq_topology_updates_total", factory: factory)
         uptime = Metrics.Gauge(label: "amq_process_uptime_seconds", factory: factory)
+        residentBytes = Metrics.Gauge(label: "amq_process_resident_bytes", factory: factory)
         routedTopics = Metrics.Gauge(label: "amq_routed_topics", factory: factory)
         var kafkaRequests: [ApiKey: (count: Metrics.Counter, duration: Metrics.Timer)] = [:]
         for key in ApiKey.allCases {
@@ -175,9 +177,10 @@ package struct AgentMetrics: Sendable {
         heartbeatFailures.increment()
     }
 
-    /// Renders every metric, refreshing the uptime first.
+    /// Renders every metric, refreshing the uptime and resident memory first.
     package func render(uptimeSeconds: Double) -> String {
         uptime.record(uptimeSeconds)
+        if let resident = ProcessMemory.residentBytes { residentBytes.record(resident) }
         traffic?.refresh()
         return registry.emitToString()
     }

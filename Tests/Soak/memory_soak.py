@@ -1,0 +1,111 @@
+"""Memory soak (issue 14, item 4): one agent under full-speed produce and consume; its resident
+set must stay under BUDGET + 64 MiB the whole time. A measuring tool for now, not in CI: the agent
+has no memory budget yet, and today its RSS passes 1.4 GiB within 40 s (docs/benchmarks.md).
+
+Usage: memory_soak.py --amq AMQ [--seconds 120] [--budget BYTES]
+Creates a one-agent local cluster in a temporary directory (removed at the end), produces 1 KiB
+records as fast as confluent-kafka can (acks=all) while a consumer reads them back, samples the
+agent's VmRSS every second, and prints the samples' quartiles. Exits 1 (FAIL) when a sample is
+over the bound, or when the last quarter's mean is more than 64 MiB above the second quarter's
+(memory that keeps growing). Prints PASS otherwise.
+"""
+import argparse, json, os, shutil, subprocess, sys, tempfile, threading, time
+
+from confluent_kafka import Consumer, Producer
+
+MiB = 1 << 20
+
+
+def rss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--amq", required=True)
+    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--budget", type=int, default=512 * MiB)
+    args = parser.parse_args()
+    data = tempfile.mkdtemp(prefix="amq-soak-")
+    env = dict(os.environ, AMQ_DATA_DIR=data)
+    for key in ("AMQ_DB", "AMQ_CLUSTER", "AMQ_BOOTSTRAP"):
+        env.pop(key, None)
+
+    def amq(*words):
+        return subprocess.run([args.amq, *words], env=env, check=True, capture_output=True, text=True).stdout
+
+    try:
+        amq("cluster", "create", "soak", "--local", "--zones", "a", "--agents-per-zone", "1")
+        amq("topic", "create", "soak", "--partitions", "6", "--config", "linger.ms=5")
+        agent = json.loads(amq("cluster", "status", "--format", "json"))["agents"][0]
+        pid, bootstrap = agent["pid"], f"{agent['host']}:{agent['kafkaPort']}"
+        stop = threading.Event()
+        counts = {"produced": 0, "consumed": 0, "errors": 0}
+
+        def produce():
+            producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5, "batch.size": 1_000_000,
+                                 "queue.buffering.max.kbytes": 256 * 1024, "message.timeout.ms": 60000})
+            payload = os.urandom(1024)
+
+            def report(err, _):
+                if err is None:
+                    counts["produced"] += 1
+                else:
+                    counts["errors"] += 1
+            while not stop.is_set():
+                try:
+                    producer.produce("soak", payload, on_delivery=report)
+                except BufferError:
+                    producer.poll(0.01)
+                producer.poll(0)
+            producer.flush(30)
+
+        def consume():
+            consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "soak", "auto.offset.reset": "earliest",
+                                 "fetch.max.bytes": 50 * MiB, "enable.auto.commit": True})
+            consumer.subscribe(["soak"])
+            while not stop.is_set():
+                for message in consumer.consume(1000, 0.5):
+                    if message.error() is None:
+                        counts["consumed"] += 1
+            consumer.close()
+
+        threads = [threading.Thread(target=produce), threading.Thread(target=consume)]
+        for thread in threads:
+            thread.start()
+        samples = []
+        deadline = time.monotonic() + args.seconds
+        while time.monotonic() < deadline:
+            samples.append(rss(pid))
+            time.sleep(1)  # the sampling period of the experiment, not a wait for a condition
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+        bound = args.budget + 64 * MiB
+        quarter = max(1, len(samples) // 4)
+        second = sum(samples[quarter:2 * quarter]) / max(1, len(samples[quarter:2 * quarter]))
+        last = sum(samples[-quarter:]) / quarter
+        print(f"{args.seconds:.0f} s, budget {args.budget // MiB} MiB: RSS min {min(samples) // MiB} / max {max(samples) // MiB} MiB, "
+              f"second quarter {second / MiB:.0f} MiB, last quarter {last / MiB:.0f} MiB; "
+              f"produced {counts['produced']} ({counts['produced'] / args.seconds / 1000:.1f} MB/s), consumed {counts['consumed']}, errors {counts['errors']}")
+        if max(samples) > bound:
+            print(f"FAIL: RSS reached {max(samples) // MiB} MiB, over {bound // MiB} MiB")
+            sys.exit(1)
+        if last > second + 64 * MiB:
+            print(f"FAIL: RSS kept growing ({second / MiB:.0f} → {last / MiB:.0f} MiB)")
+            sys.exit(1)
+        if counts["produced"] == 0 or counts["consumed"] == 0:
+            print("FAIL: nothing went through")
+            sys.exit(1)
+        print("PASS")
+    finally:
+        subprocess.run([args.amq, "cluster", "stop", "soak", "--timeout", "10"], env=env, capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
