@@ -32,11 +32,8 @@ package struct AgentService: Sendable {
         let tls = configuration.tls
         // The controller and other agents are trusted by the CA this agent's certificate comes
         // from, and see this agent's certificate (mutual TLS) when they ask for one.
-        let clientTLS = tls.map { TLSClientFiles(caFile: $0.files.caFile, certificateFile: $0.files.certificateFile, keyFile: $0.files.keyFile) }
-        let client = try ControlClient(
-            baseURL: configuration.controllerURL, secret: configuration.secret, zone: configuration.zone,
-            tls: configuration.controllerURL.hasPrefix("https:") ? clientTLS ?? TLSClientFiles(caFile: nil) : nil
-        )
+        let clientTLS = tls?.files.asClient
+        let client = try ControlClient(baseURL: configuration.controllerURL, secret: configuration.secret, zone: configuration.zone, tls: clientTLS)
         let groups = GroupCoordinator(logger: logger)
         let listeners = configuration.kafkaListeners
         let broker = KafkaBroker(

@@ -1,6 +1,7 @@
 import AMQObjectStore
 import AMQControlPlane
 import AMQKafkaClient
+import AMQSecurity
 import ArgumentParser
 import Foundation
 
@@ -80,6 +81,10 @@ public struct AMQCommand: AsyncParsableCommand {
         case let error as FleetError:
             printError(error.description)
             return Exit.failure
+        case let error as SecurityError:
+            // A certificate, key or listener given on the command line that does not work.
+            printError(error.message)
+            return Exit.usage
         case let error as ProcessControl.SpawnError:
             printError(error.description)
             return Exit.failure

@@ -28,6 +28,11 @@ package struct TLSFiles: Sendable, Hashable, Codable {
         self.caFile = caFile
         self.clientAuth = clientAuth
     }
+
+    /// The same identity as a client's: trusting the CA, presenting this certificate.
+    package var asClient: TLSClientFiles {
+        TLSClientFiles(caFile: caFile, certificateFile: certificateFile, keyFile: keyFile)
+    }
 }
 
 /// A process's TLS identity, reloadable: servers built from it pick up a new certificate and key

@@ -31,6 +31,11 @@ import Testing
         Case(arguments: ["cluster", "create", "other", "--object-store", "memory://x"], code: 64, message: "a memory:// object store lives in one process"),
         Case(arguments: ["cluster", "create", "other", "--object-store", "s3://"], code: 64, message: "names no bucket"),
         Case(arguments: ["cluster", "create", "bad name!"], code: 64, message: "cluster name \"bad name!\" is invalid"),
+        // Issue 12: security input that does not work says so in one line, without usage.
+        Case(arguments: ["user", "create", "bob", "--password-file", "/nonexistent/pw"], code: 64, message: "cannot read the password file /nonexistent/pw"),
+        Case(arguments: ["user", "create", "bob"], code: 64, message: "exactly one of --password-stdin or --password-file"),
+        Case(arguments: ["acl", "add", "--principal", "alice", "--operation", "Read", "--topic", "t"], code: 64, message: "principal \"alice\" is not TYPE:NAME"),
+        Case(arguments: ["acl", "remove", "--principal", "User:nobody", "--operation", "Read", "--topic", "t"], code: 64, message: "no such ACL; see amq acl list"),
         Case(arguments: ["node", "add", "--zone", "z9"], code: 1, message: "zone \"z9\" is not a zone of cluster \"demo\""),
         Case(arguments: ["node", "drain", "99"], code: 1, message: "node 99 not found"),
         Case(arguments: ["node", "remove", "1"], code: 1, message: "run 'amq node drain 1' first"),

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import Testing
 
 /// Certificates from the local CA work with NIOSSL as server and client certificates, and a
@@ -27,20 +28,47 @@ import Testing
     /// The server's certificate as a client trusting `client` sees it; nil when the handshake fails.
     static func serverCertificate(port: Int, client: TLSClientFiles) async throws -> NIOSSLCertificate? {
         let context = try NIOSSLContext(configuration: try client.configuration())
+        let handshake = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Bool.self)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: nil)) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: nil))
+                    try channel.pipeline.syncOperations.addHandler(HandshakeOutcome(promise: handshake))
+                }
             }
             .connect(host: "127.0.0.1", port: port).get()
         defer { channel.close(promise: nil) }
-        // The handshake runs on first I/O; the peer certificate is known once it is done.
-        let deadline = ContinuousClock.now + .seconds(5)
-        while ContinuousClock.now < deadline {
-            if let certificate = try? await channel.nioSSL_peerCertificate().get() { return certificate }
-            if !channel.isActive { return nil }
-            try await Task.sleep(for: .milliseconds(20))
+        // The handshake ends in success, or in an error and a closed channel: no polling.
+        guard try await handshake.futureResult.get() else { return nil }
+        return try await channel.nioSSL_peerCertificate().get()
+    }
+
+    /// Tells how the TLS handshake ended.
+    final class HandshakeOutcome: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let promise: EventLoopPromise<Bool>
+        init(promise: EventLoopPromise<Bool>) { self.promise = promise }
+
+        /// The first outcome counts (an error is followed by the channel closing); NIO ignores
+        /// a promise's later completions.
+        private func finish(_ succeeded: Bool) {
+            promise.succeed(succeeded)
         }
-        return nil
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if case .handshakeCompleted = event as? TLSUserEvent { finish(true) }
+            context.fireUserInboundEventTriggered(event)
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            finish(false)
+            context.close(promise: nil)
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            finish(false)
+            context.fireChannelInactive()
+        }
     }
 
     @Test func aReloadServesTheNewCertificateToNewConnections() async throws {

@@ -31,6 +31,7 @@ struct KafkaBroker: Sendable {
     /// changes a handler makes are audited under the client's name.
     func acting(for context: KafkaRequestContext) -> KafkaBroker {
         var copy = self
+        // ANONYMOUS is nobody in particular: such changes are the agent's own.
         copy.control = control.acting(as: context.access.principal == .anonymous ? nil : context.access.principal.description)
         return copy
     }
@@ -344,7 +345,7 @@ struct KafkaRequestContext: Sendable {
 
     /// The controller client acting for this request's principal (its admin changes are audited so).
     func control(_ broker: KafkaBroker) -> ControlClient {
-        broker.control.acting(as: access.principal == .anonymous ? nil : access.principal.description)
+        broker.acting(for: self).control
     }
 
     /// The response frame: size, response header, body.

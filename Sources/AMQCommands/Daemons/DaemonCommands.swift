@@ -41,11 +41,7 @@ struct TLSOptions: ParsableArguments {
     /// The loaded identity, or nil without --tls-cert.
     func material() throws -> TLSMaterial? {
         guard let certificate, let key else { return nil }
-        do {
-            return try TLSMaterial(TLSFiles(certificateFile: certificate, keyFile: key, caFile: ca, clientAuth: clientAuth))
-        } catch {
-            throw ValidationError(error.message)
-        }
+        return try TLSMaterial(TLSFiles(certificateFile: certificate, keyFile: key, caFile: ca, clientAuth: clientAuth))
     }
 }
 

@@ -40,7 +40,7 @@ struct LocalSecurity: Codable, Sendable, Equatable {
 
     /// A control client for `url` (https with the cluster CA and certificate when TLS is on).
     func controlClient(_ url: String, secret: ClusterSecret) throws -> ControlClient {
-        try ControlClient(baseURL: url, secret: secret, tls: url.hasPrefix("https:") ? clientTLS ?? TLSClientFiles(caFile: nil) : nil)
+        try ControlClient(baseURL: url, secret: secret, tls: clientTLS)
     }
 
     /// `/readyz` of an agent's admin listener answers 200.

@@ -45,7 +45,8 @@ struct KafkaOptions: ParsableArguments {
         if (saslUser == nil) != (saslPasswordFile == nil) { throw ValidationError("--sasl-user and --sasl-password-file go together") }
     }
 
-    func addresses(_ global: GlobalOptions) async throws -> [BrokerAddress] {
+    /// The addresses given (`--bootstrap`, `$AMQ_BOOTSTRAP`), or nil to use the cluster's agents.
+    func givenAddresses(_ global: GlobalOptions) throws -> [BrokerAddress]? {
         if let bootstrap { return try BrokerAddress.parseList(bootstrap) }
         if let text = global.environment["AMQ_BOOTSTRAP"], !text.isEmpty {
             do {
@@ -54,8 +55,7 @@ struct KafkaOptions: ParsableArguments {
                 throw KafkaClientError(.invalidArgument, "$AMQ_BOOTSTRAP: \(error)")
             }
         }
-        let (store, cluster) = try await global.openCluster()
-        return try await Self.agentAddresses(store: store, cluster: cluster)
+        return nil
     }
 
     /// The Kafka listeners of a cluster's alive agents.
@@ -72,33 +72,34 @@ struct KafkaOptions: ParsableArguments {
     }
 
     func configuration(_ global: GlobalOptions) async throws -> KafkaClientConfiguration {
-        var configuration = KafkaClientConfiguration(bootstrap: try await addresses(global))
+        // Given addresses are taken as they are; else the cluster's agents, and for a local
+        // cluster made with --tls/--sasl its CA and super user, unless told otherwise.
+        var local: LocalSecurity?
+        let addresses: [BrokerAddress]
+        if let given = try givenAddresses(global) {
+            addresses = given
+        } else {
+            let (store, cluster) = try await global.openCluster()
+            addresses = try await Self.agentAddresses(store: store, cluster: cluster)
+            let info = try await store.cluster(cluster)
+            if info.local { local = LocalSecurity.load(FleetLayout(directory: info.dataDir)) }
+        }
+        var configuration = KafkaClientConfiguration(bootstrap: addresses)
         configuration.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
         configuration.softwareVersion = AMQVersion.current
-        // A local cluster made with --tls/--sasl is reached with its CA and super user, unless told otherwise.
-        let explicit = bootstrap != nil || global.environment["AMQ_BOOTSTRAP"].map { !$0.isEmpty } == true
-        let local = explicit ? nil : try await Self.localSecurity(global)
         if let ca = tlsCa ?? local?.tls?.caFile {
             configuration.tls = try TLSClientFiles(caFile: ca).configuration()
         }
-        if let user = saslUser, let file = saslPasswordFile {
-            configuration.sasl = SASLCredentials(mechanism: saslMechanism ?? "SCRAM-SHA-512", user: user, password: try Self.password(file))
-        } else if let local, local.kafkaProtocol.usesSASL, let user = local.adminUser, let file = local.adminPasswordFile {
-            configuration.sasl = SASLCredentials(mechanism: saslMechanism ?? "SCRAM-SHA-512", user: user, password: try Self.password(file))
+        let login: (user: String, passwordFile: String)? =
+            if let saslUser, let saslPasswordFile { (saslUser, saslPasswordFile) }
+            else if let local, local.kafkaProtocol.usesSASL, let user = local.adminUser, let file = local.adminPasswordFile { (user, file) }
+            else { nil }
+        if let login {
+            configuration.sasl = SASLCredentials(
+                mechanism: saslMechanism ?? SCRAMMechanism.sha512.rawValue, user: login.user, password: try PasswordInput.read(file: login.passwordFile)
+            )
         }
         return configuration
-    }
-
-    /// The security of the local cluster the command acts on, if it is one.
-    static func localSecurity(_ global: GlobalOptions) async throws -> LocalSecurity? {
-        let (store, cluster) = try await global.openCluster()
-        let info = try await store.cluster(cluster)
-        return info.local ? LocalSecurity.load(FleetLayout(directory: info.dataDir)) : nil
-    }
-
-    static func password(_ file: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read the SASL password file \(file)") }
-        return String(String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
     }
 }
 

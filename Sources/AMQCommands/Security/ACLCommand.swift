@@ -108,7 +108,7 @@ struct ACLRemove: AsyncParsableCommand {
             )
         }
         let removed = try await store.removeACLs(cluster, matching: filters).flatMap { $0 }
-        guard !removed.isEmpty else { throw ValidationError("no such ACL; see amq acl list") }
+        guard !removed.isEmpty else { throw ControlPlaneError(.invalidArgument, "no such ACL; see amq acl list") }
         for binding in removed { Output.progress("Removed: \(ACLList.describe(binding))") }
     }
 }

@@ -49,17 +49,8 @@ struct UserCreate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let text: String
-        if let passwordFile {
-            guard let data = FileManager.default.contents(atPath: passwordFile) else {
-                throw ValidationError("cannot read --password-file \(passwordFile)")
-            }
-            text = String(decoding: data, as: UTF8.self)
-        } else {
-            text = readLine(strippingNewline: true) ?? ""
-        }
-        let password = String(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-        guard password.count >= 8 else { throw ValidationError("the password must be at least 8 characters") }
+        let password = try passwordFile.map { try PasswordInput.read(file: $0) } ?? readLine(strippingNewline: true) ?? ""
+        guard password.count >= 8 else { throw ControlPlaneError(.invalidArgument, "the password must be at least 8 characters") }
         let (store, cluster) = try await global.openCluster()
         try await store.putUser(cluster, UserCredentials.derive(name: name, password: password, iterations: iterations), replace: replace)
         Output.progress("User \(name) \(replace ? "set" : "created") (SCRAM-SHA-256, SCRAM-SHA-512, \(iterations) iterations); agents have it within a second")
@@ -99,5 +90,16 @@ struct UserList: AsyncParsableCommand {
         let users = try await store.users(cluster)
         if output.format == .json { return try Output.json(users) }
         Output.table(["user", "mechanisms", "iterations", "created"], users.map { [$0.name, $0.mechanisms.joined(separator: ","), String($0.iterations), Output.age($0.createdAt)] })
+    }
+}
+
+/// Passwords come from a file's first line or standard input, never from the command line, where
+/// other users could read them in the process list.
+enum PasswordInput {
+    static func read(file: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ControlPlaneError(.invalidArgument, "cannot read the password file \(file); it must exist and be readable by this user")
+        }
+        return String(String(decoding: data, as: UTF8.self).split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
     }
 }

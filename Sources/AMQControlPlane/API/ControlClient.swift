@@ -54,9 +54,11 @@ package struct ControlClient: Sendable {
         }
     }
 
-    /// A client of an https controller (`tls` given) or a plain one.
+    /// A client of the controller at `baseURL`: for an https URL, trusting `tls`'s CA (the
+    /// system's without one) and presenting its certificate when it has one; `tls` is unused for http.
     package init(baseURL: String, secret: ClusterSecret, zone: String? = nil, tls: TLSClientFiles?) throws(ControlPlaneError) {
-        try self.init(baseURL: baseURL, secret: secret, zone: zone, httpClient: try tls.map(Self.httpClient(tls:)) ?? Self.defaultHTTPClient)
+        let httpClient = baseURL.hasPrefix("https:") ? try Self.httpClient(tls: tls ?? TLSClientFiles(caFile: nil)) : Self.defaultHTTPClient
+        try self.init(baseURL: baseURL, secret: secret, zone: zone, httpClient: httpClient)
     }
 
     /// The same client, telling the controller it acts for `principal`.

@@ -43,10 +43,7 @@ struct SealPolicy: Sendable {
 
     private mutating func refill(_ now: ContinuousClock.Instant) {
         guard let rate = maxPutsPerSecond else { return }
-        if let refilled {
-            let elapsed = Double((now - refilled).components.seconds) + Double((now - refilled).components.attoseconds) / 1e18
-            tokens = min(Double(rate), tokens + elapsed * Double(rate))
-        }
+        if let refilled { tokens = min(Double(rate), tokens + (now - refilled) / .seconds(1) * Double(rate)) }
         refilled = now
     }
 
