@@ -110,6 +110,11 @@ package enum StreamObject {
         return (object, entries)
     }
 
+    /// Each entry's bytes in `object` (as `encode` returned them), in order.
+    package static func slices(of object: ByteBuffer, _ entries: [Entry]) -> [ByteBuffer] {
+        entries.map { object.getSlice(at: object.readerIndex + $0.position, length: $0.length) ?? ByteBuffer() }
+    }
+
     /// Reads the header and directory from the start of an object (at least `headerSize` bytes,
     /// plus the directory to decode it); checks magic, version and checksum.
     package static func decodeHeader(_ buffer: ByteBuffer) throws(StorageError) -> Header {

@@ -53,6 +53,32 @@ import Testing
         #expect(machine.isDrained && machine.rangesCommitted == 2 && machine.objectsUploaded == 1)
     }
 
+    /// Memory (issue 14, item 4): once the object is encoded the ranges are slices of it, so the
+    /// appended copies are freed before the upload ends and the log cache gets exact slices.
+    @Test func anEncodedBufferHoldsSlicesOfItsObjectFromThenOn() throws {
+        var machine = machine()
+        _ = try appended(machine.stage(p0, batches: records(3), headers: headers(records(3)), now: start))
+        _ = try appended(machine.stage(p1, batches: records(2), headers: headers(records(2)), now: start))
+        let sealed = try #require(uploads(machine.tick(now: start + .milliseconds(100))).first)
+        let uploading = try #require(machine.uploading(sealed.sequence))
+        let inputs = uploading.localRanges.map {
+            StreamObject.Input(partition: $0.partition, baseOffset: $0.baseOffset, endOffset: $0.endOffset, maxTimestamp: $0.maxTimestamp, batches: $0.batches)
+        }
+        let (encoded, entries) = StreamObject.encode(nodeID: 1, inputs)
+        machine.encoded(sealed.sequence, stored: StreamObject.slices(of: encoded, entries))
+        let slices = try #require(machine.uploading(sealed.sequence)).ranges.map(\.batches)
+        #expect(slices == uploading.ranges.map(\.batches), "the same bytes")
+        let base = encoded.withUnsafeReadableBytes { $0.baseAddress! }
+        for (slice, entry) in zip(slices, entries) {
+            #expect(slice.withUnsafeReadableBytes { $0.baseAddress! } == base + entry.position, "inside the object, not a copy")
+        }
+        let plan = try #require(commits(machine.uploaded(sealed.sequence, object: object(sealed), now: start)).first)
+        let cached = machine.committed(plan.sequence, outcomes: [.accepted, .accepted]).compactMap { action -> ByteBuffer? in
+            if case .committed(_, _, let batches) = action { batches } else { nil }
+        }
+        #expect(cached.map { $0.withUnsafeReadableBytes { $0.baseAddress! } } == entries.map { base + $0.position })
+    }
+
     @Test func aFullBufferIsSealedAtOnceAndZeroLingerSealsWhenNoUploadIsInFlight() throws {
         var bySize = machine { $0.maxBufferBytes = records(10).readableBytes }
         let (_, actions) = try appended(bySize.stage(p0, batches: records(10), headers: headers(records(10)), now: start))

@@ -47,15 +47,15 @@ struct KafkaBroker: Sendable {
     /// How a request proceeds once read.
     enum Start: Sendable {
         /// Answered at once (or with nothing, for acks=0).
-        case respond(ByteBuffer?)
+        case respond(OutboundFrame?)
         /// Answered by `work`, which may wait (a commit, a long-poll); it runs concurrently with
         /// later requests of the same connection, whose answers still come after this one.
-        case run(@Sendable () async -> ByteBuffer?)
+        case run(@Sendable () async -> OutboundFrame?)
         /// The request cannot be answered (no header, unknown API, undecodable body): Kafka closes
         /// the connection, and so do we — the client reconnects.
         case close(String)
         /// Answered, then the connection is closed (a failed SASL authentication).
-        case respondThenClose(ByteBuffer, String)
+        case respondThenClose(OutboundFrame, String)
     }
 
     /// Starts the request in `frame` (its size prefix already read), counting its bytes on the
@@ -90,7 +90,7 @@ struct KafkaBroker: Sendable {
             session.meter.received(frameBytes, traffic.category)
             // A newer client than we know: answer in the oldest form so it retries lower (docs/kafka-compatibility.md).
             metrics.kafkaRequest(.apiVersions, took: .zero)
-            return .respond(ApiVersionsHandler.unsupportedVersionFrame(correlationID: header.correlationID))
+            return .respond(OutboundFrame(ApiVersionsHandler.unsupportedVersionFrame(correlationID: header.correlationID)))
         }
         guard apiKey.acceptedVersions.contains(header.apiVersion) else {
             session.meter.received(frameBytes, traffic.category)
@@ -348,14 +348,14 @@ struct KafkaRequestContext: Sendable {
         broker.acting(for: self).control
     }
 
-    /// The response frame: size, response header, body.
-    func frame<Response: KafkaMessage>(_ response: Response) -> ByteBuffer {
+    /// The response frame: size, response header, body (record sets as parts of their own).
+    func frame<Response: KafkaMessage>(_ response: Response) -> OutboundFrame {
         Self.frame(response, header: header)
     }
 
-    static func frame<Response: KafkaMessage>(_ response: Response, header: RequestHeader) -> ByteBuffer {
+    static func frame<Response: KafkaMessage>(_ response: Response, header: RequestHeader) -> OutboundFrame {
         let headerVersion = Response.apiKey.responseHeaderVersion(header.apiVersion)
-        return KafkaFrameEncoder.frame { frame in
+        return KafkaFrameEncoder.splicedFrame { frame in
             ResponseHeader(correlationID: header.correlationID).encode(into: &frame, headerVersion: headerVersion)
             response.encode(into: &frame, version: header.apiVersion)
         }

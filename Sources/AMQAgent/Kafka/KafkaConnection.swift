@@ -69,7 +69,7 @@ struct KafkaConnection {
         _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, session: KafkaSession,
         channel: any Channel, eventLoop: any EventLoop, logger: Logger
     ) async throws {
-        let (responses, responseSink) = AsyncStream.makeStream(of: (EventLoopFuture<ByteBuffer?>, ResponseTraffic).self)
+        let (responses, responseSink) = AsyncStream.makeStream(of: (EventLoopFuture<OutboundFrame?>, ResponseTraffic).self)
         let (reading, readingDone) = AsyncStream.makeStream(of: Never.self)
         let activity = ConnectionActivity()
         try await withThrowingDiscardingTaskGroup { group in
@@ -86,7 +86,8 @@ struct KafkaConnection {
                 for await (response, traffic) in responses {
                     if let frame = try await response.get() {
                         session.meter.sent(frame.readableBytes, traffic.category, topics: traffic.topics)
-                        try await outbound.write(frame)
+                        // One vectored write: the record sets go out from where they are cached.
+                        try await outbound.write(contentsOf: frame.parts)
                     }
                     activity.finished()
                 }
@@ -96,14 +97,17 @@ struct KafkaConnection {
                 responseSink.finish()
                 readingDone.finish()
             }
-            var inFlight: Deque<EventLoopFuture<ByteBuffer?>> = []
+            // What is in flight is tracked by futures that carry no response: a finished
+            // response must go once it is written, not stay here until 64 newer requests push it
+            // out (a consumer's last 64 fetch responses, megabytes each, were kept alive so).
+            var inFlight: Deque<EventLoopFuture<Void>> = []
             for try await frame in inbound {
                 while inFlight.count >= Self.maxInFlight, let oldest = inFlight.popFirst() { _ = try? await oldest.get() }
                 activity.started()
-                let promise = eventLoop.makePromise(of: ByteBuffer?.self)
+                let promise = eventLoop.makePromise(of: OutboundFrame?.self)
                 let traffic = ResponseTraffic()
                 responseSink.yield((promise.futureResult, traffic))
-                inFlight.append(promise.futureResult)
+                inFlight.append(promise.futureResult.map { _ in })
                 switch await broker.start(frame, session: session, traffic: traffic, logger: logger) {
                 case .respond(let response):
                     promise.succeed(response)

@@ -164,7 +164,12 @@ extension ByteBuffer {
     package mutating func writeKafkaRecords(_ value: ByteBuffer?, compact: Bool, nullable: Bool) {
         if let value {
             writeKafkaLength(value.readableBytes, compact: compact, wide: true)
-            writeImmutableBuffer(value)
+            // Inside a spliced frame a large record set becomes a part of its own, uncopied.
+            if value.readableBytes >= RecordSplices.minimumBytes, let splices = RecordSplices.current {
+                splices.splice(value, at: writerIndex)
+            } else {
+                writeImmutableBuffer(value)
+            }
         } else {
             writeKafkaLength(nullable ? nil : 0, compact: compact, wide: true)
         }

@@ -32,19 +32,21 @@ struct LogCache: Sendable {
     /// is known to be committed: a proxy caches what it routed before its replica hears of the
     /// commit), up to about `maxBytes` (at least one batch); empty when the cache does not hold `offset`.
     func read(_ partition: PartitionKey, from offset: Int64, end: Int64, maxBytes: Int) -> ByteBuffer {
-        var cached = ByteBuffer()
+        var parts: [ByteBuffer] = []
+        var taken = 0
         var next = offset
-        while cached.readableBytes < maxBytes, next < end,
+        while taken < maxBytes, next < end,
             let range = ranges.last(where: { $0.partition == partition && $0.base <= next && next < $0.end && $0.end <= end })
         {
-            let room = maxBytes - cached.readableBytes
-            var (part, complete) = StoredBatches.batches(from: range.bytes, offset: next, maxBytes: cached.readableBytes == 0 ? maxBytes : room)
-            guard part.readableBytes > 0, cached.readableBytes == 0 || part.readableBytes <= room else { break }
-            cached.writeBuffer(&part)
+            let room = maxBytes - taken
+            let (part, complete) = StoredBatches.batches(from: range.bytes, offset: next, maxBytes: taken == 0 ? maxBytes : room)
+            guard part.readableBytes > 0, taken == 0 || part.readableBytes <= room else { break }
+            parts.append(part)
+            taken += part.readableBytes
             // A range cut short by maxBytes ends the read: the next range would leave a gap.
             guard complete else { break }
             next = range.end
         }
-        return cached
+        return StoredBatches.joined(parts)
     }
 }

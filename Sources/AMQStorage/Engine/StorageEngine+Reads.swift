@@ -51,16 +51,18 @@ extension StorageEngine {
             _ = try await refresh(partition, from: offset)
             throw StorageError(.unavailable, "an object of \(partition) is gone; retry the read", underlying: error)
         }
-        var batches = ByteBuffer()
+        var slices: [ByteBuffer] = []
+        var taken = 0
         for part in parts {
-            let remaining = maxBytes - batches.readableBytes
-            var (slice, complete) = StoredBatches.batches(from: part, offset: offset, maxBytes: batches.readableBytes == 0 ? maxBytes : remaining)
-            if batches.readableBytes > 0, slice.readableBytes > remaining { break }
-            batches.writeBuffer(&slice)
+            let remaining = maxBytes - taken
+            let (slice, complete) = StoredBatches.batches(from: part, offset: offset, maxBytes: taken == 0 ? maxBytes : remaining)
+            if taken > 0, slice.readableBytes > remaining { break }
+            slices.append(slice)
+            taken += slice.readableBytes
             // A segment cut short by maxBytes ends the read: the next one would leave a gap.
-            if !complete || batches.readableBytes >= maxBytes { break }
+            if !complete || taken >= maxBytes { break }
         }
-        result.batches = batches
+        result.batches = StoredBatches.joined(slices)
         return result
     }
 

@@ -41,7 +41,9 @@ package actor StorageEngine {
     private var retries = 0
 
     private enum Work: Sendable {
-        case upload(WritePathStateMachine.SealedBuffer)
+        /// By sequence: the upload reads the buffer from the write path, so that a task does not
+        /// keep the appended copies alive after the object is encoded.
+        case upload(Int)
         case commit(WritePathStateMachine.CommitPlan)
     }
 
@@ -77,7 +79,7 @@ package actor StorageEngine {
             await withDiscardingTaskGroup { tasks in
                 for await item in work {
                     switch item {
-                    case .upload(let buffer): tasks.addTask { await self.upload(buffer) }
+                    case .upload(let sequence): tasks.addTask { await self.upload(sequence) }
                     case .commit(let plan): tasks.addTask { await self.commit(plan) }
                     }
                 }
@@ -242,7 +244,7 @@ package actor StorageEngine {
         for action in actions {
             switch action {
             case .upload(let buffer):
-                workSink.yield(.upload(buffer))
+                workSink.yield(.upload(buffer.sequence))
             case .commit(let plan):
                 workSink.yield(.commit(plan))
             case .wakeUp(let instant):
@@ -266,11 +268,8 @@ package actor StorageEngine {
 
     // MARK: Upload and commit (the I/O the write path asks for)
 
-    private func upload(_ buffer: WritePathStateMachine.SealedBuffer) async {
-        let inputs = buffer.localRanges.map {
-            StreamObject.Input(partition: $0.partition, baseOffset: $0.baseOffset, endOffset: $0.endOffset, maxTimestamp: $0.maxTimestamp, batches: $0.batches)
-        }
-        let (object, entries) = StreamObject.encode(nodeID: configuration.nodeID, inputs)
+    private func upload(_ sequence: Int) async {
+        guard let (object, entries) = encode(sequence) else { return }
         let uploaded: WritePathStateMachine.UploadedObject
         do {
             uploaded = try await uploadKeys.upload(
@@ -278,10 +277,21 @@ package actor StorageEngine {
                 logger: logger, onRetry: { await self.countRetry() }
             )
         } catch {
-            execute(writePath.uploadFailed(buffer.sequence))
+            execute(writePath.uploadFailed(sequence))
             return
         }
-        execute(writePath.uploaded(buffer.sequence, object: uploaded, now: .now))
+        execute(writePath.uploaded(sequence, object: uploaded, now: .now))
+    }
+
+    /// Buffer `sequence`'s WAL object; from now on its ranges are slices of it.
+    private func encode(_ sequence: Int) -> (ByteBuffer, [StreamObject.Entry])? {
+        guard let buffer = writePath.uploading(sequence) else { return nil }
+        let inputs = buffer.localRanges.map {
+            StreamObject.Input(partition: $0.partition, baseOffset: $0.baseOffset, endOffset: $0.endOffset, maxTimestamp: $0.maxTimestamp, batches: $0.batches)
+        }
+        let (object, entries) = StreamObject.encode(nodeID: configuration.nodeID, inputs)
+        writePath.encoded(sequence, stored: StreamObject.slices(of: object, entries))
+        return (object, entries)
     }
 
     private func commit(_ plan: WritePathStateMachine.CommitPlan) async {

@@ -41,7 +41,8 @@ package actor RouterWriter {
     private var nextWaiter = 0
 
     private enum Work: Sendable {
-        case upload(RouterBufferStateMachine.SealedBuffer)
+        /// By sequence, as the storage engine's: the buffer is read from the machine when the upload starts.
+        case upload(Int)
         case awaitLeader(PointerDelivery, [RouterBufferStateMachine.Pointer])
         case wakeUp(ContinuousClock.Instant)
     }
@@ -66,7 +67,7 @@ package actor RouterWriter {
         await withDiscardingTaskGroup { tasks in
             for await item in work {
                 switch item {
-                case .upload(let buffer): tasks.addTask { await self.upload(buffer) }
+                case .upload(let sequence): tasks.addTask { await self.upload(sequence) }
                 case .awaitLeader(let delivery, let pointers): tasks.addTask { await self.settle(delivery, pointers) }
                 case .wakeUp(let instant):
                     tasks.addTask {
@@ -131,7 +132,7 @@ package actor RouterWriter {
         for action in actions {
             switch action {
             case .upload(let buffer):
-                workSink.yield(.upload(buffer))
+                workSink.yield(.upload(buffer.sequence))
             case .forward(let leader, let pointers):
                 // Handed over here, in the order the machine released them: the transport keeps it.
                 workSink.yield(.awaitLeader(transport.send(pointers, to: leader), pointers))
@@ -159,7 +160,23 @@ package actor RouterWriter {
         if machine.stopped, machine.isDrained { workSink.finish() }
     }
 
-    private func upload(_ buffer: RouterBufferStateMachine.SealedBuffer) async {
+    private func upload(_ sequence: Int) async {
+        guard let (object, entries) = encode(sequence) else { return }
+        let uploaded: WritePathStateMachine.UploadedObject
+        do {
+            uploaded = try await keys.upload(
+                object, placements: entries.map { .init(position: $0.position, length: $0.length) }, to: store, configuration: configuration, logger: logger
+            )
+        } catch {
+            execute(machine.uploadFailed(sequence, StorageError(.shuttingDown, "the agent stopped before the data was uploaded")))
+            return
+        }
+        execute(machine.uploaded(sequence, object: uploaded, now: .now))
+    }
+
+    /// Buffer `sequence`'s router object; from now on its entries are slices of it.
+    private func encode(_ sequence: Int) -> (ByteBuffer, [StreamObject.Entry])? {
+        guard let buffer = machine.uploading(sequence) else { return nil }
         // Offsets are the leader's to give: the directory records each entry's record count.
         let inputs = buffer.entries.map { entry in
             StreamObject.Input(
@@ -168,16 +185,8 @@ package actor RouterWriter {
             )
         }
         let (object, entries) = StreamObject.encode(nodeID: nodeID, inputs)
-        let uploaded: WritePathStateMachine.UploadedObject
-        do {
-            uploaded = try await keys.upload(
-                object, placements: entries.map { .init(position: $0.position, length: $0.length) }, to: store, configuration: configuration, logger: logger
-            )
-        } catch {
-            execute(machine.uploadFailed(buffer.sequence, StorageError(.shuttingDown, "the agent stopped before the data was uploaded")))
-            return
-        }
-        execute(machine.uploaded(buffer.sequence, object: uploaded, now: .now))
+        machine.encoded(sequence, stored: StreamObject.slices(of: object, entries))
+        return (object, entries)
     }
 
     /// Answers each routed produce with its leader's outcome.

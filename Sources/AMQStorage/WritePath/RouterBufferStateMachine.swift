@@ -149,6 +149,22 @@ package struct RouterBufferStateMachine: Sendable {
         return .upload(buffer)
     }
 
+    /// Buffer `sequence`, while it is being uploaded (what its object is encoded from).
+    package func uploading(_ sequence: Int) -> SealedBuffer? {
+        guard case .uploading(let buffer) = sealed[sequence] else { return nil }
+        return buffer
+    }
+
+    /// Buffer `sequence`'s object is encoded; `stored` are its entries' batches as they sit in it,
+    /// in order. The entries hold those slices from now on, so the produce requests they came
+    /// in are freed before the upload ends (see ``WritePathStateMachine/encoded(_:stored:)``).
+    package mutating func encoded(_ sequence: Int, stored: [ByteBuffer]) {
+        guard case .uploading(var buffer) = sealed[sequence], stored.count == buffer.entries.count else { return }
+        sealed[sequence] = nil
+        for index in buffer.entries.indices { buffer.entries[index].batches = stored[index] }
+        sealed[sequence] = .uploading(buffer)
+    }
+
     /// The router object is in the store; `object.placements` are the entries', in order.
     package mutating func uploaded(_ sequence: Int, object: WritePathStateMachine.UploadedObject, now: ContinuousClock.Instant) -> [Action] {
         guard case .uploading(let buffer) = sealed[sequence] else { return [] }

@@ -432,6 +432,26 @@ package struct WritePathStateMachine: Sendable {
 
     // MARK: Upload and commit
 
+    /// Buffer `sequence`, while it is being uploaded (what its object is encoded from).
+    package func uploading(_ sequence: Int) -> SealedBuffer? {
+        guard case .uploading(let buffer) = sealed[sequence] else { return nil }
+        return buffer
+    }
+
+    /// Buffer `sequence`'s object is encoded; `stored` are its local ranges' batches as they sit
+    /// in it, in order. The ranges hold those slices from now on: the appended copies are freed
+    /// before the upload ends, and the log cache later keeps exact slices of one object.
+    package mutating func encoded(_ sequence: Int, stored: [ByteBuffer]) {
+        guard case .uploading(var buffer) = sealed[sequence] else { return }
+        sealed[sequence] = nil
+        var slices = stored.makeIterator()
+        for index in buffer.ranges.indices where buffer.ranges[index].remote == nil {
+            guard let slice = slices.next() else { break }
+            buffer.ranges[index].batches = slice
+        }
+        sealed[sequence] = .uploading(buffer)
+    }
+
     /// The buffer's object is in the store.
     package mutating func uploaded(_ sequence: Int, object: UploadedObject, now: ContinuousClock.Instant) -> [Action] {
         guard case .uploading(let buffer) = sealed[sequence] else { return [] }

@@ -82,6 +82,9 @@ struct ProduceHandler {
             staged.append(partitions)
         }
         let acks = request.acks
+        // The answer needs the topics' names and partition indexes only: the request itself (its
+        // records, a slice of the connection's read buffer) must not live until the commit.
+        let shape = request.topicData.map { topic in (name: topic.name, partitions: topic.partitionData.map(\.index)) }
         let outcomes = staged
         let metrics = broker.metrics
         // The producer's timeoutMs bounds the wait for the commit: past it the answer is
@@ -89,10 +92,10 @@ struct ProduceHandler {
         let deadline: ContinuousClock.Instant? = request.timeoutMs > 0 ? .now + .milliseconds(Int64(request.timeoutMs)) : nil
         return .run {
             var response = ProduceResponse()
-            for (topic, partitions) in zip(request.topicData, outcomes) {
+            for (topic, partitions) in zip(shape, outcomes) {
                 var results: [ProduceResponse.PartitionProduceResponse] = []
-                for (data, outcome) in zip(topic.partitionData, partitions) {
-                    results.append(await Self.finish(outcome, index: data.index, storage: view?.storage, deadline: deadline))
+                for (index, outcome) in zip(topic.partitions, partitions) {
+                    results.append(await Self.finish(outcome, index: index, storage: view?.storage, deadline: deadline))
                 }
                 response.responses.append(.init(name: topic.name, partitionResponses: results))
             }
