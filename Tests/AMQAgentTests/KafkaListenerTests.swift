@@ -351,6 +351,30 @@ import Testing
         }
     }
 
+    /// A produce whose commit does not come within its timeoutMs is answered REQUEST_TIMED_OUT,
+    /// every partition of it (one timer per request), and the connection goes on.
+    @Test func aProduceNotCommittedWithinItsTimeoutIsAnsweredTimedOut() async throws {
+        try await TestAgent.with(zones: ["a"]) { agent in
+            try await withConnection(agent.kafkaPort) { client in
+                func produce(timeoutMs: Int32) -> ProduceRequest {
+                    ProduceRequest(acks: ProduceAcks.all.rawValue, timeoutMs: timeoutMs, topicData: [
+                        .init(name: "orders", partitionData: [0, 1].map { .init(index: $0, records: RecordBatchBuilder.batch([Record(value: [1], timestamp: 1)])) })
+                    ])
+                }
+                func codes(_ response: ProduceResponse) -> [KafkaErrorCode] { response.responses.flatMap(\.partitionResponses).map(\.errorCode) }
+                #expect(codes(try await client.call(produce(timeoutMs: 30_000), version: 9)) == [.none, .none])
+                // The object store's directory becomes a file: uploads fail (and are retried) until it is back.
+                let objects = agent.controller.directory + "/objects"
+                try FileManager.default.moveItem(atPath: objects, toPath: objects + ".away")
+                #expect(FileManager.default.createFile(atPath: objects, contents: Data()))
+                #expect(codes(try await client.call(produce(timeoutMs: 300), version: 9)) == [.requestTimedOut, .requestTimedOut])
+                try FileManager.default.removeItem(atPath: objects)
+                try FileManager.default.moveItem(atPath: objects + ".away", toPath: objects)
+                #expect(codes(try await client.call(produce(timeoutMs: 30_000), version: 9)) == [.none, .none])
+            }
+        }
+    }
+
     @Test func fetchAtTheEndWaitsForDataThenReturnsIt() async throws {
         try await TestAgent.with { agent in
             let partition = try #require(agent.ledPartitions.first)

@@ -43,6 +43,13 @@ package actor AgentState {
         return .some(old)
     }
 
+    /// What a Kafka request is handled with, in one call (one hop onto this actor per request,
+    /// not one per part); nil until registered.
+    func brokerView() -> BrokerView? {
+        guard let topology, let lookup, let node, let routing else { return nil }
+        return BrokerView(topology: topology, lookup: lookup, node: node, storage: storage, router: router, routing: routing)
+    }
+
     /// Ready once registered and holding a topology.
     package var isReady: Bool { node != nil && topology != nil }
 

@@ -298,10 +298,7 @@ struct KafkaBroker: Sendable {
 
     /// The agent's topology, node and storage, or nil until it has registered.
     func view() async -> BrokerView? {
-        guard let topology = await state.topology, let lookup = await state.lookup, let node = await state.node, let routing = await state.routing else {
-            return nil
-        }
-        return BrokerView(topology: topology, lookup: lookup, node: node, storage: await state.storage, router: await state.router, routing: routing)
+        await state.brokerView()
     }
 
     /// The zone of the client that sent `context`'s request (`rack`: a Fetch's rackId), or nil.

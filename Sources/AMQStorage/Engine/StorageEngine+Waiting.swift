@@ -1,4 +1,5 @@
 import AMQStreamIndex
+import Synchronization
 
 /// A Fetch parked until one of its partitions has data past its position, or its deadline.
 struct DataWaiter {
@@ -26,13 +27,13 @@ extension StorageEngine {
     /// its deadline), and `CancellationError` when the waiting task is cancelled (its client is
     /// gone).
     package func waitForData(_ positions: [PartitionKey: Int64], until deadline: ContinuousClock.Instant) async throws {
-        if writePath.stopped { throw StorageError(.shuttingDown, "the agent is shutting down") }
+        if writePath.withLock({ $0.stopped }) { throw StorageError(.shuttingDown, "the agent is shutting down") }
         for (partition, offset) in positions {
             let log = try await partitionLog(partition)
             if log.committedEnd > offset { return }
         }
         guard !positions.isEmpty, deadline > .now else { return }
-        if writePath.stopped { throw StorageError(.shuttingDown, "the agent is shutting down") }
+        if writePath.withLock({ $0.stopped }) { throw StorageError(.shuttingDown, "the agent is shutting down") }
         try Task.checkCancellation()
         nextWaiterID += 1
         let id = nextWaiterID
@@ -68,7 +69,7 @@ extension StorageEngine {
     }
 
     func resumeRoomWaiters() {
-        for (id, waiter) in roomWaiters.sorted(by: { $0.key < $1.key }) where writePath.hasRoom(for: waiter.size) {
+        for (id, waiter) in roomWaiters.sorted(by: { $0.key < $1.key }) where writePath.withLock({ $0.hasRoom(for: waiter.size) }) {
             roomWaiters.removeValue(forKey: id)
             waiter.continuation.resume()
         }
@@ -76,7 +77,7 @@ extension StorageEngine {
 
     /// A deadline passed: expire waits that are due and seal a buffer whose linger is over.
     func tick() {
-        guard !writePath.stopped else { return }
+        guard !writePath.withLock({ $0.stopped }) else { return }
         let now = ContinuousClock.now
         for (id, waiter) in dataWaiters where waiter.deadline <= now {
             dataWaiters.removeValue(forKey: id)
@@ -87,10 +88,10 @@ extension StorageEngine {
             waiter.continuation.resume(
                 throwing: StorageError(
                     .backpressureTimeout,
-                    "\(writePath.uncommittedBytes) bytes are waiting to be stored and committed (limit \(configuration.maxUncommittedBytes)); the object store or the controller is slow or down"
+                    "\(writePath.withLock { $0.uncommittedBytes }) bytes are waiting to be stored and committed (limit \(configuration.maxUncommittedBytes)); the object store or the controller is slow or down"
                 )
             )
         }
-        execute(writePath.tick(now: now))
+        execute(writePath.withLock { $0.tick(now: now) })
     }
 }

@@ -4,6 +4,7 @@ import AMQStreamIndex
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 
 /// One agent's storage: a WAL buffer shared by every partition it leads, sealed and uploaded as
 /// one object, then committed to the partition index; reads from a log cache, else by range GETs
@@ -23,7 +24,9 @@ package actor StorageEngine {
     let logger: Logger
     package let blockCache: BlockCache
 
-    var writePath: WritePathStateMachine
+    /// Behind a lock rather than the actor: the usual append is staged by its caller, in place,
+    /// without a hop onto the actor (``stage(_:batches:)``). Everything else runs on the actor.
+    let writePath: Mutex<WritePathStateMachine>
     /// What is known of each partition's committed log (led or only read).
     var logs: [PartitionKey: PartitionLogView] = [:]
     var logCache: LogCache
@@ -54,7 +57,7 @@ package actor StorageEngine {
         self.uploadKeys = UploadKeys(index: index, kind: .wal, nodeID: configuration.nodeID)
         self.logger = logger
         self.blockCache = BlockCache(capacity: configuration.blockCacheBytes)
-        self.writePath = WritePathStateMachine(nodeID: configuration.nodeID, configuration: configuration.writePath)
+        self.writePath = Mutex(WritePathStateMachine(nodeID: configuration.nodeID, configuration: configuration.writePath))
         self.logCache = LogCache(capacity: configuration.logCacheBytes)
         (work, workSink) = AsyncStream.makeStream(of: Work.self)
         (deadlines, deadlineSink) = AsyncStream.makeStream(of: ContinuousClock.Instant.self)
@@ -90,7 +93,7 @@ package actor StorageEngine {
 
     /// Stops taking appends; `run()` returns once what is in flight is done.
     package func shutdown() {
-        execute(writePath.shutdown())
+        execute(writePath.withLock { $0.shutdown() })
         for (_, waiter) in roomWaiters { waiter.continuation.resume(throwing: StorageError(.shuttingDown, "the agent is shutting down")) }
         roomWaiters.removeAll()
         for (_, waiter) in dataWaiters { waiter.continuation.resume(throwing: StorageError(.shuttingDown, "the agent is shutting down")) }
@@ -102,12 +105,12 @@ package actor StorageEngine {
     /// every append not yet committed fails, unacknowledged, and `run()` may end; the caller
     /// cancels the uploads and commits still retrying.
     package func abandon() {
-        execute(writePath.abandon())
+        execute(writePath.withLock { $0.abandon() })
     }
 
     /// Once stopped and nothing is left to upload or commit, `run()` may end.
     private func finishIfDrained() {
-        guard writePath.stopped, writePath.isDrained else { return }
+        guard writePath.withLock({ $0.stopped && $0.isDrained }) else { return }
         workSink.finish()
         deadlineSink.finish()
     }
@@ -116,17 +119,17 @@ package actor StorageEngine {
 
     /// The cluster's PUT budget for early seals (`wal.max.puts.per.second`); see ``SealPolicy``.
     package func setPutBudget(_ perSecond: Int?) {
-        writePath.setPutBudget(perSecond)
-        execute(writePath.tick(now: .now))
+        writePath.withLock { $0.setPutBudget(perSecond) }
+        execute(writePath.withLock { $0.tick(now: .now) })
     }
 
     /// Starts leading `partition` under `epoch`, continuing from its committed end. Linger may be
     /// lowered per topic (`linger.ms`).
     package func becomeLeader(_ partition: PartitionKey, epoch: Int, linger: Duration? = nil) async throws {
-        if let held = writePath.leaderEpoch(partition) {
-            if held == epoch { return writePath.setLinger(partition, linger) }
+        if let held = writePath.withLock({ $0.leaderEpoch(partition) }) {
+            if held == epoch { return writePath.withLock { $0.setLinger(partition, linger) } }
             // An older epoch: its appends not yet sealed fail now, the sealed ones are fenced.
-            execute(writePath.resign(partition))
+            execute(writePath.withLock { $0.resign(partition) })
         }
         let log = try await loadLog(partition, from: -1)
         var view = PartitionLogView(log: log)
@@ -141,23 +144,23 @@ package actor StorageEngine {
         // (appends meanwhile are refused as not-leader and retried by the client).
         let producers = await recentProducers(partition, segments: view.segments, logStart: view.logStart, end: view.committedEnd)
         guard let current = logs[partition] else { return }
-        if let held = writePath.leaderEpoch(partition), held >= epoch { return }
-        writePath.lead(partition, epoch: epoch, nextOffset: current.committedEnd, producers: producers, linger: linger)
+        if let held = writePath.withLock({ $0.leaderEpoch(partition) }), held >= epoch { return }
+        writePath.withLock { $0.lead(partition, epoch: epoch, nextOffset: current.committedEnd, producers: producers, linger: linger) }
         logger.info("Leading partition", metadata: ["amq.partition": "\(partition)", "amq.epoch": "\(epoch)", "amq.offset": "\(current.committedEnd)"])
     }
 
     /// Stops leading `partition`: appends not yet sealed fail with not-leader.
     package func resign(_ partition: PartitionKey, leader: Int? = nil) {
-        execute(writePath.resign(partition, leader: leader))
+        execute(writePath.withLock { $0.resign(partition, leader: leader) })
     }
 
     /// The partitions this engine leads now.
-    package var ledPartitions: [PartitionKey] { writePath.ledPartitions }
+    package var ledPartitions: [PartitionKey] { writePath.withLock { $0.ledPartitions } }
 
-    package func isLeader(_ partition: PartitionKey) -> Bool { writePath.leaderEpoch(partition) != nil }
+    package func isLeader(_ partition: PartitionKey) -> Bool { writePath.withLock { $0.leaderEpoch(partition) } != nil }
 
     /// The leader epoch this agent leads `partition` under, if it does.
-    package func leaderEpoch(_ partition: PartitionKey) -> Int? { writePath.leaderEpoch(partition) }
+    package func leaderEpoch(_ partition: PartitionKey) -> Int? { writePath.withLock { $0.leaderEpoch(partition) } }
 
     // MARK: Appends
 
@@ -171,13 +174,14 @@ package actor StorageEngine {
     }
 
     /// Takes the batches and gives them offsets now; the returned append completes once they are
-    /// committed. Calls are served in the order they reach the engine, so a caller that stages in
-    /// request order (the Kafka connection's reader) keeps its order even when it awaits the
-    /// results concurrently. Idempotent batches (producer id ≥ 0) are checked against the
+    /// committed. Calls are served in the order they take the write path's lock, so a caller that
+    /// stages in request order (the Kafka connection's reader) keeps its order even when it awaits
+    /// the results concurrently. Idempotent batches (producer id ≥ 0) are checked against the
     /// partition's producer state: a retry gets its original offsets, a gap is refused.
     ///
-    /// The batches are validated (headers, CRC) before the engine's actor is entered: all appends
-    /// pass through it one at a time, so it does only what needs its state.
+    /// The batches are validated (headers, CRC) once, here, and the usual append is staged right
+    /// away under the lock: no hop onto the actor, no suspension. Only an append that must wait
+    /// for room, or is refused without a known leader, goes through the actor.
     nonisolated package func stage(_ partition: PartitionKey, batches: ByteBuffer) async throws -> PendingAppend {
         let headers: [RecordBatchHeader]
         do {
@@ -186,33 +190,60 @@ package actor StorageEngine {
             throw StorageError(.corrupt, "\(error) (partition \(partition))", underlying: error)
         }
         guard !headers.isEmpty else { throw StorageError(.corrupt, "empty produce to \(partition)") }
-        return try await stage(partition, batches: batches, headers: headers)
+        if let pending = try await stageNow(partition, batches: batches, headers: headers, afterWaiting: false) { return pending }
+        return try await stageWhenRoom(partition, batches: batches, headers: headers)
     }
 
-    private func stage(_ partition: PartitionKey, batches: ByteBuffer, headers: [RecordBatchHeader]) async throws -> PendingAppend {
-        var afterWaiting = false
-        while true {
-            let staged: WritePathStateMachine.Staged
-            switch Result(catching: { () throws(StorageError) in try writePath.stage(partition, batches: batches, headers: headers, afterWaiting: afterWaiting, now: .now) }) {
-            case .success(let result): staged = result
-            case .failure(var error):
-                // The write path does not track who leads elsewhere; the read side knows.
-                if error.code == .notLeader, error.leader == nil { error.leader = logs[partition]?.leaderHint }
-                throw error
+    /// One try under the lock; nil when there is no room.
+    nonisolated private func stageNow(_ partition: PartitionKey, batches: ByteBuffer, headers: [RecordBatchHeader], afterWaiting: Bool) async throws -> PendingAppend? {
+        let staged: WritePathStateMachine.Staged
+        do {
+            staged = try writePath.withLock { (machine) throws(StorageError) in
+                try machine.stage(partition, batches: batches, headers: headers, afterWaiting: afterWaiting, now: .now)
             }
-            switch staged {
-            case .appended(let pending, let actions):
-                execute(actions)
-                return pending
-            case .duplicate(let original):
-                return original
-            case .needsRoom:
-                // Leadership may move, or another append of the same producer land, meanwhile:
-                // the next round checks again.
-                try await waitForRoom(batches.readableBytes)
-                afterWaiting = true
+        } catch {
+            // The write path does not track who leads elsewhere; the read side knows.
+            var error = error
+            if error.code == .notLeader, error.leader == nil { error.leader = await leaderHint(partition) }
+            throw error
+        }
+        switch staged {
+        case .appended(let pending, let actions):
+            await perform(actions)
+            return pending
+        case .duplicate(let original):
+            return original
+        case .needsRoom:
+            return nil
+        }
+    }
+
+    /// Waits for room (on the actor, where room is freed, so no wake-up is missed between the
+    /// check and the wait), then stages: after a wait an append is taken whatever its size, so a
+    /// large one is not overtaken forever by small ones.
+    private func stageWhenRoom(_ partition: PartitionKey, batches: ByteBuffer, headers: [RecordBatchHeader]) async throws -> PendingAppend {
+        if !writePath.withLock({ $0.hasRoom(for: batches.readableBytes) }) { try await waitForRoom(batches.readableBytes) }
+        guard let pending = try await stageNow(partition, batches: batches, headers: headers, afterWaiting: true) else {
+            throw StorageError(.unavailable, "no room for an append to \(partition)")
+        }
+        return pending
+    }
+
+    private func leaderHint(_ partition: PartitionKey) -> Int? { logs[partition]?.leaderHint }
+
+    /// A stage's actions, off the actor: uploads, commits and wake-ups go straight to `run()`;
+    /// anything else (a stage makes none today) is carried out on the actor.
+    nonisolated private func perform(_ actions: [WritePathStateMachine.Action]) async {
+        var rest: [WritePathStateMachine.Action] = []
+        for action in actions {
+            switch action {
+            case .upload(let buffer): workSink.yield(.upload(buffer.sequence))
+            case .commit(let plan): workSink.yield(.commit(plan))
+            case .wakeUp(let instant): deadlineSink.yield(instant)
+            default: rest.append(action)
             }
         }
+        if !rest.isEmpty { await execute(rest) }
     }
 
     /// Takes batches a proxy uploaded into a router object, for a partition this agent leads: the
@@ -223,7 +254,7 @@ package actor StorageEngine {
     package func stageRemote(
         _ partition: PartitionKey, at location: WritePathStateMachine.RemoteLocation, headers: [RecordBatchHeader]
     ) throws -> PendingAppend {
-        switch Result(catching: { () throws(StorageError) in try writePath.stageRemote(partition, at: location, headers: headers, now: .now) }) {
+        switch Result(catching: { () throws(StorageError) in try writePath.withLock { (machine) throws(StorageError) in try machine.stageRemote(partition, at: location, headers: headers, now: .now) } }) {
         case .success(.appended(let pending, let actions)):
             execute(actions)
             return pending
@@ -277,20 +308,20 @@ package actor StorageEngine {
                 logger: logger, onRetry: { await self.countRetry() }
             )
         } catch {
-            execute(writePath.uploadFailed(sequence))
+            execute(writePath.withLock { $0.uploadFailed(sequence) })
             return
         }
-        execute(writePath.uploaded(sequence, object: uploaded, now: .now))
+        execute(writePath.withLock { $0.uploaded(sequence, object: uploaded, now: .now) })
     }
 
     /// Buffer `sequence`'s WAL object; from now on its ranges are slices of it.
     private func encode(_ sequence: Int) -> (ByteBuffer, [StreamObject.Entry])? {
-        guard let buffer = writePath.uploading(sequence) else { return nil }
+        guard let buffer = writePath.withLock({ $0.uploading(sequence) }) else { return nil }
         let inputs = buffer.localRanges.map {
             StreamObject.Input(partition: $0.partition, baseOffset: $0.baseOffset, endOffset: $0.endOffset, maxTimestamp: $0.maxTimestamp, batches: $0.batches)
         }
         let (object, entries) = StreamObject.encode(nodeID: configuration.nodeID, inputs)
-        writePath.encoded(sequence, stored: StreamObject.slices(of: object, entries))
+        writePath.withLock { $0.encoded(sequence, stored: StreamObject.slices(of: object, entries)) }
         return (object, entries)
     }
 
@@ -309,10 +340,10 @@ package actor StorageEngine {
                 ) { try await self.index.commit(part).outcomes }
             }
         } catch let error as StreamIndexError {
-            execute(writePath.commitRefused(plan.sequence, StorageError(.unavailable, error.message, underlying: error)))
+            execute(writePath.withLock { $0.commitRefused(plan.sequence, StorageError(.unavailable, error.message, underlying: error)) })
             return
         } catch {
-            execute(writePath.commitFailed(plan.sequence))
+            execute(writePath.withLock { $0.commitFailed(plan.sequence) })
             return
         }
         // A retry whose first try landed gets that try's answer: the index keys answers by commit id.
@@ -327,7 +358,7 @@ package actor StorageEngine {
                 logger.warning("Commit refused", metadata: ["amq.partition": "\(range.partition)", "amq.outcome": "\(outcome)"])
             }
         }
-        execute(writePath.committed(plan.sequence, outcomes: outcomes))
+        execute(writePath.withLock { $0.committed(plan.sequence, outcomes: outcomes) })
     }
 
     private func countRetry() {
@@ -336,7 +367,7 @@ package actor StorageEngine {
 
     // MARK: Introspection (metrics, tests)
 
-    package var pendingUploadBytes: Int { writePath.unuploadedBytes }
+    package var pendingUploadBytes: Int { writePath.withLock { $0.unuploadedBytes } }
 
     /// What the agent's `/metrics` shows about its storage.
     package struct Statistics: Sendable, Equatable {
@@ -356,11 +387,14 @@ package actor StorageEngine {
     }
 
     package var statistics: Statistics {
-        Statistics(
-            pendingUploadBytes: writePath.unuploadedBytes, uncommittedBytes: writePath.uncommittedBytes, uploadsInFlight: writePath.uploadsInFlight, cachedLogBytes: logCache.bytes,
-            ledPartitions: writePath.ledPartitions.count, objectsUploaded: writePath.objectsUploaded, rangesCommitted: writePath.rangesCommitted,
-            retries: retries, parkedReads: dataWaiters.count, knownSegments: logs.values.reduce(0) { $0 + $1.segments.count }
-        )
+        let (logBytes, retries, parked, known) = (logCache.bytes, retries, dataWaiters.count, logs.values.reduce(0) { $0 + $1.segments.count })
+        return writePath.withLock { machine in
+            Statistics(
+                pendingUploadBytes: machine.unuploadedBytes, uncommittedBytes: machine.uncommittedBytes, uploadsInFlight: machine.uploadsInFlight, cachedLogBytes: logBytes,
+                ledPartitions: machine.ledPartitions.count, objectsUploaded: machine.objectsUploaded, rangesCommitted: machine.rangesCommitted,
+                retries: retries, parkedReads: parked, knownSegments: known
+            )
+        }
     }
 
     package var cachedLogBytes: Int { logCache.bytes }

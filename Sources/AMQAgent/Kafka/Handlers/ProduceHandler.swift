@@ -5,6 +5,7 @@ import AMQStreamIndex
 import Logging
 import AMQStorage
 import NIOCore
+import Synchronization
 
 /// Produce v3–11 (v0–2 are advertised for librdkafka 2.0.2's sake, never decoded). Each
 /// partition's data must be exactly one record batch of magic 2 (INVALID_RECORD otherwise, as
@@ -91,12 +92,9 @@ struct ProduceHandler {
         // REQUEST_TIMED_OUT (the append may still land; an idempotent retry is answered from it).
         let deadline: ContinuousClock.Instant? = request.timeoutMs > 0 ? .now + .milliseconds(Int64(request.timeoutMs)) : nil
         return .run {
+            let answers = await Self.finish(outcomes, indexes: shape.map(\.partitions), storage: view?.storage, deadline: deadline)
             var response = ProduceResponse()
-            for (topic, partitions) in zip(shape, outcomes) {
-                var results: [ProduceResponse.PartitionProduceResponse] = []
-                for (index, outcome) in zip(topic.partitions, partitions) {
-                    results.append(await Self.finish(outcome, index: index, storage: view?.storage, deadline: deadline))
-                }
+            for (topic, results) in zip(shape, answers) {
                 response.responses.append(.init(name: topic.name, partitionResponses: results))
             }
             if acks == ProduceAcks.none.rawValue {
@@ -190,48 +188,64 @@ struct ProduceHandler {
         }
     }
 
+    /// Every partition's answer (`indexes` are theirs, per topic), once what became of its
+    /// batches is known, or REQUEST_TIMED_OUT for those still waiting when `deadline` passes. One
+    /// timer per request, not one task pair per partition.
     private static func finish(
-        _ outcome: Staged, index: Int32, storage: StorageEngine?, deadline: ContinuousClock.Instant?
-    ) async -> ProduceResponse.PartitionProduceResponse {
-        switch outcome {
-        case .failed(let code, let message):
-            return .init(index: index, errorCode: code, baseOffset: KafkaSentinel.unknownOffset, errorMessage: message)
-        case .pending(let pending, let key):
-            return await respond(key, index: index, storage: storage) { try await Self.result(of: { try await pending.result() }, by: deadline) }
-        case .routed(let route, let key):
-            return await respond(key, index: index, storage: storage) { try await Self.result(of: { try await route.result() }, by: deadline) }
+        _ staged: [[Staged]], indexes: [[Int32]], storage: StorageEngine?, deadline: ContinuousClock.Instant?
+    ) async -> [[ProduceResponse.PartitionProduceResponse]] {
+        let answers = Answers(staged.map { [ProduceResponse.PartitionProduceResponse?](repeating: nil, count: $0.count) })
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for (t, partitions) in staged.enumerated() {
+                    for (p, outcome) in partitions.enumerated() {
+                        let answer = await Self.answer(outcome, index: indexes[t][p], storage: storage)
+                        // Past the deadline the partitions still waiting are answered as timed out.
+                        guard !Task.isCancelled else { return }
+                        answers.slots.withLock { $0[t][p] = answer }
+                    }
+                }
+            }
+            if let deadline { group.addTask { try? await Task.sleep(until: deadline) } }
+            await group.next()
+            group.cancelAll()
+        }
+        return answers.slots.withLock { answers in
+            zip(answers, indexes).map { partitions, indexes in
+                zip(partitions, indexes).map { answer, index in
+                    answer
+                        ?? .init(
+                            index: index, errorCode: .requestTimedOut, baseOffset: KafkaSentinel.unknownOffset,
+                            errorMessage: "not committed within the request's timeout; the object store may be slow"
+                        )
+                }
+            }
         }
     }
 
-    /// The answer for one partition once `wait` says what became of its batches.
-    private static func respond(
-        _ key: PartitionKey, index: Int32, storage: StorageEngine?, _ wait: () async throws -> AppendResult?
-    ) async -> ProduceResponse.PartitionProduceResponse {
+    /// The answers given so far, shared by the waiting task and the one that reads them.
+    private final class Answers: Sendable {
+        let slots: Mutex<[[ProduceResponse.PartitionProduceResponse?]]>
+        init(_ slots: [[ProduceResponse.PartitionProduceResponse?]]) { self.slots = Mutex(slots) }
+    }
+
+    /// One partition's answer once its outcome is known.
+    private static func answer(_ outcome: Staged, index: Int32, storage: StorageEngine?) async -> ProduceResponse.PartitionProduceResponse {
+        let key: PartitionKey
+        let result: AppendResult
         do {
-            guard let result = try await wait() else {
-                return .init(
-                    index: index, errorCode: .requestTimedOut, baseOffset: KafkaSentinel.unknownOffset,
-                    errorMessage: "not committed within the request's timeout; the object store may be slow"
-                )
+            switch outcome {
+            case .failed(let code, let message):
+                return .init(index: index, errorCode: code, baseOffset: KafkaSentinel.unknownOffset, errorMessage: message)
+            case .pending(let pending, let partition):
+                (key, result) = (partition, try await pending.result())
+            case .routed(let route, let partition):
+                (key, result) = (partition, try await route.result())
             }
-            let logStart = (try? await storage?.bounds(key).logStart) ?? KafkaSentinel.unknownOffset
-            return .init(index: index, errorCode: .none, baseOffset: result.baseOffset, logStartOffset: logStart)
         } catch {
             return .init(index: index, errorCode: KafkaErrorCode(error), baseOffset: KafkaSentinel.unknownOffset, errorMessage: "\(error)")
         }
-    }
-
-    /// The append's result, or nil when `deadline` passes first.
-    private static func result(of wait: @escaping @Sendable () async throws -> AppendResult, by deadline: ContinuousClock.Instant?) async throws -> AppendResult? {
-        guard let deadline else { return try await wait() }
-        return try await withThrowingTaskGroup(of: AppendResult?.self) { group in
-            group.addTask { try await wait() }
-            group.addTask {
-                try await Task.sleep(until: deadline)
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
-        }
+        let logStart = (try? await storage?.bounds(key).logStart) ?? KafkaSentinel.unknownOffset
+        return .init(index: index, errorCode: .none, baseOffset: result.baseOffset, logStartOffset: logStart)
     }
 }
