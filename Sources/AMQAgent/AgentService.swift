@@ -29,6 +29,7 @@ package struct AgentService: Sendable {
     }
 
     package func run() async throws {
+        ProcessMemory.returnLargeBuffersToTheSystem()
         let tls = configuration.tls
         // The controller and other agents are trusted by the CA this agent's certificate comes
         // from, and see this agent's certificate (mutual TLS) when they ask for one.
@@ -194,7 +195,7 @@ struct SessionService: Service {
             logger: logger, onRouted: { partition, offsets, batches in await engine.cacheRouted(partition, offsets: offsets, batches: batches) }
         )
         await state.attach(engine, router: router)
-        await LeadershipSync.apply(topology, nodeID: node.id, engine: engine, logger: logger)
+        await LeadershipSync.apply(topology, nodeID: node.id, engine: engine, router: router, logger: logger)
 
         // One line on stdout for whoever started us (scripts, tests): where everything listens.
         let line = #"{"event":"ready","nodeId":\#(node.id),"zone":"\#(node.zone)","kafkaPort":\#(kafkaPorts.first?.port ?? 0),"adminPort":\#(admin)}"#

@@ -20,7 +20,7 @@ package actor BlockCache {
         var lastUsed: UInt64
     }
 
-    package let capacity: Int
+    package private(set) var capacity: Int
     private var entries: [Key: Entry] = [:]
     private var loading: [Key: [CheckedContinuation<ByteBuffer, any Error>]] = [:]
     private var clock: UInt64 = 0
@@ -65,10 +65,20 @@ package actor BlockCache {
         }
     }
 
+    /// A new capacity (the agent's memory budget changed); the least recently used go to fit it.
+    package func resize(to capacity: Int) {
+        self.capacity = capacity
+        evict()
+    }
+
     private func insert(_ key: Key, _ value: ByteBuffer) {
         guard value.readableBytes <= capacity else { return }
         entries[key] = Entry(bytes: value, lastUsed: clock)
         bytes += value.readableBytes
+        evict()
+    }
+
+    private func evict() {
         while bytes > capacity, let oldest = entries.min(by: { $0.value.lastUsed < $1.value.lastUsed })?.key {
             bytes -= entries.removeValue(forKey: oldest)!.bytes.readableBytes
         }

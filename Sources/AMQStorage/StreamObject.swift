@@ -53,15 +53,22 @@ package enum StreamObject {
         package var baseOffset: Int64
         package var endOffset: Int64
         package var maxTimestamp: Int64
-        package var batches: ByteBuffer
+        /// The batches, in pieces laid out back to back.
+        package var chunks: [ByteBuffer]
 
         package init(partition: PartitionKey, baseOffset: Int64, endOffset: Int64, maxTimestamp: Int64, batches: ByteBuffer) {
+            self.init(partition: partition, baseOffset: baseOffset, endOffset: endOffset, maxTimestamp: maxTimestamp, chunks: [batches])
+        }
+
+        package init(partition: PartitionKey, baseOffset: Int64, endOffset: Int64, maxTimestamp: Int64, chunks: [ByteBuffer]) {
             self.partition = partition
             self.baseOffset = baseOffset
             self.endOffset = endOffset
             self.maxTimestamp = maxTimestamp
-            self.batches = batches
+            self.chunks = chunks
         }
+
+        var length: Int { chunks.reduce(0) { $0 + $1.readableBytes } }
     }
 
     /// Lays out `inputs` in order; returns the object's bytes and each input's entry.
@@ -70,14 +77,14 @@ package enum StreamObject {
         var position = headerSize + directorySize
         var entries: [Entry] = []
         for input in inputs {
-            let crc = input.batches.withUnsafeReadableBytes { CRC32C.checksum($0) }
+            let crc = input.chunks.reduce(UInt32(0)) { crc, chunk in chunk.withUnsafeReadableBytes { CRC32C.checksum($0, continuing: crc) } }
             entries.append(
                 Entry(
                     partition: input.partition, baseOffset: input.baseOffset, endOffset: input.endOffset, position: position,
-                    length: input.batches.readableBytes, maxTimestamp: input.maxTimestamp, crc: crc
+                    length: input.length, maxTimestamp: input.maxTimestamp, crc: crc
                 )
             )
-            position += input.batches.readableBytes
+            position += input.length
         }
         var directory = ByteBufferAllocator().buffer(capacity: directorySize)
         for entry in entries {
@@ -104,8 +111,7 @@ package enum StreamObject {
         object.writeInteger(crc)
         object.writeBuffer(&directory)
         for input in inputs {
-            var batches = input.batches
-            object.writeBuffer(&batches)
+            for chunk in input.chunks { object.writeImmutableBuffer(chunk) }
         }
         return (object, entries)
     }

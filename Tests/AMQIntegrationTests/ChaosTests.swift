@@ -38,11 +38,12 @@ extension ZoneRoutingNamespaceTests {
 
     /// Runs a Python harness of Tests/Chaos; it must exit 0 having printed PASS.
     static func runHarness(
-        _ name: String, _ arguments: [String], environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation
+        _ name: String, _ arguments: [String], environment: [String: String] = [:], deadline: Duration = .seconds(420),
+        sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
         let result = try await ExternalProcess.run(
             python, arguments, environment: environment, removing: ["AMQ_DB", "AMQ_CLUSTER", "AMQ_BOOTSTRAP", "AMQ_DATA_DIR"],
-            deadline: .seconds(420)
+            deadline: deadline
         )
         print(result.stdout)
         #expect(

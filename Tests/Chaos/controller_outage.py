@@ -1,7 +1,8 @@
 """Issue 11, finding 8, with real processes: a full-speed idempotent producer (confluent-kafka)
 against a one-agent local cluster while its controller is SIGKILLed and stays away for
 --outage seconds (60 by default; CI runs 15). Meanwhile the agent's resident memory must stay
-bounded (backpressure counts bytes until they are committed: 256 MiB, plus its caches), the
+bounded (backpressure counts bytes until they are committed: the WAL's share of the agent's
+memory budget, 144 of the default 384 MiB, plus its caches), the
 producer's requests time out and its queue fills (it is blocked, not acknowledged), and once
 `amq cluster start` returns, produce resumes within 5 s. At the end every acknowledged record
 reads back exactly once.
@@ -29,8 +30,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Conformance"))
 from waiting import until  # noqa: E402
 
-# The agent's bounds: 256 MiB uncommitted, 64 MiB log cache, 256 MiB block cache (reads only);
-# anything near a gigabyte more than it started with is memory growing without bound.
+# The agent's bounds: its memory budget (agent.memory.bytes, 384 MiB by default: 144 uncommitted,
+# 48 log cache, 96 block cache, 48 router); more than 512 MiB over its start is memory growing
+# without bound.
 RSS_GROWTH_LIMIT = 512 << 20
 RESUME_LIMIT = 5.0
 

@@ -27,10 +27,11 @@ enum AdminRouter {
                 metrics.record(
                     storage: await storage.statistics, blockCacheBytes: await storage.blockCache.bytes, objectReads: await storage.blockCache.misses
                 )
+                if let budget = await storage.memoryBudget { metrics.record(budget: budget) }
             }
             if let router = await state.router {
                 let routed = await router.statistics
-                metrics.record(router: routed.pendingUploadBytes, objectsUploaded: routed.objectsUploaded)
+                metrics.record(router: routed.pendingUploadBytes, uncommittedBytes: routed.unsettledBytes, objectsUploaded: routed.objectsUploaded)
             }
             let text = metrics.render(uptimeSeconds: await state.uptimeSeconds)
             return Response(

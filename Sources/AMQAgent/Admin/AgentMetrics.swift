@@ -15,6 +15,9 @@ package struct AgentMetrics: Sendable {
     private let topologyUpdates: Metrics.Counter
     private let uptime: Metrics.Gauge
     private let residentBytes: Metrics.Gauge
+    /// The memory budget's parts (`agent.memory.bytes`), by part; what each holds is beside it
+    /// (amq_storage_uncommitted_bytes, amq_storage_router_uncommitted_bytes, …_log_cache_bytes, …_block_cache_bytes).
+    private let memoryBudget: [String: Metrics.Gauge]
     private let routedTopics: Metrics.Gauge
     private let kafkaRequests: [ApiKey: (count: Metrics.Counter, duration: Metrics.Timer)]
     private let kafkaConnections: Metrics.Counter
@@ -47,6 +50,11 @@ package struct AgentMetrics: Sendable {
         topologyUpdates = Metrics.Counter(label: "amq_topology_updates_total", factory: factory)
         uptime = Metrics.Gauge(label: "amq_process_uptime_seconds", factory: factory)
         residentBytes = Metrics.Gauge(label: "amq_process_resident_bytes", factory: factory)
+        memoryBudget = Dictionary(
+            uniqueKeysWithValues: ["total", "wal", "router", "log_cache", "block_cache"].map {
+                ($0, Metrics.Gauge(label: "amq_memory_budget_bytes", dimensions: [("part", $0)], factory: factory))
+            }
+        )
         routedTopics = Metrics.Gauge(label: "amq_routed_topics", factory: factory)
         var kafkaRequests: [ApiKey: (count: Metrics.Counter, duration: Metrics.Timer)] = [:]
         for key in ApiKey.allCases {
@@ -69,6 +77,7 @@ package struct AgentMetrics: Sendable {
         storageGauges = Dictionary(
             uniqueKeysWithValues: [
                 "pending_upload_bytes", "uncommitted_bytes", "uploads_in_flight", "log_cache_bytes", "block_cache_bytes", "led_partitions", "router_pending_upload_bytes",
+                "router_uncommitted_bytes",
                 "parked_reads", "known_segments",
             ].map {
                 ($0, Metrics.Gauge(label: "amq_storage_\($0)", factory: factory))
@@ -98,9 +107,16 @@ package struct AgentMetrics: Sendable {
         advance(totals)
     }
 
+    /// The memory budget in force.
+    func record(budget: MemoryBudget) {
+        memoryBudget["total"]?.record(budget.total)
+        for part in budget.parts { memoryBudget[part.name]?.record(part.bytes) }
+    }
+
     /// Samples the router buffer (zone routing's proxy side).
-    func record(router pendingUploadBytes: Int, objectsUploaded: Int) {
+    func record(router pendingUploadBytes: Int, uncommittedBytes: Int, objectsUploaded: Int) {
         storageGauges["router_pending_upload_bytes"]?.record(pendingUploadBytes)
+        storageGauges["router_uncommitted_bytes"]?.record(uncommittedBytes)
         advance(["router_objects_uploaded": objectsUploaded])
     }
 

@@ -72,7 +72,7 @@ final class ControllerSession: Sendable {
                 try await heartbeat(nodeID: nodeID)
                 metrics.heartbeatSucceeded(after: ContinuousClock.now - start)
                 if let topology = await state.topology {
-                    await LeadershipSync.apply(topology, nodeID: nodeID, engine: engine, logger: logger)
+                    await LeadershipSync.apply(topology, nodeID: nodeID, engine: engine, router: await state.router, logger: logger)
                 }
             } catch {
                 metrics.heartbeatFailed()
@@ -123,7 +123,7 @@ final class ControllerSession: Sendable {
                 guard let snapshot = try await client.topology(after: version, wait: configuration.topologyWait) else { continue }
                 if case .some(let old) = await state.update(snapshot) {
                     apply(snapshot, replacing: old)
-                    await LeadershipSync.apply(snapshot, nodeID: nodeID, engine: engine, logger: logger)
+                    await LeadershipSync.apply(snapshot, nodeID: nodeID, engine: engine, router: await state.router, logger: logger)
                 }
             } catch {
                 if Task.isCancelled { return }

@@ -8,10 +8,14 @@ import Logging
 /// take-over failed (the controller briefly unreachable) is retried without waiting for the next
 /// change; for partitions already led under the same epoch it costs nothing.
 enum LeadershipSync {
-    static func apply(_ snapshot: TopologySnapshot, nodeID: Int, engine: StorageEngine, logger: Logger) async {
+    static func apply(_ snapshot: TopologySnapshot, nodeID: Int, engine: StorageEngine, router: RouterWriter?, logger: Logger) async {
         // The PUT budget of the WAL's early seals. Router buffers keep sealing by size and linger:
         // zone routing's break-even (docs/traffic.md) counts on few router objects.
         await engine.setPutBudget(snapshot.settings.walMaxPutsPerSecond)
+        // The memory budget, shared by the WAL, the caches and the router buffer.
+        let budget = MemoryBudget(total: snapshot.settings.agentMemoryBytes)
+        await engine.setMemoryBudget(budget)
+        await router?.setMemoryLimit(budget.routerBytes)
         let topicIDs = Dictionary(snapshot.topics.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var wanted: [PartitionKey: (epoch: Int, linger: Duration)] = [:]
         var leaders: [PartitionKey: Int] = [:]

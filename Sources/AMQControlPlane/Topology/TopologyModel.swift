@@ -29,6 +29,10 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
     /// (~0.12 PUTs per MB at 280 MB/s) and caps a constant trickle at ~78 M PUTs a month per
     /// agent; raise it for lower latency at low load (docs/benchmarks.md has the trade-off).
     package var walMaxPutsPerSecond: Int = 30
+    /// Each agent's memory for data (issue 14): the WAL, the router buffer, the log cache and the
+    /// block cache share it (`MemoryBudget` in AMQStorage), leaving an eighth for what is in
+    /// flight. 384 MiB keeps an agent under 512 MiB resident at full produce and consume.
+    package var agentMemoryBytes: Int = 384 << 20
     /// Kafka's `connections.max.reauth.ms` (KIP-368): a SASL session lasts this long, then the
     /// client must authenticate again on the same connection; 0 never.
     package var connectionsMaxReauthMs: Int = 0
@@ -43,7 +47,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case heartbeatIntervalMs, missedHeartbeatsBeforeDown, stoppedFailoverMs, autoCreateTopics, defaultPartitions, fetchMaxBytes, maxConnections, connectionsMaxIdleMs
-        case connectionsMaxReauthMs, superUsers, allowEveryoneIfNoACLFound, walMaxPutsPerSecond, traffic
+        case connectionsMaxReauthMs, superUsers, allowEveryoneIfNoACLFound, walMaxPutsPerSecond, agentMemoryBytes, traffic
     }
 
     /// Every key is optional, so settings written before a key existed (and snapshots from an
@@ -62,6 +66,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
         connectionsMaxIdleMs = try container.decodeIfPresent(Int.self, forKey: .connectionsMaxIdleMs) ?? defaults.connectionsMaxIdleMs
         connectionsMaxReauthMs = try container.decodeIfPresent(Int.self, forKey: .connectionsMaxReauthMs) ?? defaults.connectionsMaxReauthMs
         walMaxPutsPerSecond = try container.decodeIfPresent(Int.self, forKey: .walMaxPutsPerSecond) ?? defaults.walMaxPutsPerSecond
+        agentMemoryBytes = try container.decodeIfPresent(Int.self, forKey: .agentMemoryBytes) ?? defaults.agentMemoryBytes
         superUsers = try container.decodeIfPresent([String].self, forKey: .superUsers) ?? defaults.superUsers
         allowEveryoneIfNoACLFound = try container.decodeIfPresent(Bool.self, forKey: .allowEveryoneIfNoACLFound)
         traffic = try container.decodeIfPresent(TrafficSettings.self, forKey: .traffic) ?? defaults.traffic
@@ -71,6 +76,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
         [
             "heartbeat.interval.ms", "missed.heartbeats.before.down", "stopped.failover.ms", "auto.create.topics.enable", "default.partitions", "fetch.max.bytes",
             "max.connections", "connections.max.idle.ms", "connections.max.reauth.ms", "super.users", "allow.everyone.if.no.acl.found", "wal.max.puts.per.second",
+            "agent.memory.bytes",
         ] + TrafficSettings.keys.map(\.key)
 
     /// The value of setting `key` as `set` takes it; nil for an unknown key.
@@ -86,6 +92,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
         case "connections.max.idle.ms": String(connectionsMaxIdleMs)
         case "connections.max.reauth.ms": String(connectionsMaxReauthMs)
         case "wal.max.puts.per.second": String(walMaxPutsPerSecond)
+        case "agent.memory.bytes": String(agentMemoryBytes)
         case "super.users": superUsers.joined(separator: ";")
         case "allow.everyone.if.no.acl.found": allowEveryoneIfNoACLFound.map { String($0) } ?? "auto"
         case _ where TrafficSettings.isKey(key): traffic.value(of: key)
@@ -116,6 +123,9 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
             connectionsMaxReauthMs = try TopicConfig.integer(key, value, in: 0...86_400_000)
         case "wal.max.puts.per.second":
             walMaxPutsPerSecond = try TopicConfig.integer(key, value, in: 1...10_000)
+        case "agent.memory.bytes":
+            // 64 MiB at least: the WAL's share must hold a buffer filling and one uploading.
+            agentMemoryBytes = try TopicConfig.integer(key, value, in: (64 << 20)...(1 << 40))
         case "super.users":
             let principals = value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             for principal in principals where !principal.contains(":") {

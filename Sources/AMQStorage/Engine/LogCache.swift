@@ -12,7 +12,7 @@ struct LogCache: Sendable {
         var bytes: ByteBuffer
     }
 
-    let capacity: Int
+    private(set) var capacity: Int
     private var ranges: Deque<Range> = []
     private(set) var bytes = 0
 
@@ -23,6 +23,16 @@ struct LogCache: Sendable {
     mutating func add(_ partition: PartitionKey, base: Int64, end: Int64, batches: ByteBuffer) {
         ranges.append(Range(partition: partition, base: base, end: end, bytes: batches))
         bytes += batches.readableBytes
+        evict()
+    }
+
+    /// A new capacity (the agent's memory budget changed); the oldest ranges go to fit it.
+    mutating func resize(to capacity: Int) {
+        self.capacity = capacity
+        evict()
+    }
+
+    private mutating func evict() {
         while bytes > capacity, let oldest = ranges.popFirst() {
             bytes -= oldest.bytes.readableBytes
         }

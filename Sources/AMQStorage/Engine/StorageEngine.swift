@@ -30,6 +30,8 @@ package actor StorageEngine {
     /// What is known of each partition's committed log (led or only read).
     var logs: [PartitionKey: PartitionLogView] = [:]
     var logCache: LogCache
+    /// The budget the WAL and the caches were last sized by (nil: the configuration's sizes).
+    package private(set) var memoryBudget: MemoryBudget?
 
     /// Uploads and commits for `run()` to carry out.
     private let work: AsyncStream<Work>
@@ -121,6 +123,17 @@ package actor StorageEngine {
     package func setPutBudget(_ perSecond: Int?) {
         writePath.withLock { $0.setPutBudget(perSecond) }
         execute(writePath.withLock { $0.tick(now: .now) })
+    }
+
+    /// The agent's memory budget (`agent.memory.bytes`): the WAL's, the log cache's and the
+    /// block cache's shares of it (the router's is the router writer's).
+    package func setMemoryBudget(_ budget: MemoryBudget) async {
+        guard budget != memoryBudget else { return }
+        memoryBudget = budget
+        execute(writePath.withLock { $0.setMemoryLimit(budget.walBytes) })
+        logCache.resize(to: budget.logCacheBytes)
+        await blockCache.resize(to: budget.blockCacheBytes)
+        logger.info("Memory budget", metadata: ["amq.budget": "\(budget)"])
     }
 
     /// Starts leading `partition` under `epoch`, continuing from its committed end. Linger may be
@@ -318,7 +331,7 @@ package actor StorageEngine {
     private func encode(_ sequence: Int) -> (ByteBuffer, [StreamObject.Entry])? {
         guard let buffer = writePath.withLock({ $0.uploading(sequence) }) else { return nil }
         let inputs = buffer.localRanges.map {
-            StreamObject.Input(partition: $0.partition, baseOffset: $0.baseOffset, endOffset: $0.endOffset, maxTimestamp: $0.maxTimestamp, batches: $0.batches)
+            StreamObject.Input(partition: $0.partition, baseOffset: $0.baseOffset, endOffset: $0.endOffset, maxTimestamp: $0.maxTimestamp, chunks: $0.chunks)
         }
         let (object, entries) = StreamObject.encode(nodeID: configuration.nodeID, inputs)
         writePath.withLock { $0.encoded(sequence, stored: StreamObject.slices(of: object, entries)) }

@@ -209,7 +209,12 @@ package actor RouterWriter {
         }
     }
 
-    package var statistics: (pendingUploadBytes: Int, uploadsInFlight: Int, objectsUploaded: Int) {
-        (machine.unuploadedBytes, machine.uploadsInFlight, machine.objectsUploaded)
+    /// The router's share of the agent's memory budget (``MemoryBudget/routerBytes``).
+    package func setMemoryLimit(_ bytes: Int) {
+        execute(machine.setMemoryLimit(bytes))
+    }
+
+    package var statistics: (pendingUploadBytes: Int, uploadsInFlight: Int, objectsUploaded: Int, unsettledBytes: Int) {
+        (machine.unuploadedBytes, machine.uploadsInFlight, machine.objectsUploaded, machine.unsettledBytes)
     }
 }

@@ -63,7 +63,7 @@ package struct RouterBufferStateMachine: Sendable {
         case abandoned
     }
 
-    package let configuration: Configuration
+    package private(set) var configuration: Configuration
     private var entries: [Entry] = []
     private var opened: ContinuousClock.Instant?
     /// The open buffer's linger: the lowest of its produces' topics.
@@ -86,6 +86,14 @@ package struct RouterBufferStateMachine: Sendable {
         sealPolicy = SealPolicy(
             maxBufferBytes: configuration.maxBufferBytes, maxConcurrentUploads: configuration.maxConcurrentUploads, maxPutsPerSecond: configuration.maxPutsPerSecond
         )
+    }
+
+    /// The agent's memory budget changed (``MemoryBudget``): at most `bytes` wait here, as in
+    /// ``WritePathStateMachine/setMemoryLimit(_:)``.
+    package mutating func setMemoryLimit(_ bytes: Int) -> [Action] {
+        guard bytes != configuration.maxUncommittedBytes else { return [] }
+        configuration.maxUncommittedBytes = bytes
+        return [.roomFreed]
     }
 
     /// Takes validated batches (`headers` are theirs) of a produce to `partition`, led by `leader`.

@@ -77,9 +77,15 @@ package struct WritePathStateMachine: Sendable {
         package var baseOffset: Int64
         package var endOffset: Int64
         package var maxTimestamp: Int64
-        package var batches: ByteBuffer
+        /// The batches as taken, one chunk per append (joining them would copy every byte once
+        /// more); once the object is encoded, one slice of it.
+        package var chunks: [ByteBuffer]
         package var waiters: [PendingAppend]
         package var remote: RemoteLocation?
+
+        /// The batches in one buffer (a copy when there are several chunks).
+        package var batches: ByteBuffer { StoredBatches.joined(chunks) }
+        package var byteCount: Int { chunks.reduce(0) { $0 + $1.readableBytes } }
     }
 
     /// Where batches a proxy uploaded sit: `length` bytes at `position` of router object `objectKey`.
@@ -167,7 +173,7 @@ package struct WritePathStateMachine: Sendable {
         case abandoned
     }
 
-    package let configuration: Configuration
+    package private(set) var configuration: Configuration
     package let nodeID: Int
     private var leaders: [PartitionKey: Leadership] = [:]
     private var open: OpenBuffer?
@@ -208,6 +214,15 @@ package struct WritePathStateMachine: Sendable {
         leaders[partition] = Leadership(epoch: epoch, nextOffset: nextOffset, producers: producers, linger: linger)
     }
 
+    /// The agent's memory budget changed (``MemoryBudget``): at most `bytes` wait here. Appends
+    /// waiting for room may fit now; what is already taken stays, and a lower limit only makes
+    /// the next appends wait.
+    package mutating func setMemoryLimit(_ bytes: Int) -> [Action] {
+        guard bytes != configuration.maxUncommittedBytes else { return [] }
+        configuration.maxUncommittedBytes = bytes
+        return [.roomFreed]
+    }
+
     /// The cluster's `wal.max.puts.per.second` changed (the same value again changes nothing).
     package mutating func setPutBudget(_ perSecond: Int?) {
         guard perSecond != sealPolicy.maxPutsPerSecond else { return }
@@ -229,7 +244,7 @@ package struct WritePathStateMachine: Sendable {
         buffer.pieces.removeAll { $0.partition == partition }
         buffer.openLocal = [:]
         for (index, piece) in buffer.pieces.enumerated() where piece.remote == nil { buffer.openLocal[piece.partition] = index }
-        let freed = dropped.reduce(0) { $0 + $1.batches.readableBytes }
+        let freed = dropped.reduce(0) { $0 + $1.byteCount }
         buffer.bytes -= freed
         unuploadedBytes -= freed
         uncommittedBytes -= freed
@@ -274,7 +289,7 @@ package struct WritePathStateMachine: Sendable {
         if idempotent { record(headers, from: base, pending: pending, in: slot) }
         let linger = leaders.values[slot].linger ?? configuration.linger
         let range = PendingRange(
-            partition: partition, epoch: epoch, baseOffset: base, endOffset: next, maxTimestamp: maxTimestamp, batches: bytes, waiters: [pending]
+            partition: partition, epoch: epoch, baseOffset: base, endOffset: next, maxTimestamp: maxTimestamp, chunks: [bytes], waiters: [pending]
         )
         add(range, linger: linger, now: now)
         return .appended(pending, sealIfDue(now: now))
@@ -303,7 +318,7 @@ package struct WritePathStateMachine: Sendable {
         record(headers, from: base, pending: pending, in: slot)
         let range = PendingRange(
             partition: partition, epoch: epoch, baseOffset: base, endOffset: next, maxTimestamp: headers.map(\.maxTimestamp).max()!,
-            batches: ByteBuffer(), waiters: [pending], remote: location
+            chunks: [], waiters: [pending], remote: location
         )
         add(range, linger: leaders.values[slot].linger ?? configuration.linger, now: now)
         return .appended(pending, sealIfDue(now: now))
@@ -334,14 +349,14 @@ package struct WritePathStateMachine: Sendable {
             open!.openLocal[partition] = nil
             return
         }
-        var data = range.batches
-        open!.bytes += data.readableBytes
-        unuploadedBytes += data.readableBytes
-        uncommittedBytes += data.readableBytes
+        let size = range.byteCount
+        open!.bytes += size
+        unuploadedBytes += size
+        uncommittedBytes += size
         if let index = open!.openLocal[partition] {
             open!.pieces[index].endOffset = range.endOffset
             open!.pieces[index].maxTimestamp = max(open!.pieces[index].maxTimestamp, range.maxTimestamp)
-            open!.pieces[index].batches.writeBuffer(&data)
+            open!.pieces[index].chunks += range.chunks
             open!.pieces[index].waiters += range.waiters
         } else {
             open!.openLocal[partition] = open!.pieces.count
@@ -447,7 +462,7 @@ package struct WritePathStateMachine: Sendable {
         var slices = stored.makeIterator()
         for index in buffer.ranges.indices where buffer.ranges[index].remote == nil {
             guard let slice = slices.next() else { break }
-            buffer.ranges[index].batches = slice
+            buffer.ranges[index].chunks = [slice]
         }
         sealed[sequence] = .uploading(buffer)
     }
