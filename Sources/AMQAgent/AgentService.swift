@@ -202,6 +202,7 @@ struct SessionService: Service {
         try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
         await withDiscardingTaskGroup { group in
             group.addTask { await peers.run() }
+            group.addTask { await ProcessMemory.trimmingFreedMemory() }
             await withTaskGroup(of: Bool.self) { storage in
                 storage.addTask {
                     await withDiscardingTaskGroup { running in

@@ -375,6 +375,32 @@ import Testing
         }
     }
 
+    /// Issue 14, item 4: the agent's memory budget (`agent.memory.bytes`) sizes the WAL's room,
+    /// the router buffer and both caches, changes live with the cluster setting, and /metrics
+    /// shows each part's share beside what it holds.
+    @Test func theMemoryBudgetIsAppliedLiveAndShownPerPart() async throws {
+        try await TestAgent.with(zones: ["a"]) { agent in
+            let metrics = "http://127.0.0.1:\(agent.adminPort)/metrics"
+            let initial = await get(metrics).body
+            #expect(initial.contains(#"amq_memory_budget_bytes{part="total"} \#(384 << 20)"#), "\(initial)")
+            #expect(initial.contains(#"amq_memory_budget_bytes{part="wal"} \#(144 << 20)"#))
+            #expect(initial.contains(#"amq_memory_budget_bytes{part="block_cache"} \#(96 << 20)"#))
+            #expect(initial.contains("amq_storage_router_uncommitted_bytes 0") && initial.contains("amq_process_resident_bytes"))
+            let storage = try #require(await agent.service.state.storage)
+            #expect(await storage.blockCache.capacity == 96 << 20)
+
+            _ = try await agent.controller.store.updateSettings("demo", [("agent.memory.bytes", String(128 << 20))])
+            #expect(await eventually(timeout: .seconds(30)) { await storage.memoryBudget?.total == 128 << 20 })
+            #expect(await storage.blockCache.capacity == 32 << 20)
+            let changed = await get(metrics).body
+            #expect(changed.contains(#"amq_memory_budget_bytes{part="log_cache"} \#(16 << 20)"#), "\(changed)")
+            #expect(changed.contains(#"amq_memory_budget_bytes{part="router"} \#(16 << 20)"#))
+
+            // Too small to hold a buffer filling and one uploading: refused with what to do.
+            await #expect(throws: ControlPlaneError.self) { try await agent.controller.store.updateSettings("demo", [("agent.memory.bytes", "1000")]) }
+        }
+    }
+
     @Test func fetchAtTheEndWaitsForDataThenReturnsIt() async throws {
         try await TestAgent.with { agent in
             let partition = try #require(agent.ledPartitions.first)

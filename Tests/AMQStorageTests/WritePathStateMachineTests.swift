@@ -79,6 +79,22 @@ import Testing
         #expect(cached.map { $0.withUnsafeReadableBytes { $0.baseAddress! } } == entries.map { base + $0.position })
     }
 
+    /// The memory budget's share (issue 14): a lower limit makes the next appends wait, a higher
+    /// one frees room for those waiting.
+    @Test func theMemoryLimitDecidesWhenAppendsWait() throws {
+        var machine = machine { $0.maxUncommittedBytes = 1 << 20 }
+        _ = try appended(machine.stage(p0, batches: records(3), headers: headers(records(3)), now: start))
+        #expect(machine.setMemoryLimit(records(3).readableBytes).count == 1)
+        guard case .needsRoom = try machine.stage(p1, batches: records(2), headers: headers(records(2)), now: start) else {
+            Issue.record("an append beyond the lowered limit must wait")
+            return
+        }
+        #expect(machine.setMemoryLimit(records(3).readableBytes).isEmpty, "the same limit again changes nothing")
+        let raised = machine.setMemoryLimit(1 << 20)
+        #expect(raised.contains { if case .roomFreed = $0 { true } else { false } })
+        _ = try appended(machine.stage(p1, batches: records(2), headers: headers(records(2)), now: start))
+    }
+
     @Test func aFullBufferIsSealedAtOnceAndZeroLingerSealsWhenNoUploadIsInFlight() throws {
         var bySize = machine { $0.maxBufferBytes = records(10).readableBytes }
         let (_, actions) = try appended(bySize.stage(p0, batches: records(10), headers: headers(records(10)), now: start))

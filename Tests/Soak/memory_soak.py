@@ -10,7 +10,7 @@ every second, and prints the samples' quartiles. Exits 1 (FAIL) when a sample is
 or when the last quarter's mean is more than 64 MiB above the second quarter's (memory that keeps
 growing). Prints PASS otherwise.
 """
-import argparse, json, os, shutil, subprocess, sys, tempfile, threading, time
+import argparse, json, os, shutil, subprocess, sys, tempfile, threading, time, urllib.request
 
 from confluent_kafka import Consumer, Producer
 
@@ -23,6 +23,24 @@ def rss(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+PARTS = ["amq_process_resident_bytes", "amq_storage_uncommitted_bytes", "amq_storage_router_uncommitted_bytes", "amq_storage_log_cache_bytes",
+         "amq_storage_block_cache_bytes"]
+
+
+def memory_parts(url):
+    """What the agent's /metrics says each counted part holds."""
+    try:
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+    except OSError:
+        return {}
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in PARTS:
+            values[name.removeprefix("amq_storage_").removeprefix("amq_process_")] = float(value)
+    return values
 
 
 def main():
@@ -45,6 +63,7 @@ def main():
         amq("topic", "create", "soak", "--partitions", "6", "--config", "linger.ms=5")
         agent = json.loads(amq("cluster", "status", "--format", "json"))["agents"][0]
         pid, bootstrap = agent["pid"], f"{agent['host']}:{agent['kafkaPort']}"
+        metrics_url = f"http://{agent['host']}:{agent['adminPort']}/metrics"
         stop = threading.Event()
         counts = {"produced": 0, "consumed": 0, "errors": 0}
 
@@ -80,9 +99,12 @@ def main():
         for thread in threads:
             thread.start()
         samples = []
+        peak_parts = {}
         deadline = time.monotonic() + args.seconds
         while time.monotonic() < deadline:
             samples.append(rss(pid))
+            if samples[-1] == max(samples):
+                peak_parts = memory_parts(metrics_url)
             time.sleep(1)  # the sampling period of the experiment, not a wait for a condition
         stop.set()
         for thread in threads:
@@ -94,6 +116,7 @@ def main():
         print(f"{args.seconds:.0f} s, budget {args.budget // MiB} MiB: RSS min {min(samples) // MiB} / max {max(samples) // MiB} MiB, "
               f"second quarter {second / MiB:.0f} MiB, last quarter {last / MiB:.0f} MiB; "
               f"produced {counts['produced']} ({counts['produced'] / args.seconds / 1000:.1f} MB/s), consumed {counts['consumed']}, errors {counts['errors']}")
+        print("at the peak, MiB: " + ", ".join(f"{name} {value / MiB:.0f}" for name, value in peak_parts.items()))
         if max(samples) > bound:
             print(f"FAIL: RSS reached {max(samples) // MiB} MiB, over {bound // MiB} MiB")
             sys.exit(1)
