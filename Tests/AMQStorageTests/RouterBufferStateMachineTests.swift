@@ -36,6 +36,21 @@ import Testing
         #expect(machine.isDrained)
     }
 
+    /// `router.max.puts.per.second` (issue 14): with a budget a lone proxied produce is uploaded
+    /// at once; one taken while that upload is in flight waits for it or its linger; without a
+    /// budget (the default) every buffer waits for its linger.
+    @Test func withABudgetALoneProduceIsUploadedAtOnce() throws {
+        var lingering = machine()
+        #expect(uploads(try routed(lingering.stage(p0, leader: 1, batches: batch(1), headers: headers(batch(1)), now: start)).1).isEmpty)
+
+        var early = machine()
+        early.setPutBudget(10)
+        let first = try #require(uploads(routed(early.stage(p0, leader: 1, batches: batch(1), headers: headers(batch(1)), now: start)).1).first)
+        #expect(uploads(try routed(early.stage(p1, leader: 1, batches: batch(1), headers: headers(batch(1)), now: start)).1).isEmpty)
+        let next = uploads(early.uploaded(first.sequence, object: uploaded(first), now: start + .milliseconds(5)))
+        #expect(next.count == 1 && next[0].entries.map(\.partition) == [p1], "sealed as soon as the first upload ended")
+    }
+
     @Test func pointersGoOutInSealOrderWhateverOrderUploadsFinishIn() throws {
         var machine = machine { $0.maxBufferBytes = 1 }
         let one = try #require(uploads(routed(machine.stage(p0, leader: 1, batches: batch(1), headers: headers(batch(1)), now: start)).1).first)

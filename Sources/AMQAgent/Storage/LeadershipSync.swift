@@ -9,9 +9,11 @@ import Logging
 /// change; for partitions already led under the same epoch it costs nothing.
 enum LeadershipSync {
     static func apply(_ snapshot: TopologySnapshot, nodeID: Int, engine: StorageEngine, router: RouterWriter?, logger: Logger) async {
-        // The PUT budget of the WAL's early seals. Router buffers keep sealing by size and linger:
-        // zone routing's break-even (docs/traffic.md) counts on few router objects.
+        // The PUT budgets of early seals: the WAL's, and the router buffer's (0, the default,
+        // none: zone routing's break-even, docs/traffic.md, counts on few router objects).
         await engine.setPutBudget(snapshot.settings.walMaxPutsPerSecond)
+        let routerBudget = snapshot.settings.routerMaxPutsPerSecond
+        await router?.setPutBudget(routerBudget > 0 ? routerBudget : nil)
         // The memory budget, shared by the WAL, the caches and the router buffer.
         let budget = MemoryBudget(total: snapshot.settings.agentMemoryBytes)
         await engine.setMemoryBudget(budget)

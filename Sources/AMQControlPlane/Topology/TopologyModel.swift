@@ -33,6 +33,11 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
     /// block cache share it (`MemoryBudget` in AMQStorage), leaving an eighth for what is in
     /// flight. 384 MiB keeps an agent under 512 MiB resident at full produce and consume.
     package var agentMemoryBytes: Int = 384 << 20
+    /// The same early sealing for router objects (zone routing's proxied produces), with its own
+    /// budget; 0, the default, keeps them sealing by size and linger: zone routing pays off only
+    /// above ~1 MB/s per zone because router objects are few (docs/decisions.md), and early seals
+    /// would multiply them at exactly the loads where latency gains most.
+    package var routerMaxPutsPerSecond: Int = 0
     /// Kafka's `connections.max.reauth.ms` (KIP-368): a SASL session lasts this long, then the
     /// client must authenticate again on the same connection; 0 never.
     package var connectionsMaxReauthMs: Int = 0
@@ -47,7 +52,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case heartbeatIntervalMs, missedHeartbeatsBeforeDown, stoppedFailoverMs, autoCreateTopics, defaultPartitions, fetchMaxBytes, maxConnections, connectionsMaxIdleMs
-        case connectionsMaxReauthMs, superUsers, allowEveryoneIfNoACLFound, walMaxPutsPerSecond, agentMemoryBytes, traffic
+        case connectionsMaxReauthMs, superUsers, allowEveryoneIfNoACLFound, walMaxPutsPerSecond, agentMemoryBytes, routerMaxPutsPerSecond, traffic
     }
 
     /// Every key is optional, so settings written before a key existed (and snapshots from an
@@ -67,6 +72,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
         connectionsMaxReauthMs = try container.decodeIfPresent(Int.self, forKey: .connectionsMaxReauthMs) ?? defaults.connectionsMaxReauthMs
         walMaxPutsPerSecond = try container.decodeIfPresent(Int.self, forKey: .walMaxPutsPerSecond) ?? defaults.walMaxPutsPerSecond
         agentMemoryBytes = try container.decodeIfPresent(Int.self, forKey: .agentMemoryBytes) ?? defaults.agentMemoryBytes
+        routerMaxPutsPerSecond = try container.decodeIfPresent(Int.self, forKey: .routerMaxPutsPerSecond) ?? defaults.routerMaxPutsPerSecond
         superUsers = try container.decodeIfPresent([String].self, forKey: .superUsers) ?? defaults.superUsers
         allowEveryoneIfNoACLFound = try container.decodeIfPresent(Bool.self, forKey: .allowEveryoneIfNoACLFound)
         traffic = try container.decodeIfPresent(TrafficSettings.self, forKey: .traffic) ?? defaults.traffic
@@ -76,7 +82,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
         [
             "heartbeat.interval.ms", "missed.heartbeats.before.down", "stopped.failover.ms", "auto.create.topics.enable", "default.partitions", "fetch.max.bytes",
             "max.connections", "connections.max.idle.ms", "connections.max.reauth.ms", "super.users", "allow.everyone.if.no.acl.found", "wal.max.puts.per.second",
-            "agent.memory.bytes",
+            "agent.memory.bytes", "router.max.puts.per.second",
         ] + TrafficSettings.keys.map(\.key)
 
     /// The value of setting `key` as `set` takes it; nil for an unknown key.
@@ -93,6 +99,7 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
         case "connections.max.reauth.ms": String(connectionsMaxReauthMs)
         case "wal.max.puts.per.second": String(walMaxPutsPerSecond)
         case "agent.memory.bytes": String(agentMemoryBytes)
+        case "router.max.puts.per.second": String(routerMaxPutsPerSecond)
         case "super.users": superUsers.joined(separator: ";")
         case "allow.everyone.if.no.acl.found": allowEveryoneIfNoACLFound.map { String($0) } ?? "auto"
         case _ where TrafficSettings.isKey(key): traffic.value(of: key)
@@ -126,6 +133,8 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
         case "agent.memory.bytes":
             // 64 MiB at least: the WAL's share must hold a buffer filling and one uploading.
             agentMemoryBytes = try TopicConfig.integer(key, value, in: (64 << 20)...(1 << 40))
+        case "router.max.puts.per.second":
+            routerMaxPutsPerSecond = try TopicConfig.integer(key, value, in: 0...10_000)
         case "super.users":
             let principals = value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             for principal in principals where !principal.contains(":") {

@@ -209,6 +209,12 @@ package actor RouterWriter {
         }
     }
 
+    /// The early-seal PUT budget of router objects (`router.max.puts.per.second`; nil: none).
+    package func setPutBudget(_ perSecond: Int?) {
+        machine.setPutBudget(perSecond)
+        tick()
+    }
+
     /// The router's share of the agent's memory budget (``MemoryBudget/routerBytes``).
     package func setMemoryLimit(_ bytes: Int) {
         execute(machine.setMemoryLimit(bytes))

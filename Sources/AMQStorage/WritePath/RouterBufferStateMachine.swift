@@ -88,6 +88,14 @@ package struct RouterBufferStateMachine: Sendable {
         )
     }
 
+    /// The cluster's `router.max.puts.per.second` changed (nil or the same value: as before). As
+    /// the WAL's (``WritePathStateMachine/setPutBudget(_:)``): a buffer is sealed as soon as no
+    /// upload is in flight and the budget allows, else by size or linger.
+    package mutating func setPutBudget(_ perSecond: Int?) {
+        guard perSecond != sealPolicy.maxPutsPerSecond else { return }
+        sealPolicy.setBudget(perSecond)
+    }
+
     /// The agent's memory budget changed (``MemoryBudget``): at most `bytes` wait here, as in
     /// ``WritePathStateMachine/setMemoryLimit(_:)``.
     package mutating func setMemoryLimit(_ bytes: Int) -> [Action] {
