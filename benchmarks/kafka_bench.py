@@ -5,7 +5,8 @@ $BENCH_CLIENT_ID, when set, is the producer's and consumer's client.id (`amq_az=
 routing on, both go through zone b's agent). $BENCH_CONFIG, a JSON object, adds librdkafka
 settings to both (security.protocol, sasl.*, ssl.ca.location for a secured cluster).
 Prints one JSON object:
-  latency phase — RATE records/s for SECONDS: p50/p99/p99.9 of send-to-acknowledgement;
+  latency phase — RATE records/s for SECONDS, client linger.ms=0: p50/p99/p99.9 of
+  send-to-acknowledgement;
   throughput phase — produce as fast as the client can for SECONDS (acks=all, linger.ms=5,
   no compression): MB/s and records/s from first send to last acknowledgement; then everything
   is consumed back from offset 0: MB/s.
@@ -33,7 +34,9 @@ def percentile(values, p):
 
 
 def produce_for(duration, pace=None):
-    producer = Producer(config)
+    # At a fixed low rate the client sends each record at once (linger.ms=0): the latency is then
+    # amq's, not the client's batching.
+    producer = Producer(dict(config, **({"linger.ms": 0} if pace else {})))
     latencies, errors, acked = [], [], [0]
 
     def report(err, msg):

@@ -73,3 +73,18 @@ for agent in json.load(sys.stdin)["agents"]:
             gets += float(value)
 print(json.dumps({"puts": puts, "gets": gets}))'
 }
+
+# rss_watch DIR FILE: every second until killed, writes to FILE the largest resident set (MiB)
+# any agent of the cluster in DIR has had so far.
+rss_watch() {
+    local dir=$1 out=$2 max=0 pids rss
+    pids=$(AMQ_DATA_DIR="$dir" "$amq" cluster status --format json | python3 -c 'import json,sys; print(" ".join(str(a["pid"]) for a in json.load(sys.stdin)["agents"] if a.get("pid")))')
+    echo 0 >"$out"
+    while true; do
+        for pid in $pids; do
+            rss=$(awk '/^VmRSS:/ {print int($2 / 1024)}' "/proc/$pid/status" 2>/dev/null || echo 0)
+            [ "${rss:-0}" -gt "$max" ] && max=$rss && echo "$max" >"$out"
+        done
+        sleep 1
+    done
+}
