@@ -60,7 +60,9 @@ def main():
 
     try:
         amq("cluster", "create", "soak", "--local", "--zones", "a", "--agents-per-zone", "1", "--setting", f"agent.memory.bytes={args.budget}")
-        amq("topic", "create", "soak", "--partitions", "6", "--config", "linger.ms=5")
+        # A minute of retention: at full speed the store takes ~15 GB a minute, and an hour's run
+        # must not fill the disk (the controller's retention and compaction run meanwhile).
+        amq("topic", "create", "soak", "--partitions", "6", "--config", "linger.ms=5", "--config", "retention.ms=60000")
         agent = json.loads(amq("cluster", "status", "--format", "json"))["agents"][0]
         pid, bootstrap = agent["pid"], f"{agent['host']}:{agent['kafkaPort']}"
         metrics_url = f"http://{agent['host']}:{agent['adminPort']}/metrics"

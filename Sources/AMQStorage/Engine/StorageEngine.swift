@@ -121,8 +121,11 @@ package actor StorageEngine {
 
     /// The cluster's PUT budget for early seals (`wal.max.puts.per.second`); see ``SealPolicy``.
     package func setPutBudget(_ perSecond: Int?) {
-        writePath.withLock { $0.setPutBudget(perSecond) }
-        execute(writePath.withLock { $0.tick(now: .now) })
+        execute(
+            writePath.withLock { machine in
+                machine.setPutBudget(perSecond)
+                return machine.tick(now: .now)
+            })
     }
 
     /// The agent's memory budget (`agent.memory.bytes`): the WAL's, the log cache's and the
