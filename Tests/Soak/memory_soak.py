@@ -67,9 +67,23 @@ def main():
         pid, bootstrap = agent["pid"], f"{agent['host']}:{agent['kafkaPort']}"
         metrics_url = f"http://{agent['host']}:{agent['adminPort']}/metrics"
         stop = threading.Event()
+        # Set when a client thread ends, which before `stop` means it died: the run ends then.
+        ended = threading.Event()
         counts = {"produced": 0, "consumed": 0, "errors": 0}
 
         def produce():
+            try:
+                run_producer()
+            finally:
+                ended.set()
+
+        def consume():
+            try:
+                run_consumer()
+            finally:
+                ended.set()
+
+        def run_producer():
             producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5, "batch.size": 1_000_000,
                                  "queue.buffering.max.kbytes": 256 * 1024, "message.timeout.ms": 60000})
             payload = os.urandom(1024)
@@ -87,7 +101,7 @@ def main():
                 producer.poll(0)
             producer.flush(30)
 
-        def consume():
+        def run_consumer():
             consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "soak", "auto.offset.reset": "earliest",
                                  "fetch.max.bytes": 50 * MiB, "enable.auto.commit": True})
             consumer.subscribe(["soak"])
@@ -103,11 +117,14 @@ def main():
         samples = []
         peak_parts = {}
         deadline = time.monotonic() + args.seconds
+        # One sample a second until the deadline, or until a client thread ends early.
         while time.monotonic() < deadline:
             samples.append(rss(pid))
             if samples[-1] == max(samples):
                 peak_parts = memory_parts(metrics_url)
-            time.sleep(1)  # the sampling period of the experiment, not a wait for a condition
+            if ended.wait(timeout=max(0.0, min(1.0, deadline - time.monotonic()))):
+                break
+        died = ended.is_set()
         stop.set()
         for thread in threads:
             thread.join(60)
@@ -119,6 +136,9 @@ def main():
               f"second quarter {second / MiB:.0f} MiB, last quarter {last / MiB:.0f} MiB; "
               f"produced {counts['produced']} ({counts['produced'] / args.seconds / 1000:.1f} MB/s), consumed {counts['consumed']}, errors {counts['errors']}")
         print("at the peak, MiB: " + ", ".join(f"{name} {value / MiB:.0f}" for name, value in peak_parts.items()))
+        if died:
+            print("FAIL: a client thread ended before the run did (see its traceback above)")
+            sys.exit(1)
         if max(samples) > bound:
             print(f"FAIL: RSS reached {max(samples) // MiB} MiB, over {bound // MiB} MiB")
             sys.exit(1)

@@ -132,7 +132,12 @@ package struct ClusterSettings: Codable, Sendable, Equatable {
             walMaxPutsPerSecond = try TopicConfig.integer(key, value, in: 1...10_000)
         case "agent.memory.bytes":
             // 64 MiB at least: the WAL's share must hold a buffer filling and one uploading.
-            agentMemoryBytes = try TopicConfig.integer(key, value, in: (64 << 20)...(1 << 40))
+            guard let bytes = Int(value), ((64 << 20)...(1 << 40)).contains(bytes) else {
+                throw ControlPlaneError(
+                    .invalidArgument, "agent.memory.bytes is a number of bytes from 64 MiB (\(64 << 20)) to 1 TiB, not \"\(value)\"; 384 MiB is \(384 << 20)"
+                )
+            }
+            agentMemoryBytes = bytes
         case "router.max.puts.per.second":
             routerMaxPutsPerSecond = try TopicConfig.integer(key, value, in: 0...10_000)
         case "super.users":

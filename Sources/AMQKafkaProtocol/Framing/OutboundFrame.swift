@@ -20,12 +20,20 @@ package struct OutboundFrame: Sendable {
     }
 
     /// The frame in one buffer (a copy when it has several parts).
-    package var joined: ByteBuffer {
-        guard parts.count != 1 else { return parts[0] }
-        var whole = ByteBuffer()
-        whole.reserveCapacity(readableBytes)
-        for part in parts { whole.writeImmutableBuffer(part) }
-        return whole
+    package var joined: ByteBuffer { ByteBuffer(joining: parts) }
+}
+
+extension ByteBuffer {
+    /// `parts` as one buffer: the part itself when there is one (a slice, not a copy), else one
+    /// copy into a buffer of exactly their size.
+    package init(joining parts: [ByteBuffer]) {
+        if parts.count == 1 {
+            self = parts[0]
+            return
+        }
+        self = ByteBuffer()
+        reserveCapacity(parts.reduce(0) { $0 + $1.readableBytes })
+        for part in parts { writeImmutableBuffer(part) }
     }
 }
 

@@ -1,3 +1,4 @@
+import AMQKafkaProtocol
 import AMQStreamIndex
 import DequeModule
 import NIOCore
@@ -57,6 +58,6 @@ struct LogCache: Sendable {
             guard complete else { break }
             next = range.end
         }
-        return StoredBatches.joined(parts)
+        return ByteBuffer(joining: parts)
     }
 }

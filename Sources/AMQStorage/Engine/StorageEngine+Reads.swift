@@ -1,3 +1,4 @@
+import AMQKafkaProtocol
 import AMQObjectStore
 import AMQStreamIndex
 import NIOCore
@@ -62,7 +63,7 @@ extension StorageEngine {
             // A segment cut short by maxBytes ends the read: the next one would leave a gap.
             if !complete || taken >= maxBytes { break }
         }
-        result.batches = StoredBatches.joined(slices)
+        result.batches = ByteBuffer(joining: slices)
         return result
     }
 

@@ -25,16 +25,6 @@ enum StoredBatches {
         return (bytes.getSlice(at: start, length: end - start) ?? ByteBuffer(), end == bytes.writerIndex)
     }
 
-    /// `parts` as one buffer: the part itself when there is one (a slice of a cache, not a
-    /// copy), else one copy into a buffer of exactly their size.
-    static func joined(_ parts: [ByteBuffer]) -> ByteBuffer {
-        if parts.count == 1 { return parts[0] }
-        var whole = ByteBuffer()
-        whole.reserveCapacity(parts.reduce(0) { $0 + $1.readableBytes })
-        for part in parts { whole.writeImmutableBuffer(part) }
-        return whole
-    }
-
     /// Gives the whole batches of `bytes` consecutive offsets from `base`: batches read from a
     /// router object carry the offsets their producer sent, and the index says where they start.
     /// The base offset is outside the batch CRC, so nothing else changes.

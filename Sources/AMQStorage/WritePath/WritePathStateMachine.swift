@@ -84,7 +84,7 @@ package struct WritePathStateMachine: Sendable {
         package var remote: RemoteLocation?
 
         /// The batches in one buffer (a copy when there are several chunks).
-        package var batches: ByteBuffer { StoredBatches.joined(chunks) }
+        package var batches: ByteBuffer { ByteBuffer(joining: chunks) }
         package var byteCount: Int { chunks.reduce(0) { $0 + $1.readableBytes } }
     }
 
